@@ -1,0 +1,1 @@
+"""GCP layer: network, identities, cluster and node pools, each a small ComponentResource."""

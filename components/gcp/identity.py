@@ -1,0 +1,117 @@
+"""Dedicated least-privilege service accounts: one for nodes, one per team (Workload Identity)."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.model import Platform
+from components.model.schema import Team
+
+# What a GKE node needs to run, log and pull images; nothing else (GKE's documented minimum).
+NODE_ROLES = (
+    "roles/container.defaultNodeServiceAccount",
+    "roles/logging.logWriter",
+    "roles/monitoring.metricWriter",
+    "roles/monitoring.viewer",
+    "roles/stackdriver.resourceMetadata.writer",
+    "roles/autoscaling.metricsWriter",
+    "roles/artifactregistry.reader",
+)
+# What a team's jobs need project-wide: write logs and metrics. Data access is per bucket.
+TEAM_PROJECT_ROLES = ("roles/logging.logWriter", "roles/monitoring.metricWriter")
+# Lets team members fetch cluster credentials; what they may do inside is Kubernetes RBAC.
+MEMBER_PROJECT_ROLE = "roles/container.clusterViewer"
+
+
+def _member(account: gcp.serviceaccount.Account) -> pulumi.Output[str]:
+    return account.email.apply(lambda email: f"serviceAccount:{email}")
+
+
+def ksa_name(team: Team) -> str:
+    return f"{team.name}-ksa"
+
+
+class NodeIdentity(pulumi.ComponentResource):
+    """The node and NAP service account, so no pool ever runs as the default compute account."""
+
+    email: pulumi.Output[str]
+
+    def __init__(self, name: str, platform: Platform, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("gpu-batch:gcp:NodeIdentity", name, None, opts)
+        account = gcp.serviceaccount.Account(
+            f"{name}-sa",
+            account_id=f"{platform.name_prefix}-nodes",
+            display_name=f"GKE nodes of {platform.name_prefix}",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        for role in NODE_ROLES:
+            gcp.projects.IAMMember(
+                f"{name}-{role.split('/')[1]}",
+                project=platform.project,
+                role=role,
+                member=_member(account),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        self.email = account.email
+        self.register_outputs({"email": self.email})
+
+
+class TeamIdentity(pulumi.ComponentResource):
+    """A team's GSA, its checkpoint bucket, and the Workload Identity binding for the team's KSA."""
+
+    email: pulumi.Output[str]
+    bucket: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        platform: Platform,
+        team: Team,
+        cluster: pulumi.Resource,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("gpu-batch:gcp:TeamIdentity", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        account = gcp.serviceaccount.Account(
+            f"{name}-sa",
+            account_id=f"{platform.name_prefix}-{team.name}",
+            display_name=f"Workloads of {team.name}",
+            opts=child,
+        )
+        for role in TEAM_PROJECT_ROLES:
+            gcp.projects.IAMMember(
+                f"{name}-{role.split('/')[1]}", project=platform.project, role=role,
+                member=_member(account), opts=child,
+            )
+        # Checkpoints and datasets live in the team's own bucket (spot-friendly training resumes from it);
+        # the reference's project-wide storage.admin is replaced by object access to this bucket only.
+        bucket = gcp.storage.Bucket(
+            f"{name}-bucket",
+            name=f"{platform.project}-{platform.name_prefix}-{team.name}",
+            location=platform.region,
+            uniform_bucket_level_access=True,
+            public_access_prevention="enforced",
+            force_destroy=False,
+            opts=child,
+        )
+        gcp.storage.BucketIAMMember(
+            f"{name}-bucket-objects", bucket=bucket.name, role="roles/storage.objectUser",
+            member=_member(account), opts=child,
+        )
+        # The workload pool exists only once the cluster does, so the binding waits for it.
+        gcp.serviceaccount.IAMMember(
+            f"{name}-workload-identity",
+            service_account_id=account.name,
+            role="roles/iam.workloadIdentityUser",
+            member=f"serviceAccount:{platform.workload_pool}[{team.name}/{ksa_name(team)}]",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster]),
+        )
+        for member in team.members:
+            gcp.projects.IAMMember(
+                f"{name}-member-{member.split(':', 1)[1].replace('@', '-at-')}",
+                project=platform.project, role=MEMBER_PROJECT_ROLE, member=member, opts=child,
+            )
+        self.email = account.email
+        self.bucket = bucket.name
+        self.register_outputs({"email": self.email, "bucket": self.bucket})

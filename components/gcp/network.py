@@ -1,0 +1,58 @@
+"""VPC, subnet with named secondary ranges, Cloud Router and Cloud NAT for private nodes."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.model import Platform
+
+PODS_RANGE = "pods"
+SERVICES_RANGE = "services"
+
+
+class Network(pulumi.ComponentResource):
+    network: gcp.compute.Network
+    subnet: gcp.compute.Subnetwork
+
+    def __init__(self, name: str, platform: Platform, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("gpu-batch:gcp:Network", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        cidrs = platform.network
+        self.network = gcp.compute.Network(
+            f"{name}-vpc",
+            name=platform.name_prefix,
+            auto_create_subnetworks=False,
+            routing_mode="GLOBAL",
+            opts=child,
+        )
+        self.subnet = gcp.compute.Subnetwork(
+            f"{name}-subnet",
+            name=platform.name_prefix,
+            region=platform.region,
+            network=self.network.id,
+            ip_cidr_range=cidrs.subnet_cidr,
+            # Nodes have no public IP: Google APIs (GCS, Artifact Registry) go through PGA.
+            private_ip_google_access=True,
+            secondary_ip_ranges=[
+                {"range_name": PODS_RANGE, "ip_cidr_range": cidrs.pods_cidr},
+                {"range_name": SERVICES_RANGE, "ip_cidr_range": cidrs.services_cidr},
+            ],
+            opts=child,
+        )
+        router = gcp.compute.Router(
+            f"{name}-router", name=f"{platform.name_prefix}-router", region=platform.region,
+            network=self.network.id, opts=child,
+        )
+        # Private nodes reach the internet (image pulls, datasets) only through NAT.
+        gcp.compute.RouterNat(
+            f"{name}-nat",
+            name=f"{platform.name_prefix}-nat",
+            router=router.name,
+            region=platform.region,
+            nat_ip_allocate_option="AUTO_ONLY",
+            source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
+            log_config={"enable": True, "filter": "ERRORS_ONLY"},
+            opts=child,
+        )
+        self.register_outputs({"network": self.network.id, "subnet": self.subnet.id})

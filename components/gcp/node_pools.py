@@ -1,0 +1,135 @@
+"""Node pools: the system pool and one GPU pool per static flavor of the model."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.model import Flavor, Platform, Provisioning
+
+from .cluster import CLOUD_PLATFORM, SHIELDED, GkeCluster
+
+SYSTEM_POOL = "system"
+GPU_POOL_TIMEOUTS = pulumi.CustomTimeouts(create="30m", update="20m")
+
+
+def _node_config(platform: Platform, node_sa: pulumi.Input[str], machine_type: str, **extra) -> dict:
+    return {
+        "machine_type": machine_type,
+        "service_account": node_sa,
+        "oauth_scopes": CLOUD_PLATFORM,
+        "shielded_instance_config": SHIELDED,
+        # Pods get their identity from Workload Identity, never from the node's account.
+        "workload_metadata_config": {"mode": "GKE_METADATA"},
+        "gcfs_config": {"enabled": True},
+        "disk_type": "pd-balanced",
+        **extra,
+    }
+
+
+class SystemNodePool(pulumi.ComponentResource):
+    """CPU nodes for the platform's controllers (Kueue, JobSet, monitoring); never GPUs."""
+
+    pool: gcp.container.NodePool
+
+    def __init__(self, name: str, platform: Platform, cluster: GkeCluster, node_sa: pulumi.Input[str],
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("gpu-batch:gcp:SystemNodePool", name, None, opts)
+        spec = platform.cluster.system_pool
+        self.pool = gcp.container.NodePool(
+            f"{name}-pool",
+            name=SYSTEM_POOL,
+            cluster=cluster.cluster.id,
+            location=platform.region,
+            node_locations=list(platform.zones),
+            autoscaling={
+                "total_min_node_count": spec.min_nodes,
+                "total_max_node_count": spec.max_nodes,
+                "location_policy": "BALANCED",
+            },
+            management={"auto_repair": True, "auto_upgrade": True},
+            node_config=_node_config(platform, node_sa, spec.machine_type, labels={"batch-platform/pool": SYSTEM_POOL}),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"name": self.pool.name})
+
+
+def reservation_affinity(flavor: Flavor, reservation: gcp.compute.Reservation | None) -> dict:
+    if reservation is not None:
+        # Referenced through the resource, so the pool waits for the reservation to exist.
+        return {
+            "consume_reservation_type": "SPECIFIC_RESERVATION",
+            "key": "compute.googleapis.com/reservation-name",
+            "values": [reservation.name],
+        }
+    # Spot, on-demand and DWS capacity must never eat into a reservation meant for another pool.
+    return {"consume_reservation_type": "NO_RESERVATION"}
+
+
+class GpuNodePool(pulumi.ComponentResource):
+    """One GPU node pool (and, for reserved capacity, the reservation it consumes) from one flavor."""
+
+    pool: gcp.container.NodePool
+    reservation: gcp.compute.Reservation | None
+
+    def __init__(self, name: str, platform: Platform, flavor: Flavor, cluster: GkeCluster,
+                 node_sa: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None):
+        super().__init__("gpu-batch:gcp:GpuNodePool", name, None, opts)
+        pool = flavor.source
+        zones = list(pool.zones or platform.zones)
+        provisioning = pool.provisioning
+        self.reservation = None
+        if provisioning is Provisioning.RESERVED:
+            self.reservation = gcp.compute.Reservation(
+                f"{name}-reservation",
+                name=f"{platform.name_prefix}-{pool.name}",
+                zone=zones[0],
+                specific_reservation_required=True,
+                specific_reservation={
+                    "count": pool.reserved_nodes,
+                    "instance_properties": {
+                        "machine_type": pool.machine_type,
+                        "guest_accelerators": [{"accelerator_type": flavor.accelerator, "accelerator_count": flavor.gpus_per_node}],
+                    },
+                },
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        sizing: dict = (
+            {"node_count": pool.reserved_nodes}
+            if provisioning is Provisioning.RESERVED
+            else {
+                "initial_node_count": 0,
+                "autoscaling": {
+                    "total_min_node_count": pool.min_nodes,
+                    "total_max_node_count": pool.max_nodes,
+                    "location_policy": "ANY",
+                },
+            }
+        )
+        node_config = _node_config(
+            platform,
+            node_sa,
+            pool.machine_type,
+            labels=flavor.own_labels,
+            taints=[t.for_gke() for t in flavor.own_taints],
+            guest_accelerators=[{
+                "type": flavor.accelerator,
+                "count": flavor.gpus_per_node,
+                "gpu_driver_installation_config": {"gpu_driver_version": platform.versions.gpu_driver},
+            }],
+            reservation_affinity=reservation_affinity(flavor, self.reservation),
+            spot=provisioning is Provisioning.SPOT,
+        )
+        self.pool = gcp.container.NodePool(
+            f"{name}-pool",
+            name=pool.name,
+            cluster=cluster.cluster.id,
+            location=platform.region,
+            node_locations=zones,
+            management={"auto_repair": True, "auto_upgrade": True},
+            node_config=node_config,
+            queued_provisioning={"enabled": True} if provisioning is Provisioning.DWS else None,
+            opts=pulumi.ResourceOptions(parent=self, custom_timeouts=GPU_POOL_TIMEOUTS),
+            **sizing,
+        )
+        self.register_outputs({"name": self.pool.name})

@@ -1,0 +1,99 @@
+"""Capacity arithmetic shared by the checks, the NAP limits and the offline plan's table."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from .catalog import machine_types
+from .flavors import Flavor, flavors
+from .schema import Platform
+
+
+@dataclass(frozen=True)
+class QuotaUse:
+    path: str  # config path of the quota entry, e.g. teams[0].queues.high[1]
+    owner: str  # e.g. team-a/high
+    flavor: str
+    gpus: int
+    borrowing_limit: int | None
+    cohort: str | None
+
+
+def quota_uses(platform: Platform) -> list[QuotaUse]:
+    """Every nominal GPU quota the platform hands out, team queues and the shared DWS queue."""
+    uses = []
+    for t, team in enumerate(platform.teams):
+        for cls in ("high", "low", "compact"):
+            for q, quota in enumerate(getattr(team.queues, cls)):
+                uses.append(
+                    QuotaUse(
+                        path=f"teams[{t}].queues.{cls}[{q}]",
+                        owner=f"{team.name}/{cls}",
+                        flavor=quota.flavor,
+                        gpus=quota.gpus,
+                        borrowing_limit=quota.borrowing_limit,
+                        cohort=team.cohort,
+                    )
+                )
+    if platform.dws:
+        uses.append(QuotaUse("dws", "dws", platform.dws.flavor, platform.dws.gpus, None, None))
+    return uses
+
+
+def nominal_by_flavor(platform: Platform) -> dict[str, int]:
+    totals: dict[str, int] = defaultdict(int)
+    for use in quota_uses(platform):
+        totals[use.flavor] += use.gpus
+    return dict(totals)
+
+
+@dataclass(frozen=True)
+class NapLimits:
+    """Cluster-wide autoscaler limits. GKE counts *every* node against them, static pools included,
+    so they are the sum of all pools' maxima plus the NAP allowances (the reference's were too small)."""
+
+    cpu: int
+    memory_gb: int
+    gpus: dict[str, int]
+
+
+def nap_limits(platform: Platform) -> NapLimits:
+    system = platform.cluster.system_pool
+    system_machine = machine_types()[system.machine_type]
+    cpu = system.max_nodes * system_machine.vcpus
+    memory = system.max_nodes * system_machine.memory_gb
+    gpus: dict[str, int] = defaultdict(int)
+    for flavor in flavors(platform).values():
+        cpu += flavor.vcpus
+        memory += flavor.memory_gb
+        gpus[flavor.accelerator] += flavor.gpus
+    return NapLimits(cpu=cpu, memory_gb=memory, gpus=dict(gpus))
+
+
+def capacity_rows(platform: Platform) -> list[dict]:
+    """The capacity table: per flavor, what the pool supplies and what the queues promise."""
+    nominal = nominal_by_flavor(platform)
+    rows = []
+    for flavor in flavors(platform).values():
+        rows.append(
+            {
+                "flavor": flavor.name,
+                "capacity": flavor.capacity,
+                "machine": flavor.machine.name,
+                "accelerator": f"{flavor.gpus_per_node} x {flavor.accelerator}",
+                "nodes": _node_range(flavor),
+                "gpus": flavor.gpus,
+                "nominal_gpus": nominal.get(flavor.name, 0),
+            }
+        )
+    return rows
+
+
+def _node_range(flavor: Flavor) -> str:
+    if flavor.is_nap:
+        return f"NAP 0..{flavor.max_nodes}"
+    pool = flavor.source
+    if flavor.capacity == "reserved":
+        return f"{flavor.max_nodes} (reserved)"
+    return f"{pool.min_nodes}..{pool.max_nodes}"

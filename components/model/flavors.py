@@ -1,0 +1,158 @@
+"""One place that turns a GPU pool or NAP shape into node labels, taints and capacity.
+
+The node pool, its Kueue ResourceFlavor, the tolerations workloads need and the dashboards that
+count nodes all read a `Flavor`, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+from .catalog import MachineType, machine_types
+from .schema import GpuPool, NapShape, Platform, Provisioning
+
+LABEL_PREFIX = "batch-platform"
+FLAVOR_LABEL = f"{LABEL_PREFIX}/flavor"
+CAPACITY_KEY = f"{LABEL_PREFIX}/capacity"
+# Capacity value of NAP-created compact pools (NAP copies a selector + toleration pair onto its pools).
+COMPACT = "compact"
+
+GKE_ACCELERATOR_LABEL = "cloud.google.com/gke-accelerator"
+GKE_SPOT_LABEL = "cloud.google.com/gke-spot"
+GKE_QUEUED_LABEL = "cloud.google.com/gke-queued"
+GKE_DRIVER_LABEL = "cloud.google.com/gke-gpu-driver-version"
+GPU_RESOURCE = "nvidia.com/gpu"
+
+
+@dataclass(frozen=True)
+class Taint:
+    key: str
+    value: str
+    effect: str = "NoSchedule"
+
+    def for_kubernetes(self) -> dict:
+        return {"key": self.key, "value": self.value, "effect": self.effect}
+
+    def for_gke(self) -> dict:
+        # GKE's API spells effects in SCREAMING_SNAKE_CASE.
+        effect = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
+        return {"key": self.key, "value": self.value, "effect": effect[self.effect]}
+
+    def toleration(self) -> dict:
+        return {"key": self.key, "operator": "Equal", "value": self.value, "effect": self.effect}
+
+
+# GKE taints every GPU node with this; the reference wrote value "true", which no node carries.
+GKE_GPU_TAINT = Taint(GPU_RESOURCE, "present")
+
+
+@dataclass(frozen=True)
+class Flavor:
+    """A kind of GPU capacity: one static node pool or one NAP shape, and one ResourceFlavor."""
+
+    name: str
+    capacity: str  # a Provisioning value, or COMPACT for NAP shapes
+    machine: MachineType
+    accelerator: str
+    gpus_per_node: int
+    max_nodes: int
+    own_labels: dict[str, str]  # set by us on the node pool (or by NAP from the workload's selector)
+    gke_labels: dict[str, str]  # set by GKE itself on such nodes
+    own_taints: tuple[Taint, ...]
+    gke_taints: tuple[Taint, ...]
+    source: Union[GpuPool, NapShape]
+
+    @property
+    def node_labels(self) -> dict[str, str]:
+        return {**self.gke_labels, **self.own_labels}
+
+    @property
+    def node_taints(self) -> tuple[Taint, ...]:
+        return self.gke_taints + self.own_taints
+
+    @property
+    def tolerations(self) -> list[dict]:
+        """What a workload must tolerate to run on this flavor's nodes."""
+        return [t.toleration() for t in self.node_taints]
+
+    @property
+    def is_nap(self) -> bool:
+        return isinstance(self.source, NapShape)
+
+    @property
+    def gpus(self) -> int:
+        return self.max_nodes * self.gpus_per_node
+
+    @property
+    def vcpus(self) -> int:
+        return self.max_nodes * self.machine.vcpus
+
+    @property
+    def memory_gb(self) -> int:
+        return self.max_nodes * self.machine.memory_gb
+
+
+def _machine(shape: Union[GpuPool, NapShape]) -> MachineType:
+    # An unknown machine type is reported by the checks; a stand-in keeps the other checks running.
+    fallback = MachineType(shape.machine_type, 0, 0, shape.accelerator.type, shape.accelerator.count)
+    return machine_types().get(shape.machine_type, fallback)
+
+
+def pool_flavor(pool: GpuPool) -> Flavor:
+    capacity = pool.provisioning.value
+    gke_labels = {GKE_ACCELERATOR_LABEL: pool.accelerator.type}
+    gke_taints = [GKE_GPU_TAINT]
+    if pool.provisioning is Provisioning.SPOT:
+        gke_labels[GKE_SPOT_LABEL] = "true"
+    if pool.provisioning is Provisioning.DWS:
+        # Queued-provisioning nodes are labelled and tainted by GKE so only DWS pods land there.
+        gke_labels[GKE_QUEUED_LABEL] = "true"
+        gke_taints.append(Taint(GKE_QUEUED_LABEL, "true"))
+    nodes = pool.reserved_nodes if pool.provisioning is Provisioning.RESERVED else pool.max_nodes
+    return Flavor(
+        name=pool.name,
+        capacity=capacity,
+        machine=_machine(pool),
+        accelerator=pool.accelerator.type,
+        gpus_per_node=pool.accelerator.count,
+        max_nodes=nodes,
+        own_labels={FLAVOR_LABEL: pool.name, CAPACITY_KEY: capacity},
+        gke_labels=gke_labels,
+        own_taints=(Taint(CAPACITY_KEY, capacity),),
+        gke_taints=tuple(gke_taints),
+        source=pool,
+    )
+
+
+def nap_flavor(shape: NapShape, gpu_driver: str) -> Flavor:
+    # NAP builds a pool for a pending pod from its nodeSelector; a selector key that the pod also
+    # tolerates becomes a label *and* taint of the new pool (GKE "workload separation").
+    gke_labels = {GKE_ACCELERATOR_LABEL: shape.accelerator.type, GKE_DRIVER_LABEL: gpu_driver.lower()}
+    gke_taints = [GKE_GPU_TAINT]
+    if shape.spot:
+        gke_labels[GKE_SPOT_LABEL] = "true"
+        gke_taints.append(Taint(GKE_SPOT_LABEL, "true"))
+    capacity = COMPACT if shape.compact_placement else "auto"
+    return Flavor(
+        name=shape.name,
+        capacity=capacity,
+        machine=_machine(shape),
+        accelerator=shape.accelerator.type,
+        gpus_per_node=shape.accelerator.count,
+        max_nodes=shape.max_gpus // shape.accelerator.count,
+        own_labels={CAPACITY_KEY: capacity},
+        gke_labels=gke_labels,
+        own_taints=(Taint(CAPACITY_KEY, capacity),),
+        gke_taints=tuple(gke_taints),
+        source=shape,
+    )
+
+
+def flavors(platform: Platform) -> dict[str, Flavor]:
+    """Every flavor of the platform by name, static pools first, in config order."""
+    driver = platform.versions.gpu_driver
+    result = {p.name: pool_flavor(p) for p in platform.gpu_pools}
+    if platform.node_auto_provisioning.enabled:
+        result.update({s.name: nap_flavor(s, driver) for s in platform.node_auto_provisioning.shapes})
+    return result

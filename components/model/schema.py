@@ -1,0 +1,170 @@
+"""The platform's typed config: one frozen pydantic model read from stack config.
+
+Everything the program creates is derived from an instance of `Platform`; the keys are camelCase
+because that is how they are written in `Pulumi.<stack>.yaml`. Unknown keys are errors, so a typo
+never passes silently.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from enum import Enum
+from typing import Annotated, Literal, Optional
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+DNS_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+DnsLabel = Annotated[str, Field(pattern=DNS_LABEL, max_length=40)]
+
+
+def _cidr(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=True))
+    except ValueError as err:
+        raise ValueError(f"{value!r} is not a CIDR block ({err}); write it as e.g. 10.40.0.0/22") from None
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True, use_enum_values=False
+    )
+
+
+class Provisioning(str, Enum):
+    """How a GPU pool gets its machines; it decides the pool's taint and Kueue flavor semantics."""
+
+    RESERVED = "reserved"
+    ON_DEMAND = "on-demand"
+    SPOT = "spot"
+    DWS = "dws"
+
+
+class QueueClass(str, Enum):
+    HIGH = "high"
+    LOW = "low"
+    COMPACT = "compact"
+
+
+class AuthorizedNetwork(Model):
+    name: DnsLabel = Field(description="Display name of the block in the GKE console.")
+    cidr: Cidr
+
+
+class Network(Model):
+    subnet_cidr: Cidr = Field(description="Primary range of the node subnet.")
+    pods_cidr: Cidr = Field(description="Secondary range for pod IPs (VPC-native cluster).")
+    services_cidr: Cidr = Field(description="Secondary range for Service IPs.")
+    master_cidr: Cidr = Field(description="/28 for the private control plane.")
+    authorized_networks: list[AuthorizedNetwork] = Field(
+        min_length=1, description="Who may reach the control-plane endpoint."
+    )
+
+
+class SystemPool(Model):
+    machine_type: str = "e2-standard-4"
+    min_nodes: int = Field(1, ge=1, description="Total across zones; the platform controllers run here.")
+    max_nodes: int = Field(6, ge=1)
+
+
+class Cluster(Model):
+    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
+    deletion_protection: bool = True
+    private_endpoint: bool = Field(
+        False, description="True: the control plane has no public IP (reach it through the VPC)."
+    )
+    system_pool: SystemPool = SystemPool()
+
+
+class Accelerator(Model):
+    type: str = Field(description="GKE accelerator type, e.g. nvidia-l4.")
+    count: int = Field(ge=1, description="GPUs per node.")
+
+
+class GpuPool(Model):
+    """A static GKE node pool of GPU machines; it becomes exactly one Kueue ResourceFlavor."""
+
+    name: DnsLabel = Field(description="Node pool name and ResourceFlavor name.")
+    machine_type: str
+    accelerator: Accelerator
+    provisioning: Provisioning
+    zones: Optional[list[str]] = Field(None, description="Defaults to the platform's zones.")
+    min_nodes: int = Field(0, ge=0, description="Total across zones (autoscaled pools).")
+    max_nodes: int = Field(0, ge=0, description="Total across zones (autoscaled pools).")
+    reserved_nodes: int = Field(
+        0, ge=0, description="Reserved pools only: machines in the reservation = fixed pool size."
+    )
+
+
+class NapShape(Model):
+    """A GPU shape that Node Auto Provisioning creates on demand (e.g. compact-placement spot A100)."""
+
+    name: DnsLabel = Field(description="ResourceFlavor name.")
+    machine_type: str
+    accelerator: Accelerator
+    spot: bool = True
+    compact_placement: bool = True
+    max_gpus: int = Field(ge=1, description="NAP limit granted for this shape's accelerator.")
+
+
+class NodeAutoProvisioning(Model):
+    enabled: bool = True
+    min_cpu: int = Field(4, ge=0)
+    min_memory_gb: int = Field(16, ge=0)
+    shapes: list[NapShape] = []
+
+
+class FlavorQuota(Model):
+    flavor: DnsLabel = Field(description="Name of a GPU pool or NAP shape.")
+    gpus: int = Field(ge=0, description="Nominal GPUs this queue owns in the flavor.")
+    borrowing_limit: Optional[int] = Field(
+        None, ge=0, description="GPUs it may borrow from its cohort; unset = no limit."
+    )
+
+
+class TeamQueues(Model):
+    high: list[FlavorQuota] = []
+    low: list[FlavorQuota] = []
+    compact: list[FlavorQuota] = []
+
+
+class Team(Model):
+    name: DnsLabel = Field(description="Namespace, service-account and queue name stem.")
+    cohort: Optional[DnsLabel] = Field(None, description="Teams in one cohort lend and borrow quota.")
+    queues: TeamQueues
+    dws: bool = Field(False, description="Grants the team the Dynamic Workload Scheduler queue.")
+    members: list[str] = Field([], description="Google identities (user:/group:) who submit work.")
+
+
+class Dws(Model):
+    flavor: DnsLabel = Field(description="A GPU pool with provisioning: dws.")
+    gpus: int = Field(ge=1, description="Nominal GPUs of the shared DWS ClusterQueue.")
+
+
+class Versions(Model):
+    kueue: str = "0.19.2"
+    jobset: str = "0.12.0"
+    gpu_driver: Literal["DEFAULT", "LATEST"] = Field(
+        "DEFAULT", description="GKE-managed driver: the version GKE tests with each node version."
+    )
+
+
+class Platform(Model):
+    project: str = Field(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$", description="GCP project id.")
+    region: str = Field(pattern=r"^[a-z]+-[a-z]+[0-9]$")
+    zones: list[str] = Field(min_length=1)
+    name_prefix: DnsLabel = Field(description="Prefix of every GCP name (network, cluster, accounts).")
+    network: Network
+    cluster: Cluster = Cluster()
+    gpu_pools: list[GpuPool] = Field(min_length=1)
+    node_auto_provisioning: NodeAutoProvisioning = NodeAutoProvisioning()
+    teams: list[Team] = Field(min_length=1)
+    dws: Optional[Dws] = None
+    versions: Versions = Versions()
+
+    @property
+    def workload_pool(self) -> str:
+        return f"{self.project}.svc.id.goog"

@@ -1,0 +1,202 @@
+"""Run the real Pulumi program under Pulumi's mock runtime and capture every resource it registers.
+
+No Pulumi CLI and no cloud are needed: `pulumi.runtime.set_mocks` stands in for the engine, and a
+recording monitor keeps what the engine would receive (type, name, parent, inputs, dependencies,
+provider, aliases, options). The offline plan, the tests and the offline policy run all use this.
+Computed outputs that only a cloud can produce (ids, e-mails, the endpoint) get plausible mock values.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+REPO = Path(__file__).resolve().parents[1]
+PROJECT = yaml.safe_load((REPO / "Pulumi.yaml").read_text())["name"]
+
+
+@dataclass
+class Resource:
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    inputs: dict
+    outputs: dict
+    dependencies: list[str]
+    provider: str
+    options: dict
+
+    @property
+    def parent_name(self) -> str:
+        return self.parent.rsplit("::", 1)[-1] if self.parent else ""
+
+
+@dataclass
+class Capture:
+    stack: str
+    resources: list[Resource] = field(default_factory=list)
+    registered_outputs: set[str] = field(default_factory=set)
+    stack_outputs: dict = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def named(self, name: str, type_: Optional[str] = None) -> Resource:
+        found = [r for r in self.resources if r.name == name and (type_ is None or r.type == type_)]
+        if len(found) != 1:
+            raise KeyError(f"{len(found)} resources named {name!r} (type {type_})")
+        return found[0]
+
+    def by_urn(self) -> dict[str, Resource]:
+        return {r.urn: r for r in self.resources}
+
+    def ancestors(self, resource: Resource) -> list[Resource]:
+        index, chain, parent = self.by_urn(), [], resource.parent
+        while parent in index:
+            chain.append(index[parent])
+            parent = index[parent].parent
+        return chain
+
+    def to_json(self) -> list[dict]:
+        return [r.__dict__ for r in self.resources]
+
+
+def _mock_outputs(type_: str, name: str, inputs: dict, project: str) -> dict:
+    """Values the cloud would compute that the program reads back."""
+    out = dict(inputs)
+    if type_ == "gcp:serviceaccount/account:Account":
+        out["email"] = f"{inputs['accountId']}@{project}.iam.gserviceaccount.com"
+        out["name"] = f"projects/{project}/serviceAccounts/{out['email']}"
+    elif type_ == "gcp:container/cluster:Cluster":
+        out["endpoint"] = "203.0.113.10"
+        out["masterAuth"] = {"clusterCaCertificate": "bW9jay1jYQ=="}  # base64("mock-ca")
+    elif type_ == "gcp:compute/network:Network":
+        out["selfLink"] = f"projects/{project}/global/networks/{inputs.get('name', name)}"
+    elif type_ == "gcp:compute/subnetwork:Subnetwork":
+        out["selfLink"] = f"projects/{project}/regions/{inputs.get('region')}/subnetworks/{inputs.get('name', name)}"
+    return out
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def __init__(self, project: str):
+        self.project = project
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        return f"{args.name}-id", _mock_outputs(args.typ, args.name, args.inputs, self.project)
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: _Mocks, capture: Capture):
+        super().__init__(mocks)
+        self.capture = capture
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        inputs = rpc.deserialize_properties(request.object)
+        self.capture.resources.append(
+            Resource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                custom=bool(request.custom),
+                parent=request.parent,
+                inputs=_plain(inputs),
+                outputs=_plain(self.resources[response.urn].state),
+                dependencies=sorted(set(request.dependencies)),
+                provider=request.provider,
+                options={
+                    "aliases": [_alias(a) for a in request.aliases],
+                    "protect": bool(request.protect),
+                    "ignoreChanges": list(request.ignoreChanges),
+                    "replaceOnChanges": list(request.replaceOnChanges),
+                    "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+                    "retainOnDelete": bool(request.retainOnDelete),
+                    "customTimeouts": {
+                        k: getattr(request.customTimeouts, k) for k in ("create", "update", "delete")
+                        if getattr(request.customTimeouts, k)
+                    },
+                },
+            )
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request):
+        self.capture.registered_outputs.add(request.urn)
+        return super().RegisterResourceOutputs(request)
+
+
+def _alias(alias) -> dict:
+    spec = alias.spec
+    return {k: getattr(spec, k) for k in ("name", "type", "stack", "project", "parentUrn") if getattr(spec, k)} | (
+        {"noParent": True} if spec.noParent else {}
+    )
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly copy: resource references become their URN, unknowns become a marker."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, pulumi.Resource):
+        return {"$ref": getattr(value, "_name", str(value))}
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the wire format has only doubles; quotas and node counts are integers
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def stack_config(stack: str) -> dict[str, Any]:
+    path = REPO / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        known = sorted(p.name for p in REPO.glob("Pulumi.*.yaml"))
+        raise FileNotFoundError(f"no stack file {path.name}; known: {', '.join(known)}")
+    return (yaml.safe_load(path.read_text()) or {}).get("config", {})
+
+
+def run(
+    program: Callable[[], None],
+    config: dict[str, Any],
+    stack: str = "dev",
+) -> Capture:
+    """Run `program` once under mocks with `config` (Pulumi.<stack>.yaml's `config:` map)."""
+    capture = Capture(stack=stack)
+    platform_cfg = config.get(f"{PROJECT}:platform")
+    project = platform_cfg.get("project", "project") if isinstance(platform_cfg, dict) else "project"
+    mocks = _Mocks(project)
+    pulumi.runtime.set_all_config(
+        {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+    )
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False,
+                             monitor=_RecordingMonitor(mocks, capture))
+    _sync_await(run_pulumi_func(program))
+    root = pulumi.runtime.get_root_resource()
+    capture.stack_outputs = {k: _resolve(v) for k, v in getattr(root, "outputs", {}).items()}
+    return capture
+
+
+def _resolve(value: Any) -> Any:
+    return _plain(_sync_await(pulumi.Output.from_input(value).future()))
+
+
+def run_stack(stack: str = "dev", config: Optional[dict[str, Any]] = None) -> Capture:
+    from components.platform import build_platform
+
+    return run(build_platform, stack_config(stack) if config is None else config, stack)

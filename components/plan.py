@@ -1,0 +1,118 @@
+"""Offline plan: what `pulumi preview` would create for a stack, without the CLI or a cloud.
+
+    python -m components.plan [STACK] [--out build/plan]
+
+Runs the real program under Pulumi's mock runtime with Pulumi.<STACK>.yaml, prints the resource
+tree, the counts per type and the capacity table, and writes the captured resources (and every
+rendered Kubernetes object) under the build folder. A bad config exits 2 listing every error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import yaml
+
+from components.model import ConfigError, capacity_rows, nap_limits, parse_platform
+from components.offline import PROJECT, REPO, Capture, run_stack, stack_config
+
+
+def tree_lines(capture: Capture) -> list[str]:
+    children = defaultdict(list)
+    urns = {r.urn for r in capture.resources}
+    for r in capture.resources:
+        children[r.parent if r.parent in urns else ""].append(r)
+    lines: list[str] = []
+
+    def walk(parent: str, depth: int) -> None:
+        for r in children[parent]:
+            lines.append(f"{'  ' * depth}+ {r.type}  {r.name}")
+            walk(r.urn, depth + 1)
+
+    walk("", 0)
+    return lines
+
+
+def table(rows: list[dict]) -> list[str]:
+    headers = list(rows[0])
+    widths = {h: max(len(h), *(len(str(r[h])) for r in rows)) for h in headers}
+    fmt = lambda values: "  ".join(str(v).ljust(widths[h]) for h, v in zip(headers, values))  # noqa: E731
+    return [fmt(headers), fmt("-" * widths[h] for h in headers)] + [fmt(r[h] for h in headers) for r in rows]
+
+
+def capacity_lines(stack: str) -> list[str]:
+    platform = parse_platform(stack_config(stack)[f"{PROJECT}:platform"], f"Pulumi.{stack}.yaml")
+    limits = nap_limits(platform)
+    gpus = ", ".join(f"{k} {v}" for k, v in sorted(limits.gpus.items()))
+    return table(capacity_rows(platform)) + [
+        "",
+        f"NAP limits (cover every pool's maximum + NAP shapes): cpu {limits.cpu}, memory {limits.memory_gb} GB, {gpus}",
+    ]
+
+
+def write_outputs(capture: Capture, out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    resources = out / "resources.json"
+    resources.write_text(json.dumps(capture.to_json(), indent=2, sort_keys=True, default=str))
+    written = [resources]
+    manifests = out / "manifests"
+    if manifests.exists():
+        for old in manifests.glob("*.yaml"):
+            old.unlink()
+    by_kind: dict[str, list[dict]] = defaultdict(list)
+    for r in capture.resources:
+        obj = kubernetes_object(r)
+        if obj:
+            by_kind[obj["kind"]].append(obj)
+    if by_kind:
+        manifests.mkdir(exist_ok=True)
+        for kind, objs in sorted(by_kind.items()):
+            path = manifests / f"{kind}.yaml"
+            path.write_text(yaml.safe_dump_all(objs, sort_keys=False))
+            written.append(path)
+    return written
+
+
+def kubernetes_object(resource) -> dict | None:
+    """The object a kubernetes:* custom resource applies, as a manifest (None for other resources)."""
+    if not resource.type.startswith("kubernetes:") or not resource.custom or "kind" not in resource.inputs:
+        return None
+    return {k: v for k, v in resource.inputs.items() if k in ("apiVersion", "kind", "metadata", "spec", "data", "rules",
+                                                               "roleRef", "subjects", "value", "globalDefault",
+                                                               "preemptionPolicy", "description")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("stack", nargs="?", default="dev")
+    parser.add_argument("--out", type=Path, default=REPO / "build" / "plan")
+    args = parser.parse_args(argv)
+    try:
+        capture = run_stack(args.stack)
+    except ConfigError as err:
+        print(f"Plan of stack {args.stack!r} failed, nothing would be created.\n{err}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as err:
+        print(err, file=sys.stderr)
+        return 2
+
+    print(f"Offline plan of stack {args.stack!r} (Pulumi mock runtime; ids and endpoints are mock values)\n")
+    print("Resources:")
+    print("\n".join(tree_lines(capture)))
+    counts = Counter(r.type for r in capture.resources)
+    print(f"\nCounts ({len(capture.resources)} resources):")
+    for type_, n in sorted(counts.items()):
+        print(f"  {n:4d}  {type_}")
+    print("\nGPU capacity:")
+    print("\n".join(capacity_lines(args.stack)))
+    written = write_outputs(capture, args.out / args.stack)
+    print(f"\nWrote {len(written)} file(s) under {(args.out / args.stack).relative_to(REPO) if (args.out / args.stack).is_relative_to(REPO) else args.out / args.stack}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""The whole platform, wired from one validated model. `__main__.py` calls `build_platform()`."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.gcp.cluster import GkeCluster
+from components.gcp.identity import NodeIdentity, TeamIdentity
+from components.gcp.kubeconfig import kubeconfig
+from components.gcp.network import Network
+from components.gcp.node_pools import GpuNodePool, SystemNodePool
+from components.model import flavors, load_platform
+
+
+def build_platform() -> None:
+    platform = load_platform()  # raises ConfigError listing every problem before anything exists
+    provider = gcp.Provider("gcp", project=platform.project, region=platform.region)
+    on_gcp = pulumi.ResourceOptions(providers=[provider])
+
+    network = Network("network", platform, on_gcp)
+    nodes = NodeIdentity("nodes", platform, on_gcp)
+    cluster = GkeCluster("cluster", platform, network, nodes.email, on_gcp)
+    system_pool = SystemNodePool("system", platform, cluster, nodes.email, on_gcp)
+    # GPU pools hang off the cluster only: nothing waits for them, so they build in parallel with
+    # the Kubernetes layer (which needs the cluster and its system pool).
+    for flavor in flavors(platform).values():
+        if not flavor.is_nap:
+            GpuNodePool(flavor.name, platform, flavor, cluster, nodes.email, on_gcp)
+    teams = {team.name: TeamIdentity(f"team-{team.name}", platform, team, cluster.cluster, on_gcp) for team in platform.teams}
+
+    pulumi.export("clusterName", cluster.name)
+    pulumi.export("clusterEndpoint", cluster.endpoint)
+    pulumi.export("kubeconfig", kubeconfig(cluster))
+    pulumi.export("teamServiceAccounts", {name: t.email for name, t in teams.items()})
+    pulumi.export("teamBuckets", {name: t.bucket for name, t in teams.items()})
+    pulumi.export("getCredentials", cluster.name.apply(
+        lambda n: f"gcloud container clusters get-credentials {n} --region {platform.region} --project {platform.project}"))
