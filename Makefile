@@ -1,0 +1,27 @@
+# The README's two commands: `make plan` (set up + offline plan of dev) and `make test`.
+PY := .venv/bin/python
+STACK ?= dev
+
+.PHONY: plan test venv policy bench clean
+
+.venv/.installed: requirements.txt requirements-dev.txt
+	python3 -m venv .venv
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: .venv/.installed
+
+plan: venv
+	$(PY) -m components.plan $(STACK)
+
+test: venv
+	$(PY) -m pytest
+
+policy: venv
+	$(PY) -m policies.offline $(STACK)
+
+bench: venv
+	$(PY) bench/plan_time.py
+
+clean:
+	rm -rf build .pytest_cache
