@@ -77,13 +77,32 @@ def write_outputs(capture: Capture, out: Path) -> list[Path]:
     return written
 
 
+MANIFEST_ORDER = ("apiVersion", "kind", "metadata")
+
+
 def kubernetes_object(resource) -> dict | None:
-    """The object a kubernetes:* custom resource applies, as a manifest (None for other resources)."""
+    """What a kubernetes:* resource applies, as a readable manifest (None for other resources).
+
+    Built from the captured inputs, i.e. exactly what Pulumi would send; a Helm chart is shown as
+    its pinned chart reference and values.
+    """
+    if resource.type == "kubernetes:helm.sh/v4:Chart":
+        keys = ("chart", "version", "namespace", "values")
+        return {"kind": "HelmChart", "name": resource.name, **{k: resource.inputs.get(k) for k in keys}}
     if not resource.type.startswith("kubernetes:") or not resource.custom or "kind" not in resource.inputs:
         return None
-    return {k: v for k, v in resource.inputs.items() if k in ("apiVersion", "kind", "metadata", "spec", "data", "rules",
-                                                               "roleRef", "subjects", "value", "globalDefault",
-                                                               "preemptionPolicy", "description")}
+    head = {k: resource.inputs[k] for k in MANIFEST_ORDER if k in resource.inputs}
+    rest = {k: v for k, v in sorted(resource.inputs.items()) if k not in MANIFEST_ORDER}
+    return _sorted({**head, **rest}, top=True)
+
+
+def _sorted(value, top: bool = False):
+    if isinstance(value, dict):
+        items = value.items() if top else sorted(value.items())
+        return {k: _sorted(v) for k, v in items}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,11 +10,13 @@ from components.gcp.identity import NodeIdentity, TeamIdentity
 from components.gcp.kubeconfig import kubeconfig
 from components.gcp.network import Network
 from components.gcp.node_pools import GpuNodePool, SystemNodePool
+from components.kubernetes.layer import build_kubernetes, validate_manifests
 from components.model import flavors, load_platform
 
 
 def build_platform() -> None:
     platform = load_platform()  # raises ConfigError listing every problem before anything exists
+    validate_manifests(platform)  # raises ManifestError: every Kubernetes object checked before any exists
     provider = gcp.Provider("gcp", project=platform.project, region=platform.region)
     on_gcp = pulumi.ResourceOptions(providers=[provider])
 
@@ -28,10 +30,12 @@ def build_platform() -> None:
         if not flavor.is_nap:
             GpuNodePool(flavor.name, platform, flavor, cluster, nodes.email, on_gcp)
     teams = {team.name: TeamIdentity(f"team-{team.name}", platform, team, cluster.cluster, on_gcp) for team in platform.teams}
+    access = kubeconfig(cluster)
+    build_kubernetes(platform, access, ready=[cluster.cluster, system_pool.pool], identities=teams)
 
     pulumi.export("clusterName", cluster.name)
     pulumi.export("clusterEndpoint", cluster.endpoint)
-    pulumi.export("kubeconfig", kubeconfig(cluster))
+    pulumi.export("kubeconfig", access)
     pulumi.export("teamServiceAccounts", {name: t.email for name, t in teams.items()})
     pulumi.export("teamBuckets", {name: t.bucket for name, t in teams.items()})
     pulumi.export("getCredentials", cluster.name.apply(

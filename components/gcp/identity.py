@@ -28,6 +28,10 @@ def _member(account: gcp.serviceaccount.Account) -> pulumi.Output[str]:
     return account.email.apply(lambda email: f"serviceAccount:{email}")
 
 
+def team_account_id(platform: Platform, team: Team) -> str:
+    return f"{platform.name_prefix}-{team.name}"
+
+
 def ksa_name(team: Team) -> str:
     return f"{team.name}-ksa"
 
@@ -75,7 +79,7 @@ class TeamIdentity(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         account = gcp.serviceaccount.Account(
             f"{name}-sa",
-            account_id=f"{platform.name_prefix}-{team.name}",
+            account_id=team_account_id(platform, team),
             display_name=f"Workloads of {team.name}",
             opts=child,
         )

@@ -6,6 +6,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.model import Flavor, Platform, Provisioning
+from components.model.flavors import SYSTEM_POOL_LABELS
 
 from .cluster import CLOUD_PLATFORM, SHIELDED, GkeCluster
 
@@ -48,7 +49,7 @@ class SystemNodePool(pulumi.ComponentResource):
                 "location_policy": "BALANCED",
             },
             management={"auto_repair": True, "auto_upgrade": True},
-            node_config=_node_config(platform, node_sa, spec.machine_type, labels={"batch-platform/pool": SYSTEM_POOL}),
+            node_config=_node_config(platform, node_sa, spec.machine_type, labels=SYSTEM_POOL_LABELS),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"name": self.pool.name})

@@ -17,10 +17,12 @@ FLAVOR_LABEL = f"{LABEL_PREFIX}/flavor"
 CAPACITY_KEY = f"{LABEL_PREFIX}/capacity"
 # Capacity value of NAP-created compact pools (NAP copies a selector + toleration pair onto its pools).
 COMPACT = "compact"
+# The system pool's label; platform controllers select it so they never wait for a GPU node.
+SYSTEM_POOL_LABELS = {f"{LABEL_PREFIX}/pool": "system"}
 
 GKE_ACCELERATOR_LABEL = "cloud.google.com/gke-accelerator"
 GKE_SPOT_LABEL = "cloud.google.com/gke-spot"
-GKE_QUEUED_LABEL = "cloud.google.com/gke-queued"
+GKE_QUEUED_TAINT = "cloud.google.com/gke-queued"
 GKE_DRIVER_LABEL = "cloud.google.com/gke-gpu-driver-version"
 GPU_RESOURCE = "nvidia.com/gpu"
 
@@ -106,9 +108,8 @@ def pool_flavor(pool: GpuPool) -> Flavor:
     if pool.provisioning is Provisioning.SPOT:
         gke_labels[GKE_SPOT_LABEL] = "true"
     if pool.provisioning is Provisioning.DWS:
-        # Queued-provisioning nodes are labelled and tainted by GKE so only DWS pods land there.
-        gke_labels[GKE_QUEUED_LABEL] = "true"
-        gke_taints.append(Taint(GKE_QUEUED_LABEL, "true"))
+        # GKE taints queued-provisioning nodes so only pods that asked for DWS capacity land there.
+        gke_taints.append(Taint(GKE_QUEUED_TAINT, "true"))
     nodes = pool.reserved_nodes if pool.provisioning is Provisioning.RESERVED else pool.max_nodes
     return Flavor(
         name=pool.name,

@@ -152,6 +152,14 @@ class Versions(Model):
     )
 
 
+class KueueSettings(Model):
+    pods_ready_timeout_minutes: int = Field(
+        20, ge=5, le=120,
+        description="An admitted workload whose pods are not all running by then is evicted and requeued "
+        "(covers GPU scale-up from zero plus image pulls); over-admitted work falls back instead of hanging.",
+    )
+
+
 class Platform(Model):
     project: str = Field(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$", description="GCP project id.")
     region: str = Field(pattern=r"^[a-z]+-[a-z]+[0-9]$")
@@ -164,6 +172,7 @@ class Platform(Model):
     teams: list[Team] = Field(min_length=1)
     dws: Optional[Dws] = None
     versions: Versions = Versions()
+    kueue: KueueSettings = KueueSettings()
 
     @property
     def workload_pool(self) -> str:

@@ -1,0 +1,164 @@
+"""Kubernetes-side ComponentResources. Each creates resources from manifests rendered in `render`."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.model import Platform, flavors
+from components.model.schema import Team
+
+from . import render
+
+# Built-in kinds and their typed Pulumi classes; everything else is a CustomResource.
+BUILTIN = {
+    ("v1", "Namespace"): k8s.core.v1.Namespace,
+    ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
+    ("v1", "ResourceQuota"): k8s.core.v1.ResourceQuota,
+    ("v1", "LimitRange"): k8s.core.v1.LimitRange,
+    ("scheduling.k8s.io/v1", "PriorityClass"): k8s.scheduling.v1.PriorityClass,
+    ("rbac.authorization.k8s.io/v1", "Role"): k8s.rbac.v1.Role,
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"): k8s.rbac.v1.RoleBinding,
+}
+TOP_LEVEL = {"metadata": "metadata", "spec": "spec", "rules": "rules", "roleRef": "role_ref", "subjects": "subjects",
+             "value": "value", "globalDefault": "global_default", "preemptionPolicy": "preemption_policy",
+             "description": "description"}
+
+
+def apply(logical_name: str, obj: dict, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
+    """Create the resource for one rendered manifest; Pulumi tracks it like any other."""
+    cls = BUILTIN.get((obj["apiVersion"], obj["kind"]))
+    if cls is None:
+        return k8s.apiextensions.CustomResource(
+            logical_name, api_version=obj["apiVersion"], kind=obj["kind"], metadata=obj["metadata"],
+            spec=obj.get("spec"), opts=opts,
+        )
+    return cls(logical_name, opts=opts, **{TOP_LEVEL[k]: v for k, v in obj.items() if k in TOP_LEVEL})
+
+
+class BatchControllers(pulumi.ComponentResource):
+    """JobSet and Kueue from their official OCI Helm charts, pinned, tracked in Pulumi state.
+
+    helm.v4.Chart renders client-side, so every CRD, Deployment and webhook is a Pulumi resource of
+    its own: the provider knows the CRDs during preview, and `depends_on` this component waits until
+    the controller Deployments are ready (Kueue's webhooks answer only then).
+    """
+
+    kueue: k8s.helm.v4.Chart
+    jobset: k8s.helm.v4.Chart
+
+    def __init__(self, name: str, platform: Platform, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("gpu-batch:k8s:BatchControllers", name, None, opts)
+        jobset_ns = k8s.core.v1.Namespace(f"{name}-jobset-ns", metadata={"name": render.JOBSET_NAMESPACE},
+                                          opts=pulumi.ResourceOptions(parent=self))
+        kueue_ns = k8s.core.v1.Namespace(f"{name}-kueue-ns", metadata={"name": render.KUEUE_NAMESPACE},
+                                         opts=pulumi.ResourceOptions(parent=self))
+        self.jobset = k8s.helm.v4.Chart(
+            f"{name}-jobset",
+            chart=render.JOBSET_CHART,
+            version=platform.versions.jobset,
+            namespace=render.JOBSET_NAMESPACE,
+            values=render.jobset_values(),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[jobset_ns]),
+        )
+        # JobSet first: Kueue enables its JobSet integration when the CRD is there at start-up.
+        self.kueue = k8s.helm.v4.Chart(
+            f"{name}-kueue",
+            chart=render.KUEUE_CHART,
+            version=platform.versions.kueue,
+            namespace=render.KUEUE_NAMESPACE,
+            values=render.kueue_values(platform),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[kueue_ns, self.jobset]),
+        )
+        self.register_outputs({"kueueVersion": platform.versions.kueue, "jobsetVersion": platform.versions.jobset})
+
+
+class PriorityClasses(pulumi.ComponentResource):
+    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("gpu-batch:k8s:PriorityClasses", name, None, opts)
+        for obj in render.priority_classes():
+            apply(f"{name}-{obj['metadata']['name']}", obj, pulumi.ResourceOptions(parent=self))
+        self.register_outputs({})
+
+
+class KueueCapacity(pulumi.ComponentResource):
+    """Shared Kueue objects: one ResourceFlavor per pool/NAP shape, the cohorts and the DWS path."""
+
+    def __init__(self, name: str, platform: Platform, controllers: BatchControllers,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("gpu-batch:k8s:KueueCapacity", name, None, opts)
+        after_kueue = pulumi.ResourceOptions(parent=self, depends_on=[controllers.kueue])
+        self.flavors = {
+            f.name: apply(f"{name}-flavor-{f.name}", render.resource_flavor(f), after_kueue)
+            for f in flavors(platform).values()
+        }
+        self.cohorts = [apply(f"{name}-cohort-{c['metadata']['name']}", c, after_kueue) for c in render.cohorts(platform)]
+        self.dws_queue: pulumi.CustomResource | None = None
+        dws = render.dws_objects(platform)
+        if dws:
+            prc, check, queue = dws
+            prc_res = apply(f"{name}-dws-config", prc, after_kueue)
+            check_res = apply(f"{name}-dws-check", check, pulumi.ResourceOptions(parent=self, depends_on=[prc_res]))
+            # Destroy order falls out of the edges: queue, then check and flavor, then the controller.
+            self.dws_queue = apply(f"{name}-dws-queue", queue, pulumi.ResourceOptions(
+                parent=self, depends_on=[check_res, self.flavors[platform.dws.flavor], controllers.kueue]))
+        self.register_outputs({"flavors": sorted(self.flavors)})
+
+    def queue_dependencies(self, flavor_names: Sequence[str]) -> list[pulumi.Resource]:
+        return [self.flavors[n] for n in flavor_names] + self.cohorts
+
+
+class TeamTenancy(pulumi.ComponentResource):
+    """A team's namespace, Workload-Identity KSA, RBAC, GPU ceiling and defaults."""
+
+    def __init__(self, name: str, platform: Platform, team: Team, gsa_email: pulumi.Input[str],
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("gpu-batch:k8s:TeamTenancy", name, None, opts)
+        objs = render.team_objects(platform, team, gsa_email)
+        ns_obj, rest = objs[0], objs[1:]
+        self.namespace = apply(f"{name}-namespace", ns_obj, pulumi.ResourceOptions(parent=self))
+        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
+        for obj in rest:
+            apply(f"{name}-{obj['kind'].lower()}", obj, in_ns)
+        self.register_outputs({"namespace": team.name})
+
+
+class TeamQueues(pulumi.ComponentResource):
+    """The team's ClusterQueues (high / low / compact) in its cohort and a LocalQueue per class."""
+
+    def __init__(self, name: str, platform: Platform, team: Team, tenancy: TeamTenancy,
+                 capacity: KueueCapacity, controllers: BatchControllers, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("gpu-batch:k8s:TeamQueues", name, None, opts)
+        cluster_queues: dict[str, pulumi.Resource] = {}
+        for cq in render.team_cluster_queues(platform, team):
+            used = [f["name"] for f in cq["spec"]["resourceGroups"][0]["flavors"]]
+            cluster_queues[cq["metadata"]["name"]] = apply(
+                f"{name}-cq-{cq['metadata']['labels'][f'{render.LABEL_PREFIX}/class']}", cq,
+                pulumi.ResourceOptions(parent=self, depends_on=[controllers.kueue, *capacity.queue_dependencies(used)]),
+            )
+        if capacity.dws_queue is not None:
+            cluster_queues[render.DWS] = capacity.dws_queue
+        for lq in render.team_local_queues(team):
+            target = lq["spec"]["clusterQueue"]
+            apply(f"{name}-lq-{lq['metadata']['name']}", lq, pulumi.ResourceOptions(
+                parent=self, depends_on=[tenancy.namespace, cluster_queues[target], controllers.kueue],
+                # spec.clusterQueue is immutable (CEL): retargeting replaces the LocalQueue.
+                replace_on_changes=["spec.clusterQueue"], delete_before_replace=True,
+            ))
+        self.register_outputs({"clusterQueues": sorted(cluster_queues)})
+
+
+def all_manifests(platform: Platform, gsa_emails: dict[str, Any]) -> list[dict]:
+    """Every object the Kubernetes layer applies (charts aside), for validation and the plan."""
+    objs = render.priority_classes()
+    objs += [render.resource_flavor(f) for f in flavors(platform).values()]
+    objs += render.cohorts(platform) + render.dws_objects(platform)
+    for team in platform.teams:
+        objs += render.team_objects(platform, team, gsa_emails[team.name])
+        objs += render.team_cluster_queues(platform, team) + render.team_local_queues(team)
+    return objs
+
+
+__all__ = ["BatchControllers", "KueueCapacity", "PriorityClasses", "TeamQueues", "TeamTenancy", "all_manifests", "apply"]

@@ -1,0 +1,48 @@
+"""The Kubernetes layer: a provider bound to the new cluster, then controllers, tenancy and queues."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.gcp.identity import TeamIdentity, team_account_id
+from components.model import Platform
+
+from .components import BatchControllers, KueueCapacity, PriorityClasses, TeamQueues, TeamTenancy, all_manifests
+from .manifest_validation import validate_all
+
+
+def validate_manifests(platform: Platform) -> None:
+    """Fail before anything exists if any object would be rejected (or silently pruned) by the API server.
+
+    The KSA annotations carry the team GSA e-mails, which the cloud computes; they are validated with
+    the address GCP derives from the account id, the same string the real output will hold.
+    """
+    emails = {t.name: f"{team_account_id(platform, t)}@{platform.project}.iam.gserviceaccount.com" for t in platform.teams}
+    validate_all(all_manifests(platform, emails))
+
+
+def build_kubernetes(
+    platform: Platform,
+    kubeconfig: pulumi.Input[str],
+    ready: list[pulumi.Resource],
+    identities: Mapping[str, TeamIdentity],
+) -> None:
+    """`ready` is what the cluster must have before any object applies: the cluster and its system pool
+    (never the GPU pools, which keep building in parallel)."""
+    provider = k8s.Provider(
+        "kubernetes",
+        kubeconfig=kubeconfig,
+        # Server-side apply with conflicts resolved by us; no ambient kubeconfig is ever read.
+        enable_server_side_apply=True,
+        opts=pulumi.ResourceOptions(depends_on=ready),
+    )
+    on_cluster = pulumi.ResourceOptions(providers=[provider])
+    PriorityClasses("priorities", on_cluster)
+    controllers = BatchControllers("controllers", platform, on_cluster)
+    capacity = KueueCapacity("kueue", platform, controllers, on_cluster)
+    for team in platform.teams:
+        tenancy = TeamTenancy(f"tenancy-{team.name}", platform, team, identities[team.name].email, on_cluster)
+        TeamQueues(f"queues-{team.name}", platform, team, tenancy, capacity, controllers, on_cluster)

@@ -1,0 +1,348 @@
+"""Pure functions: the model in, Kubernetes manifests (plain dicts) out.
+
+Nothing here talks to Pulumi, so every object can be validated against the upstream schemas and
+unit-tested without mocks. Components in this package only create resources from these dicts.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import yaml
+
+from components.gcp.identity import ksa_name
+from components.model import Flavor, Platform, flavors, quota_uses
+from components.model.flavors import GPU_RESOURCE, LABEL_PREFIX, SYSTEM_POOL_LABELS
+from components.model.schema import FlavorQuota, Team
+
+KUEUE_API = "kueue.x-k8s.io/v1beta2"
+KUEUE_NAMESPACE = "kueue-system"
+JOBSET_NAMESPACE = "jobset-system"
+KUEUE_CHART = "oci://registry.k8s.io/kueue/charts/kueue"
+JOBSET_CHART = "oci://registry.k8s.io/jobset/charts/jobset"
+TEAM_LABEL = f"{LABEL_PREFIX}/team"
+# Kueue's job webhooks and queue-name enforcement apply only to namespaces carrying this label,
+# so a Kueue outage can never block system charts (kube-system, monitoring, ...).
+MANAGED_LABEL = f"{LABEL_PREFIX}/kueue-managed"
+COVERED_RESOURCES = ["cpu", "memory", GPU_RESOURCE]
+DWS = "dws"
+DWS_CONFIG = "dws-config"
+
+# Pod priorities. Kueue takes a workload's priority from its pods' PriorityClass.
+PRIORITY_CLASSES = {
+    "low": (10, "Never", True, "Default for batch work: never preempts; borrowed capacity is reclaimable."),
+    "compact": (15, "PreemptLowerPriority", False, "Compact-placement jobs; preempt low-priority work."),
+    "high": (20, "PreemptLowerPriority", False, "Urgent jobs; preempt low-priority work on reserved capacity."),
+    # Platform controllers run above every batch tier, so the low global default never applies to them
+    # and no batch job can preempt them.
+    "platform-services": (100000, "PreemptLowerPriority", False, "Kueue, JobSet and monitoring controllers."),
+}
+CLASS_PRIORITY = {"high": "high", "low": "low", "compact": "compact"}
+# Per queue class: Kueue preemption and flavor-search policy (see README "Queue design").
+CLASS_POLICY = {
+    "high": {
+        "queueingStrategy": "StrictFIFO",
+        "preemption": {"reclaimWithinCohort": "LowerPriority", "withinClusterQueue": "LowerPriority",
+                       "borrowWithinCohort": {"policy": "LowerPriority"}},
+        # Use the team's own on-demand quota before borrowing a peer's reserved GPUs.
+        "flavorFungibility": {"whenCanBorrow": "TryNextFlavor", "whenCanPreempt": "TryNextFlavor",
+                              "preference": "PreemptionOverBorrowing"},
+    },
+    "low": {
+        # Small low-priority jobs must not wait behind a big one that does not fit.
+        "queueingStrategy": "BestEffortFIFO",
+        "preemption": {"reclaimWithinCohort": "Never", "withinClusterQueue": "Never"},
+    },
+    "compact": {
+        "queueingStrategy": "StrictFIFO",
+        "preemption": {"reclaimWithinCohort": "LowerPriority", "withinClusterQueue": "LowerPriority"},
+    },
+}
+
+
+def meta(name: str, namespace: Optional[str] = None, **extra: Any) -> dict:
+    out: dict = {"name": name}
+    if namespace:
+        out["namespace"] = namespace
+    out.update({k: v for k, v in extra.items() if v})
+    return out
+
+
+def cluster_queue_name(team: Team, cls: str) -> str:
+    return f"{team.name}-{cls}"
+
+
+# ---------------------------------------------------------------- cluster-wide objects
+
+def priority_classes() -> list[dict]:
+    return [
+        {
+            "apiVersion": "scheduling.k8s.io/v1",
+            "kind": "PriorityClass",
+            "metadata": meta(name),
+            "value": value,
+            "preemptionPolicy": policy,
+            "globalDefault": default,
+            "description": text,
+        }
+        for name, (value, policy, default, text) in PRIORITY_CLASSES.items()
+    ]
+
+
+def resource_flavor(flavor: Flavor) -> dict:
+    """Selects exactly the nodes the pool (or NAP) creates: same labels, same taints."""
+    return {
+        "apiVersion": KUEUE_API,
+        "kind": "ResourceFlavor",
+        "metadata": meta(flavor.name, labels={f"{LABEL_PREFIX}/capacity": flavor.capacity}),
+        "spec": {
+            "nodeLabels": dict(sorted(flavor.node_labels.items())),
+            "nodeTaints": [t.for_kubernetes() for t in flavor.node_taints],
+        },
+    }
+
+
+def cohorts(platform: Platform) -> list[dict]:
+    names = sorted({t.cohort for t in platform.teams if t.cohort})
+    return [{"apiVersion": KUEUE_API, "kind": "Cohort", "metadata": meta(n), "spec": {}} for n in names]
+
+
+def _quantity(flavor: Flavor, gpus: int) -> dict[str, str | int]:
+    """cpu and memory follow GPUs in the machine's proportion, so quotas come from the pool shape."""
+    per_gpu_cpu = flavor.machine.vcpus // flavor.gpus_per_node
+    per_gpu_mem = flavor.machine.memory_gb // flavor.gpus_per_node
+    return {"cpu": str(gpus * per_gpu_cpu), "memory": f"{gpus * per_gpu_mem}Gi", GPU_RESOURCE: str(gpus)}
+
+
+def _flavor_quota(flavor: Flavor, quota: FlavorQuota | None, gpus: int | None = None) -> dict:
+    nominal = _quantity(flavor, quota.gpus if quota else gpus)
+    borrow = _quantity(flavor, quota.borrowing_limit) if quota and quota.borrowing_limit is not None else None
+    return {
+        "name": flavor.name,
+        "resources": [
+            {"name": r, "nominalQuota": nominal[r], **({"borrowingLimit": borrow[r]} if borrow else {})}
+            for r in COVERED_RESOURCES
+        ],
+    }
+
+
+def team_cluster_queues(platform: Platform, team: Team) -> list[dict]:
+    all_flavors = flavors(platform)
+    queues = []
+    for cls in ("high", "low", "compact"):
+        quotas: list[FlavorQuota] = getattr(team.queues, cls)
+        if not quotas:
+            continue
+        spec = {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": team.name}},
+            "resourceGroups": [{
+                "coveredResources": COVERED_RESOURCES,
+                "flavors": [_flavor_quota(all_flavors[q.flavor], q) for q in quotas],
+            }],
+            **CLASS_POLICY[cls],
+        }
+        if team.cohort:
+            spec["cohortName"] = team.cohort
+        queues.append({
+            "apiVersion": KUEUE_API,
+            "kind": "ClusterQueue",
+            "metadata": meta(cluster_queue_name(team, cls), labels={TEAM_LABEL: team.name, f"{LABEL_PREFIX}/class": cls}),
+            "spec": spec,
+        })
+    return queues
+
+
+def local_queue(team: Team, name: str, cluster_queue: str) -> dict:
+    return {
+        "apiVersion": KUEUE_API,
+        "kind": "LocalQueue",
+        "metadata": meta(name, team.name, labels={TEAM_LABEL: team.name}),
+        "spec": {"clusterQueue": cluster_queue},
+    }
+
+
+def dws_objects(platform: Platform) -> list[dict]:
+    """The Dynamic Workload Scheduler path: GKE provisions a whole job's nodes at once, or not at all."""
+    if platform.dws is None:
+        return []
+    flavor = flavors(platform)[platform.dws.flavor]
+    granted = sorted(t.name for t in platform.teams if t.dws)
+    return [
+        {
+            "apiVersion": KUEUE_API,
+            "kind": "ProvisioningRequestConfig",
+            "metadata": meta(DWS_CONFIG),
+            "spec": {
+                "provisioningClassName": "queued-provisioning.gke.io",
+                "managedResources": [GPU_RESOURCE],
+                "retryStrategy": {"backoffLimitCount": 3, "backoffBaseSeconds": 60, "backoffMaxSeconds": 1800},
+            },
+        },
+        {
+            "apiVersion": KUEUE_API,
+            "kind": "AdmissionCheck",
+            "metadata": meta(DWS),
+            "spec": {
+                "controllerName": "kueue.x-k8s.io/provisioning-request",
+                "parameters": {"apiGroup": "kueue.x-k8s.io", "kind": "ProvisioningRequestConfig", "name": DWS_CONFIG},
+            },
+        },
+        {
+            "apiVersion": KUEUE_API,
+            "kind": "ClusterQueue",
+            "metadata": meta(DWS, labels={f"{LABEL_PREFIX}/class": DWS}),
+            "spec": {
+                # Only the granted teams, never `{}` (all namespaces) as in the reference.
+                "namespaceSelector": {"matchExpressions": [
+                    {"key": "kubernetes.io/metadata.name", "operator": "In", "values": granted}]},
+                "queueingStrategy": "BestEffortFIFO",
+                "resourceGroups": [{
+                    "coveredResources": COVERED_RESOURCES,
+                    "flavors": [_flavor_quota(flavor, None, platform.dws.gpus)],
+                }],
+                "admissionChecksStrategy": {"admissionChecks": [{"name": DWS, "onFlavors": [flavor.name]}]},
+            },
+        },
+    ]
+
+
+# ---------------------------------------------------------------- per-team tenancy
+
+def team_gpu_ceiling(platform: Platform, team: Team) -> int:
+    """Most GPUs Kueue can ever admit for the team; a ResourceQuota caps pods that bypass Kueue."""
+    all_flavors = flavors(platform)
+    total = 0
+    for use in quota_uses(platform):
+        if use.owner.startswith(team.name + "/"):
+            extra = all_flavors[use.flavor].gpus if use.borrowing_limit is None and use.cohort else (use.borrowing_limit or 0)
+            total += use.gpus + extra
+    if team.dws and platform.dws:
+        total += platform.dws.gpus
+    return total
+
+
+def namespace(team: Team) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": meta(team.name, labels={TEAM_LABEL: team.name, MANAGED_LABEL: "true"}),
+    }
+
+
+def service_account(team: Team, gsa_email: Any) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": meta(ksa_name(team), team.name, annotations={"iam.gke.io/gcp-service-account": gsa_email}),
+    }
+
+
+def team_role(team: Team) -> dict:
+    """Submit and watch the team's own workloads and queues; nothing cluster-wide, no secrets."""
+    rules = [
+        {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["get", "list", "watch", "create", "delete", "patch"]},
+        {"apiGroups": ["jobset.x-k8s.io"], "resources": ["jobsets"], "verbs": ["get", "list", "watch", "create", "delete", "patch"]},
+        {"apiGroups": [""], "resources": ["configmaps", "services"], "verbs": ["get", "list", "watch", "create", "delete"]},
+        {"apiGroups": [""], "resources": ["pods", "pods/log", "events"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["kueue.x-k8s.io"], "resources": ["workloads", "localqueues"], "verbs": ["get", "list", "watch"]},
+    ]
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": meta("batch-user", team.name), "rules": rules}
+
+
+def team_role_binding(team: Team) -> Optional[dict]:
+    if not team.members:
+        return None
+    kinds = {"user": "User", "group": "Group", "serviceAccount": "User", "domain": "Group"}
+    subjects = [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": kinds[m.split(":", 1)[0]], "name": m.split(":", 1)[1]}
+        for m in team.members
+    ]
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": meta("batch-user", team.name),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "batch-user"},
+        "subjects": subjects,
+    }
+
+
+def resource_quota(platform: Platform, team: Team) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": meta("gpu-ceiling", team.name),
+        "spec": {"hard": {f"requests.{GPU_RESOURCE}": str(team_gpu_ceiling(platform, team))}},
+    }
+
+
+def limit_range(team: Team) -> dict:
+    # Kueue assigns a flavor only to workloads that request covered resources; defaults make sure
+    # a container without requests still gets them (and so a flavor's node selector).
+    return {
+        "apiVersion": "v1",
+        "kind": "LimitRange",
+        "metadata": meta("defaults", team.name),
+        "spec": {"limits": [{"type": "Container", "defaultRequest": {"cpu": "1", "memory": "4Gi"},
+                             "default": {"cpu": "1", "memory": "4Gi"}}]},
+    }
+
+
+def team_objects(platform: Platform, team: Team, gsa_email: Any) -> list[dict]:
+    objs = [namespace(team), service_account(team, gsa_email), team_role(team), team_role_binding(team),
+            resource_quota(platform, team), limit_range(team)]
+    return [o for o in objs if o]
+
+
+def team_local_queues(team: Team) -> list[dict]:
+    lqs = [local_queue(team, cls, cluster_queue_name(team, cls))
+           for cls in ("high", "low", "compact") if getattr(team.queues, cls)]
+    if team.dws:
+        lqs.append(local_queue(team, DWS, DWS))
+    return lqs
+
+
+# ---------------------------------------------------------------- controller configuration
+
+def kueue_manager_config(platform: Platform) -> dict:
+    """The complete Kueue Configuration (the chart value replaces the default wholesale)."""
+    timeout = f"{platform.kueue.pods_ready_timeout_minutes}m"
+    return {
+        "apiVersion": "config.kueue.x-k8s.io/v1beta2",
+        "kind": "Configuration",
+        "health": {"healthProbeBindAddress": ":8081"},
+        "metrics": {"bindAddress": ":8443", "enableClusterQueueResources": True},
+        "webhook": {"port": 9443},
+        "leaderElection": {"leaderElect": True, "resourceName": "c1f6bfd2.kueue.x-k8s.io"},
+        "controller": {"groupKindConcurrency": {
+            "Job.batch": 5, "Workload.kueue.x-k8s.io": 10, "LocalQueue.kueue.x-k8s.io": 5,
+            "ClusterQueue.kueue.x-k8s.io": 5, "ResourceFlavor.kueue.x-k8s.io": 1}},
+        "clientConnection": {"qps": 50, "burst": 100},
+        # In team namespaces a Job without a queue is held, so nothing bypasses quota.
+        "manageJobsWithoutQueueName": True,
+        "managedJobsNamespaceSelector": {"matchLabels": {MANAGED_LABEL: "true"}},
+        "waitForPodsReady": {
+            "timeout": timeout,
+            "recoveryTimeout": timeout,
+            "blockAdmission": False,
+            "requeuingStrategy": {"timestamp": "Eviction", "backoffBaseSeconds": 60,
+                                  "backoffMaxSeconds": 3600, "backoffLimitCount": 10},
+        },
+        "integrations": {"frameworks": ["batch/job", "jobset.x-k8s.io/jobset"]},
+    }
+
+
+def kueue_values(platform: Platform) -> dict:
+    return {
+        "controllerManager": {
+            "replicas": 2,
+            "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+            "manager": {"priorityClassName": "platform-services"},
+            "nodeSelector": SYSTEM_POOL_LABELS,
+        },
+        "managerConfig": {"controllerManagerConfigYaml": yaml.safe_dump(kueue_manager_config(platform), sort_keys=False)},
+    }
+
+
+def jobset_values() -> dict:
+    return {"controller": {"nodeSelector": SYSTEM_POOL_LABELS}}
