@@ -175,9 +175,13 @@ def run(
     program: Callable[[], None],
     config: dict[str, Any],
     stack: str = "dev",
+    capture: Optional[Capture] = None,
 ) -> Capture:
-    """Run `program` once under mocks with `config` (Pulumi.<stack>.yaml's `config:` map)."""
-    capture = Capture(stack=stack)
+    """Run `program` once under mocks with `config` (Pulumi.<stack>.yaml's `config:` map).
+
+    Pass your own `capture` to inspect what was registered even when the program raises.
+    """
+    capture = capture if capture is not None else Capture(stack=stack)
     platform_cfg = config.get(f"{PROJECT}:platform")
     project = platform_cfg.get("project", "project") if isinstance(platform_cfg, dict) else "project"
     mocks = _Mocks(project)
@@ -196,7 +200,7 @@ def _resolve(value: Any) -> Any:
     return _plain(_sync_await(pulumi.Output.from_input(value).future()))
 
 
-def run_stack(stack: str = "dev", config: Optional[dict[str, Any]] = None) -> Capture:
+def run_stack(stack: str = "dev", config: Optional[dict[str, Any]] = None, capture: Optional[Capture] = None) -> Capture:
     from components.platform import build_platform
 
-    return run(build_platform, stack_config(stack) if config is None else config, stack)
+    return run(build_platform, stack_config(stack) if config is None else config, stack, capture)

@@ -100,7 +100,8 @@ class KueueCapacity(pulumi.ComponentResource):
         if dws:
             prc, check, queue = dws
             prc_res = apply(f"{name}-dws-config", prc, after_kueue)
-            check_res = apply(f"{name}-dws-check", check, pulumi.ResourceOptions(parent=self, depends_on=[prc_res]))
+            check_res = apply(f"{name}-dws-check", check,
+                              pulumi.ResourceOptions(parent=self, depends_on=[prc_res, controllers.kueue]))
             # Destroy order falls out of the edges: queue, then check and flavor, then the controller.
             self.dws_queue = apply(f"{name}-dws-queue", queue, pulumi.ResourceOptions(
                 parent=self, depends_on=[check_res, self.flavors[platform.dws.flavor], controllers.kueue]))

@@ -15,7 +15,7 @@ from .capacity import quota_uses
 from .catalog import machine_types
 from .errors import Issue
 from .flavors import COMPACT, flavors
-from .schema import Platform, Provisioning
+from .schema import SCHEMA_VERSIONS, Platform, Provisioning
 
 # Which capacity each queue class may draw from, in the order its flavors must be listed.
 CLASS_CAPACITY = {
@@ -26,6 +26,10 @@ CLASS_CAPACITY = {
 MEMBER_PREFIXES = ("user:", "group:", "serviceAccount:", "domain:")
 GSA_ID = re.compile(r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
 GKE_POOL_NAME_MAX = 40
+BUCKET_NAME_MAX = 63
+# Namespaces the platform or GKE own; a team must never be put in one of them.
+RESERVED_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease", "kueue-system", "jobset-system",
+                       "monitoring", "gmp-system", "gmp-public", "gke-managed-system"}
 
 Check = Callable[[Platform], Iterator[Issue]]
 
@@ -153,6 +157,15 @@ def _names(p: Platform) -> Iterator[Issue]:
                 f"service account id {gsa!r} (namePrefix-team) must be 6-30 characters",
                 "shorten namePrefix or the team name",
             )
+        if team.name in RESERVED_NAMESPACES or team.name.startswith("kube-"):
+            yield Issue(f"teams[{i}].name", f"{team.name!r} is a system namespace; a team cannot own it", "pick another team name")
+        bucket = f"{p.project}-{p.name_prefix}-{team.name}"
+        if len(bucket) > BUCKET_NAME_MAX:
+            yield Issue(
+                f"teams[{i}].name",
+                f"the team's bucket name {bucket!r} exceeds {BUCKET_NAME_MAX} characters",
+                "shorten namePrefix or the team name",
+            )
         for j, member in enumerate(team.members):
             if not member.startswith(MEMBER_PREFIXES):
                 yield Issue(f"teams[{i}].members[{j}]", f"{member!r} is not an IAM member", "write user:alice@example.com or group:ml@example.com")
@@ -266,7 +279,18 @@ def _dws(p: Platform) -> Iterator[Issue]:
         yield Issue("dws", "no team is granted DWS (teams[].dws: true)", "grant a team or remove the dws section")
 
 
-CHECKS: tuple[Check, ...] = (_zones, _network, _machines, _pools, _names, _queues, _capacity, _dws)
+def _versions(p: Platform) -> Iterator[Issue]:
+    for name, vendored in SCHEMA_VERSIONS.items():
+        wanted = getattr(p.versions, name)
+        if wanted != vendored:
+            yield Issue(
+                f"versions.{name}",
+                f"{name} {wanted} has no vendored CRD schemas (platform/schemas holds {vendored}), so its objects cannot be validated",
+                f"use {vendored}, or vendor the {wanted} schemas and update SCHEMA_VERSIONS",
+            )
+
+
+CHECKS: tuple[Check, ...] = (_zones, _network, _machines, _pools, _names, _queues, _capacity, _dws, _versions)
 
 
 def semantic_issues(platform: Platform) -> list[Issue]:

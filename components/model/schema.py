@@ -144,9 +144,14 @@ class Dws(Model):
     gpus: int = Field(ge=1, description="Nominal GPUs of the shared DWS ClusterQueue.")
 
 
+# The releases whose CRD schemas are vendored in platform/schemas; every object is validated against them.
+SCHEMA_VERSIONS = {"kueue": "0.19.2", "jobset": "0.12.0"}
+ExactVersion = Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$", description="Exact chart version, no ranges.")]
+
+
 class Versions(Model):
-    kueue: str = "0.19.2"
-    jobset: str = "0.12.0"
+    kueue: ExactVersion = SCHEMA_VERSIONS["kueue"]
+    jobset: ExactVersion = SCHEMA_VERSIONS["jobset"]
     gpu_driver: Literal["DEFAULT", "LATEST"] = Field(
         "DEFAULT", description="GKE-managed driver: the version GKE tests with each node version."
     )
