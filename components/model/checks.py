@@ -26,7 +26,6 @@ CLASS_CAPACITY = {
 MEMBER_PREFIXES = ("user:", "group:", "serviceAccount:", "domain:")
 GSA_ID = re.compile(r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
 GKE_POOL_NAME_MAX = 40
-BUCKET_NAME_MAX = 63
 # Namespaces the platform or GKE own; a team must never be put in one of them.
 RESERVED_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease", "kueue-system", "jobset-system",
                        "monitoring", "gmp-system", "gmp-public", "gke-managed-system"}
@@ -159,13 +158,6 @@ def _names(p: Platform) -> Iterator[Issue]:
             )
         if team.name in RESERVED_NAMESPACES or team.name.startswith("kube-"):
             yield Issue(f"teams[{i}].name", f"{team.name!r} is a system namespace; a team cannot own it", "pick another team name")
-        bucket = f"{p.project}-{p.name_prefix}-{team.name}"
-        if len(bucket) > BUCKET_NAME_MAX:
-            yield Issue(
-                f"teams[{i}].name",
-                f"the team's bucket name {bucket!r} exceeds {BUCKET_NAME_MAX} characters",
-                "shorten namePrefix or the team name",
-            )
         for j, member in enumerate(team.members):
             if not member.startswith(MEMBER_PREFIXES):
                 yield Issue(f"teams[{i}].members[{j}]", f"{member!r} is not an IAM member", "write user:alice@example.com or group:ml@example.com")
