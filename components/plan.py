@@ -72,12 +72,18 @@ def write_outputs(capture: Capture, out: Path) -> list[Path]:
         manifests.mkdir(exist_ok=True)
         for kind, objs in sorted(by_kind.items()):
             path = manifests / f"{kind}.yaml"
-            path.write_text(yaml.safe_dump_all(objs, sort_keys=False))
+            path.write_text(yaml.safe_dump_all(sorted(objs, key=manifest_key), sort_keys=False))
             written.append(path)
     return written
 
 
 MANIFEST_ORDER = ("apiVersion", "kind", "metadata")
+
+
+def manifest_key(obj: dict) -> tuple[str, str, str]:
+    """Registration order is asynchronous; kind, namespace and name give a stable order."""
+    md = obj.get("metadata", {})
+    return obj["kind"], md.get("namespace", ""), md.get("name", obj.get("name", ""))
 
 
 def kubernetes_object(resource) -> dict | None:
