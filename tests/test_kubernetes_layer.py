@@ -233,7 +233,10 @@ def test_destroy_order_edges(dev):
     assert check.urn in cqs["dws"].dependencies
     assert kueue_objects(dev, "ProvisioningRequestConfig")[0].urn in check.dependencies
     jobset = next(r.urn for r in dev.of_type(CHART) if r.inputs["chart"] == render.JOBSET_CHART)
-    assert jobset in next(r for r in dev.of_type(CHART) if r.inputs["chart"] == render.KUEUE_CHART).dependencies
+    kueue = next(r for r in dev.of_type(CHART) if r.inputs["chart"] == render.KUEUE_CHART)
+    assert jobset in kueue.dependencies
+    # The controller's pods use the platform-services PriorityClass; it must exist before them.
+    assert dev.named("priorities-platform-services").urn in kueue.dependencies
 
 
 def test_kubernetes_provider_waits_for_cluster_and_system_pool_only(dev):

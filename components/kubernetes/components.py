@@ -38,6 +38,16 @@ def apply(logical_name: str, obj: dict, opts: pulumi.ResourceOptions) -> pulumi.
     return cls(logical_name, opts=opts, **{TOP_LEVEL[k]: v for k, v in obj.items() if k in TOP_LEVEL})
 
 
+class PriorityClasses(pulumi.ComponentResource):
+    """Batch tiers (low default, compact, high) and the class the platform controllers run at."""
+
+    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("gpu-batch:k8s:PriorityClasses", name, None, opts)
+        for obj in render.priority_classes():
+            apply(f"{name}-{obj['metadata']['name']}", obj, pulumi.ResourceOptions(parent=self))
+        self.register_outputs({})
+
+
 class BatchControllers(pulumi.ComponentResource):
     """JobSet and Kueue from their official OCI Helm charts, pinned, tracked in Pulumi state.
 
@@ -49,7 +59,8 @@ class BatchControllers(pulumi.ComponentResource):
     kueue: k8s.helm.v4.Chart
     jobset: k8s.helm.v4.Chart
 
-    def __init__(self, name: str, platform: Platform, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, platform: Platform, priorities: PriorityClasses,
+                 opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-batch:k8s:BatchControllers", name, None, opts)
         jobset_ns = k8s.core.v1.Namespace(f"{name}-jobset-ns", metadata={"name": render.JOBSET_NAMESPACE},
                                           opts=pulumi.ResourceOptions(parent=self))
@@ -70,17 +81,10 @@ class BatchControllers(pulumi.ComponentResource):
             version=platform.versions.kueue,
             namespace=render.KUEUE_NAMESPACE,
             values=render.kueue_values(platform),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[kueue_ns, self.jobset]),
+            # Its pods run at the platform-services PriorityClass, which must exist first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[kueue_ns, self.jobset, priorities]),
         )
         self.register_outputs({"kueueVersion": platform.versions.kueue, "jobsetVersion": platform.versions.jobset})
-
-
-class PriorityClasses(pulumi.ComponentResource):
-    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("gpu-batch:k8s:PriorityClasses", name, None, opts)
-        for obj in render.priority_classes():
-            apply(f"{name}-{obj['metadata']['name']}", obj, pulumi.ResourceOptions(parent=self))
-        self.register_outputs({})
 
 
 class KueueCapacity(pulumi.ComponentResource):

@@ -40,8 +40,8 @@ def build_kubernetes(
         opts=pulumi.ResourceOptions(depends_on=ready),
     )
     on_cluster = pulumi.ResourceOptions(providers=[provider])
-    PriorityClasses("priorities", on_cluster)
-    controllers = BatchControllers("controllers", platform, on_cluster)
+    priorities = PriorityClasses("priorities", on_cluster)
+    controllers = BatchControllers("controllers", platform, priorities, on_cluster)
     capacity = KueueCapacity("kueue", platform, controllers, on_cluster)
     for team in platform.teams:
         tenancy = TeamTenancy(f"tenancy-{team.name}", platform, team, identities[team.name].email, on_cluster)
