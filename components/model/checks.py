@@ -35,6 +35,8 @@ Check = Callable[[Platform], Iterator[Issue]]
 
 def _zones(p: Platform) -> Iterator[Issue]:
     for i, zone in enumerate(p.zones):
+        if zone in p.zones[:i]:
+            yield Issue(f"zones[{i}]", f"{zone!r} is listed twice", "list each zone once")
         if not zone.startswith(p.region + "-"):
             yield Issue(f"zones[{i}]", f"{zone!r} is not a zone of region {p.region!r}", f"use e.g. {p.region}-a")
     for i, pool in enumerate(p.gpu_pools):
@@ -56,6 +58,11 @@ def _network(p: Platform) -> Iterator[Issue]:
         "network.masterCidr": n.master_cidr,
     }
     nets = {k: ipaddress.ip_network(v) for k, v in ranges.items()}
+    for key, net in nets.items():
+        if net.version != 4:
+            yield Issue(key, f"{net} is not IPv4; GKE's node, pod, service and control-plane ranges are IPv4", "use an IPv4 range")
+    if any(net.version != 4 for net in nets.values()):
+        return
     keys = list(nets)
     for a in range(len(keys)):
         for b in range(a + 1, len(keys)):
@@ -116,8 +123,9 @@ def _pools(p: Platform) -> Iterator[Issue]:
         if pool.provisioning is Provisioning.RESERVED:
             if pool.reserved_nodes < 1:
                 yield Issue(f"{path}.reservedNodes", "a reserved pool needs reservedNodes >= 1 (its reservation size)", "set reservedNodes to the machines you reserve")
-            if pool.min_nodes or pool.max_nodes:
-                yield Issue(f"{path}.maxNodes", "a reserved pool has a fixed size (reservedNodes); minNodes/maxNodes do not apply", "remove minNodes/maxNodes")
+            for key, value in (("minNodes", pool.min_nodes), ("maxNodes", pool.max_nodes)):
+                if value:
+                    yield Issue(f"{path}.{key}", f"a reserved pool has a fixed size (reservedNodes); {key} does not apply", f"remove {key}")
             if len(pool.zones or p.zones) != 1:
                 yield Issue(f"{path}.zones", f"a reservation lives in one zone, got {pool.zones or p.zones}", "list exactly one zone")
         else:
@@ -208,7 +216,8 @@ def _queues(p: Platform) -> Iterator[Issue]:
 
 
 def _borrowing(p: Platform) -> Iterator[Issue]:
-    """A borrowing limit is only reachable if cohort peers own nominal quota in that flavor."""
+    """A borrowing limit is only reachable if other queues of the cohort (the team's own other
+    classes included) own nominal quota in that flavor."""
     lendable: dict[tuple[str, str], list] = defaultdict(list)
     uses = [u for u in quota_uses(p) if u.cohort]
     for use in uses:
@@ -216,12 +225,11 @@ def _borrowing(p: Platform) -> Iterator[Issue]:
     for use in uses:
         if not use.borrowing_limit:
             continue
-        team = use.owner.split("/")[0]
-        peers = sum(u.gpus for u in lendable[(use.cohort, use.flavor)] if not u.owner.startswith(team + "/"))
+        peers = sum(u.gpus for u in lendable[(use.cohort, use.flavor)] if u.owner != use.owner)
         if use.borrowing_limit > peers:
             yield Issue(
                 f"{use.path}.borrowingLimit",
-                f"{use.borrowing_limit} GPUs of {use.flavor!r} can never be borrowed: other teams in cohort "
+                f"{use.borrowing_limit} GPUs of {use.flavor!r} can never be borrowed: the other queues in cohort "
                 f"{use.cohort!r} own only {peers} nominal GPUs there",
                 f"lower borrowingLimit to at most {peers}",
             )

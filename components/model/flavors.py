@@ -155,5 +155,7 @@ def flavors(platform: Platform) -> dict[str, Flavor]:
     driver = platform.versions.gpu_driver
     result = {p.name: pool_flavor(p) for p in platform.gpu_pools}
     if platform.node_auto_provisioning.enabled:
-        result.update({s.name: nap_flavor(s, driver) for s in platform.node_auto_provisioning.shapes})
+        for shape in platform.node_auto_provisioning.shapes:
+            # A shape named like a pool is reported by the checks; the pool keeps the name meanwhile.
+            result.setdefault(shape.name, nap_flavor(shape, driver))
     return result

@@ -46,8 +46,11 @@ def parse_platform(raw: Any, source: str = "stack config") -> Platform:
 def load_platform() -> Platform:
     """Read `<project>:platform` from the current stack's config (real run or mocks alike)."""
     config = pulumi.Config()
-    raw = config.get_object(CONFIG_KEY)
     stack = pulumi.get_stack()
+    try:
+        raw = config.get_object(CONFIG_KEY)
+    except pulumi.ConfigTypeError:
+        raw = config.get(CONFIG_KEY)  # a plain string; parse_platform reports it with the fix
     if raw is None:
         raise ConfigError(
             [Issue(CONFIG_KEY, f"no '{config.name}:{CONFIG_KEY}' in the config of stack {stack!r}", "copy the block from Pulumi.dev.yaml")],

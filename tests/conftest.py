@@ -1,0 +1,131 @@
+"""Shared fixtures: the dev stack's config, offline captures of the real program, and ConfigError helpers.
+
+Every config handed out is a fresh, alias-free copy: Pulumi.dev.yaml shares one `queues` mapping
+between the four teams through a YAML anchor, and `copy.deepcopy` would keep that sharing (a
+mutation of `teams[1].queues` would silently change every team). A JSON round trip does not.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Optional
+
+import pytest
+import yaml
+
+from components.model import ConfigError, Issue, parse_platform
+from components.offline import PROJECT, REPO, Capture, run_stack
+
+PLATFORM_KEY = f"{PROJECT}:platform"
+DEV_STACK_FILE = REPO / "Pulumi.dev.yaml"
+
+Mutate = Callable[[dict], Any]
+
+
+def _plain(value: Any) -> Any:
+    """A deep copy that shares nothing (YAML anchors/aliases become independent copies)."""
+    return json.loads(json.dumps(value))
+
+
+def load_dev_config() -> dict:
+    """Pulumi.dev.yaml's whole `config:` map, as a fresh copy."""
+    return _plain(yaml.safe_load(DEV_STACK_FILE.read_text())["config"])
+
+
+def load_dev_platform_raw() -> dict:
+    """The `gpu-batch-platform:platform` block of the dev stack, as a fresh copy."""
+    return load_dev_config()[PLATFORM_KEY]
+
+
+def config_with(mutate: Optional[Mutate] = None) -> dict:
+    """The dev `config:` map with `mutate(platform_dict)` applied to its platform block."""
+    config = load_dev_config()
+    if mutate is not None:
+        mutate(config[PLATFORM_KEY])
+    return config
+
+
+_CAPTURES: dict[str, Capture] = {}
+
+
+def capture_of(config: dict, stack: str = "dev") -> Capture:
+    """Run the real program under mocks with `config`; identical configs share one (read-only) capture."""
+    key = stack + "\n" + json.dumps(config, sort_keys=True)
+    if key not in _CAPTURES:
+        _CAPTURES[key] = run_stack(stack, config=_plain(config))
+    return _CAPTURES[key]
+
+
+def run_with(mutate: Optional[Mutate] = None) -> Capture:
+    """Copy the dev config, apply `mutate(platform_dict)`, run the program and return its Capture."""
+    return capture_of(config_with(mutate))
+
+
+def config_error(raw: Any) -> ConfigError:
+    """parse_platform(raw) must fail; returns the ConfigError."""
+    with pytest.raises(ConfigError) as info:
+        parse_platform(raw)
+    return info.value
+
+
+def _describe(err: ConfigError) -> str:
+    return "\n".join(f"  {issue.path!r}: {issue.message!r} (fix: {issue.fix!r})" for issue in err.issues)
+
+
+def find_issue(err: ConfigError, path: str, message: str = "") -> Optional[Issue]:
+    for issue in err.issues:
+        if issue.path == path and message in issue.message:
+            return issue
+    return None
+
+
+def assert_issue(err: ConfigError, path: str, message: str = "", fix: Optional[str] = None) -> Issue:
+    """`err` has an issue at exactly `path` whose message contains `message` (and whose fix contains `fix`).
+
+    The rendered error (what a user sees) must show the path and, when the issue has one, the fix.
+    """
+    assert isinstance(err, ConfigError), f"expected a ConfigError, got {type(err).__name__}: {err}"
+    issue = find_issue(err, path, message)
+    assert issue is not None, f"no issue at {path!r} containing {message!r}; issues were:\n{_describe(err)}"
+    if fix is not None:
+        assert fix in issue.fix, f"fix of {path!r} is {issue.fix!r}, expected it to contain {fix!r}"
+    rendered = str(err)
+    assert f"{path}: " in rendered
+    if issue.fix:
+        assert f"(fix: {issue.fix})" in rendered
+    return issue
+
+
+def assert_no_issue(err: ConfigError, path: str, message: str = "") -> None:
+    found = find_issue(err, path, message)
+    assert found is None, f"unexpected issue {found}"
+
+
+@pytest.fixture
+def dev_config() -> dict:
+    """Deep (alias-free) copy of Pulumi.dev.yaml's whole `config:` map."""
+    return load_dev_config()
+
+
+@pytest.fixture
+def dev_platform_raw() -> dict:
+    """Deep (alias-free) copy of the dev stack's `gpu-batch-platform:platform` dict."""
+    return load_dev_platform_raw()
+
+
+@pytest.fixture(scope="session")
+def dev_capture() -> Capture:
+    """The dev stack run once under Pulumi mocks. Read it, never mutate it."""
+    return capture_of(load_dev_config())
+
+
+@pytest.fixture
+def capture_with() -> Callable[[Mutate], Capture]:
+    """`capture_with(mutate)`: dev config, `mutate(platform_dict)`, run the program, return the Capture."""
+    return run_with
+
+
+@pytest.fixture(name="assert_issue")
+def assert_issue_fixture() -> Callable[..., Issue]:
+    """`assert_issue(err, "teams[2].queues.high[0].gpus", "over-subscribed", fix=None)`."""
+    return assert_issue

@@ -1,0 +1,134 @@
+"""The offline plan CLI: `python -m components.plan [stack] [--out DIR]`."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+
+import pytest
+
+import components.offline
+from components import plan
+from components.model import nap_limits, parse_platform
+from conftest import PLATFORM_KEY, load_dev_config, load_dev_platform_raw
+
+
+@pytest.fixture(scope="module")
+def dev_plan(tmp_path_factory):
+    """Run the CLI once for dev; (exit code, stdout, stderr, out dir). capsys is function-scoped, so capture by hand."""
+    out = tmp_path_factory.mktemp("plan")
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = plan.main(["dev", "--out", str(out)])
+    return code, stdout.getvalue(), stderr.getvalue(), out
+
+
+def resource_lines(stdout: str) -> list[str]:
+    section = stdout.split("Resources:", 1)[1].split("\nCounts", 1)[0]
+    return [line.strip() for line in section.splitlines() if line.strip().startswith("+ ")]
+
+
+def test_dev_plan_succeeds(dev_plan):
+    code, stdout, stderr, _ = dev_plan
+    assert code == 0, stderr
+    assert stderr == ""
+    assert "Offline plan of stack 'dev'" in stdout
+
+
+@pytest.mark.parametrize("type_, name", [
+    ("gcp:container/cluster:Cluster", "cluster-gke"),
+    ("gcp:compute/network:Network", "network-vpc"),
+    ("gcp:compute/subnetwork:Subnetwork", "network-subnet"),
+    ("gcp:compute/routerNat:RouterNat", "network-nat"),
+    ("gcp:container/nodePool:NodePool", "system-pool"),
+    ("gcp:container/nodePool:NodePool", "l4-reserved-pool"),
+    ("gcp:container/nodePool:NodePool", "l4-ondemand-pool"),
+    ("gcp:container/nodePool:NodePool", "l4-spot-pool"),
+    ("gcp:container/nodePool:NodePool", "l4-dws-pool"),
+    ("gcp:compute/reservation:Reservation", "l4-reserved-reservation"),
+    ("gcp:serviceaccount/account:Account", "nodes-sa"),
+    ("gcp:serviceaccount/account:Account", "team-team-a-sa"),
+    ("gcp:serviceaccount/account:Account", "team-team-d-sa"),
+    ("gcp:serviceaccount/iAMMember:IAMMember", "team-team-a-workload-identity"),
+    ("gcp:serviceaccount/iAMMember:IAMMember", "team-team-d-workload-identity"),
+])
+def test_plan_lists_the_resource(dev_plan, type_, name):
+    assert f"+ {type_}  {name}" in resource_lines(dev_plan[1])
+
+
+def test_plan_lists_every_service_account_and_wi_binding(dev_plan):
+    lines = resource_lines(dev_plan[1])
+    accounts = [line for line in lines if line.startswith("+ gcp:serviceaccount/account:Account ")]
+    bindings = [line for line in lines if line.startswith("+ gcp:serviceaccount/iAMMember:IAMMember ")]
+    assert len(accounts) == 5  # nodes + 4 teams
+    assert len(bindings) == 4
+
+
+def test_plan_prints_the_capacity_table_and_nap_limits(dev_plan):
+    stdout = dev_plan[1]
+    capacity = stdout.split("GPU capacity:", 1)[1]
+    for flavor in ("l4-reserved", "l4-ondemand", "l4-spot", "l4-dws", "a100-compact-spot"):
+        assert flavor in capacity
+    row = next(line for line in capacity.splitlines() if line.startswith("l4-reserved "))
+    assert row.split()[:3] == ["l4-reserved", "reserved", "g2-standard-24"]
+    assert "4 (reserved)" in row
+    limits = nap_limits(parse_platform(load_dev_platform_raw()))
+    nap_line = next(line for line in capacity.splitlines() if line.startswith("NAP limits"))
+    assert f"cpu {limits.cpu}" in nap_line
+    assert f"memory {limits.memory_gb} GB" in nap_line
+    assert "nvidia-l4 144" in nap_line and "nvidia-tesla-a100 16" in nap_line
+
+
+def test_plan_writes_every_resource_as_json(dev_plan, dev_capture):
+    _, stdout, _, out = dev_plan
+    resources = json.loads((out / "dev" / "resources.json").read_text())
+    assert len(resources) == len(dev_capture.resources)
+    assert f"Counts ({len(resources)} resources)" in stdout
+    assert {r["urn"] for r in resources} == {r.urn for r in dev_capture.resources}
+    cluster = next(r for r in resources if r["type"] == "gcp:container/cluster:Cluster")
+    assert cluster["inputs"]["name"] == "batch-dev"
+
+
+def _broken_config() -> dict:
+    config = load_dev_config()
+    raw = config[PLATFORM_KEY]
+    raw["network"]["masterCidr"] = "172.16.0.0/24"
+    raw["gpuPools"][2]["minNodes"] = 1
+    raw["teams"][0]["queues"]["high"][0]["gpus"] = 4
+    return config
+
+
+def test_broken_stack_exits_2_listing_every_error(monkeypatch, capsys, tmp_path):
+    """The real program runs (load_platform under mocks) and stops before creating anything."""
+    real = components.offline.stack_config
+    monkeypatch.setattr(components.offline, "stack_config", lambda stack: _broken_config() if stack == "dev" else real(stack))
+    code = plan.main(["dev", "--out", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert "nothing would be created" in err
+    for path in ("network.masterCidr", "gpuPools[2].minNodes", "teams[0].queues.high[0].gpus"):
+        assert f"{path}: " in err, path
+    assert "3 error(s) in Pulumi.dev.yaml" in err
+    assert "Resources:" not in out
+    assert not (tmp_path / "dev" / "resources.json").exists()
+
+
+def test_stack_without_platform_block_exits_2(monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(components.offline, "stack_config", lambda stack: {})
+    assert plan.main(["dev", "--out", str(tmp_path)]) == 2
+    assert "gpu-batch-platform:platform" in capsys.readouterr().err
+
+
+def test_unknown_stack_exits_2_and_lists_known_stacks(capsys, tmp_path):
+    code = plan.main(["no-such-stack", "--out", str(tmp_path)])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert "Pulumi.no-such-stack.yaml" in err
+    assert "known:" in err and "Pulumi.dev.yaml" in err
+
+
+def test_platform_given_as_a_string_exits_2(monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(components.offline, "stack_config", lambda stack: {PLATFORM_KEY: "oops"})
+    assert plan.main(["dev", "--out", str(tmp_path)]) == 2
+    assert "platform" in capsys.readouterr().err
