@@ -127,7 +127,9 @@ class GpuNodePool(pulumi.ComponentResource):
             cluster=cluster.cluster.id,
             location=platform.region,
             node_locations=zones,
-            management={"auto_repair": True, "auto_upgrade": True},
+            # GKE's queued-provisioning guide creates DWS pools without auto-repair: a repair would
+            # recreate a node outside the request that provisioned it.
+            management={"auto_repair": provisioning is not Provisioning.DWS, "auto_upgrade": True},
             node_config=node_config,
             queued_provisioning={"enabled": True} if provisioning is Provisioning.DWS else None,
             opts=pulumi.ResourceOptions(parent=self, custom_timeouts=GPU_POOL_TIMEOUTS),
