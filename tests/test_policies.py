@@ -561,7 +561,7 @@ def test_offline_report_on_broken_capture(dev: Capture, monkeypatch, capsys):
     assert main(["dev"]) == 1
     out = capsys.readouterr().out
     pool_urn = res(broken, T_POOL, "l4-spot-pool").urn
-    assert f"FAIL  [mandatory] gpu-pools-capacity-taint (resource)" in out
+    assert "FAIL  [mandatory] gpu-pools-capacity-taint (resource)" in out
     assert f"[mandatory] gpu-pools-capacity-taint: {pool_urn}" in out
     assert "GPU node pool 'l4-spot' has no batch-platform/capacity taint" in out
     assert f"[mandatory] kueue-gpu-quota-within-capacity: {res(broken, T_RF, 'l4-reserved').urn}" in out

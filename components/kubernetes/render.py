@@ -37,7 +37,6 @@ PRIORITY_CLASSES = {
     # and no batch job can preempt them.
     "platform-services": (100000, "PreemptLowerPriority", False, "Kueue, JobSet and monitoring controllers."),
 }
-CLASS_PRIORITY = {"high": "high", "low": "low", "compact": "compact"}
 # Per queue class: Kueue preemption and flavor-search policy (see README "Queue design").
 CLASS_POLICY = {
     "high": {
@@ -129,8 +128,7 @@ def _flavor_quota(flavor: Flavor, quota: FlavorQuota | None, gpus: int | None = 
 def team_cluster_queues(platform: Platform, team: Team) -> list[dict]:
     all_flavors = flavors(platform)
     queues = []
-    for cls in ("high", "low", "compact"):
-        quotas: list[FlavorQuota] = getattr(team.queues, cls)
+    for cls, quotas in team.queues.by_class():
         if not quotas:
             continue
         spec = {
@@ -296,7 +294,7 @@ def team_objects(platform: Platform, team: Team, gsa_email: Any) -> list[dict]:
 
 def team_local_queues(team: Team) -> list[dict]:
     lqs = [local_queue(team, cls, cluster_queue_name(team, cls))
-           for cls in ("high", "low", "compact") if getattr(team.queues, cls)]
+           for cls, quotas in team.queues.by_class() if quotas]
     if team.dws:
         lqs.append(local_queue(team, DWS, DWS))
     return lqs

@@ -24,8 +24,8 @@ def quota_uses(platform: Platform) -> list[QuotaUse]:
     """Every nominal GPU quota the platform hands out, team queues and the shared DWS queue."""
     uses = []
     for t, team in enumerate(platform.teams):
-        for cls in ("high", "low", "compact"):
-            for q, quota in enumerate(getattr(team.queues, cls)):
+        for cls, quotas in team.queues.by_class():
+            for q, quota in enumerate(quotas):
                 uses.append(
                     QuotaUse(
                         path=f"teams[{t}].queues.{cls}[{q}]",

@@ -179,7 +179,7 @@ def _names(p: Platform) -> Iterator[Issue]:
 def _queues(p: Platform) -> Iterator[Issue]:
     all_flavors = flavors(p)
     for t, team in enumerate(p.teams):
-        classes = [("high", team.queues.high), ("low", team.queues.low), ("compact", team.queues.compact)]
+        classes = team.queues.by_class()
         if not any(quotas for _, quotas in classes):
             yield Issue(f"teams[{t}].queues", f"team {team.name!r} has no queue", "give it at least one of high, low, compact")
         for cls, quotas in classes:

@@ -30,7 +30,7 @@ Cidr = Annotated[str, AfterValidator(_cidr)]
 
 class Model(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True, use_enum_values=False
+        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
     )
 
 
@@ -41,12 +41,6 @@ class Provisioning(str, Enum):
     ON_DEMAND = "on-demand"
     SPOT = "spot"
     DWS = "dws"
-
-
-class QueueClass(str, Enum):
-    HIGH = "high"
-    LOW = "low"
-    COMPACT = "compact"
 
 
 class AuthorizedNetwork(Model):
@@ -129,6 +123,10 @@ class TeamQueues(Model):
     high: list[FlavorQuota] = []
     low: list[FlavorQuota] = []
     compact: list[FlavorQuota] = []
+
+    def by_class(self) -> list[tuple[str, list[FlavorQuota]]]:
+        """(class, quotas) in the order the classes are documented: high, low, compact."""
+        return [("high", self.high), ("low", self.low), ("compact", self.compact)]
 
 
 class Team(Model):
