@@ -68,6 +68,11 @@ def write_outputs(capture: Capture, out: Path) -> list[Path]:
         obj = kubernetes_object(r)
         if obj:
             by_kind[obj["kind"]].append(obj)
+    for chart in by_kind.get("HelmChart", []):
+        # The Kueue Configuration travels as one YAML string in the chart values; show it readable too.
+        embedded = ((chart.get("values") or {}).get("managerConfig") or {}).get("controllerManagerConfigYaml")
+        if embedded:
+            by_kind["Configuration"].append(yaml.safe_load(embedded))
     if by_kind:
         manifests.mkdir(exist_ok=True)
         for kind, objs in sorted(by_kind.items()):

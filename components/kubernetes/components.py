@@ -21,6 +21,7 @@ BUILTIN = {
     ("scheduling.k8s.io/v1", "PriorityClass"): k8s.scheduling.v1.PriorityClass,
     ("rbac.authorization.k8s.io/v1", "Role"): k8s.rbac.v1.Role,
     ("rbac.authorization.k8s.io/v1", "RoleBinding"): k8s.rbac.v1.RoleBinding,
+    ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
 }
 TOP_LEVEL = {"metadata": "metadata", "spec": "spec", "rules": "rules", "roleRef": "role_ref", "subjects": "subjects",
              "value": "value", "globalDefault": "global_default", "preemptionPolicy": "preemption_policy",
@@ -116,7 +117,7 @@ class KueueCapacity(pulumi.ComponentResource):
 
 
 class TeamTenancy(pulumi.ComponentResource):
-    """A team's namespace, Workload-Identity KSA, RBAC, GPU ceiling and defaults."""
+    """A team's namespace, Workload-Identity KSA, RBAC, GPU ceiling, defaults and network isolation."""
 
     def __init__(self, name: str, platform: Platform, team: Team, gsa_email: pulumi.Input[str],
                  opts: pulumi.ResourceOptions | None = None):

@@ -35,7 +35,8 @@ def build_kubernetes(
     provider = k8s.Provider(
         "kubernetes",
         kubeconfig=kubeconfig,
-        # Server-side apply with conflicts resolved by us; no ambient kubeconfig is ever read.
+        # Server-side apply: field ownership is tracked per manager, so controllers (e.g. Kueue adding
+        # finalizers) and Pulumi do not overwrite each other's fields.
         enable_server_side_apply=True,
         opts=pulumi.ResourceOptions(depends_on=ready),
     )

@@ -286,9 +286,20 @@ def limit_range(team: Team) -> dict:
     }
 
 
+def network_policy(team: Team) -> dict:
+    """Pods of a team accept traffic only from their own namespace (torchrun peers, JobSet services);
+    Dataplane V2 enforces it. Egress stays open for datasets, images and the team bucket."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": meta("same-namespace-only", team.name),
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"from": [{"podSelector": {}}]}]},
+    }
+
+
 def team_objects(platform: Platform, team: Team, gsa_email: Any) -> list[dict]:
     objs = [namespace(team), service_account(team, gsa_email), team_role(team), team_role_binding(team),
-            resource_quota(platform, team), limit_range(team)]
+            resource_quota(platform, team), limit_range(team), network_policy(team)]
     return [o for o in objs if o]
 
 
