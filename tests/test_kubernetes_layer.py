@@ -223,9 +223,12 @@ def test_destroy_order_edges(dev):
     """Pulumi deletes dependents first: local queue, then cluster queue, then flavors and checks."""
     urns = {r.inputs["metadata"]["name"]: r.urn for r in kueue_objects(dev, "ResourceFlavor")}
     cqs = by_name(dev, "ClusterQueue")
+    cohorts = {r.inputs["metadata"]["name"]: r.urn for r in kueue_objects(dev, "Cohort")}
     for name, cq in cqs.items():
         for flavor in cq.inputs["spec"]["resourceGroups"][0]["flavors"]:
             assert urns[flavor["name"]] in cq.dependencies, (name, flavor["name"])
+        own = cq.inputs["spec"].get("cohortName")
+        assert {c for c, u in cohorts.items() if u in cq.dependencies} == ({own} if own else set())
     for lq in kueue_objects(dev, "LocalQueue"):
         assert cqs[lq.inputs["spec"]["clusterQueue"]].urn in lq.dependencies
         assert lq.options["replaceOnChanges"] == ["spec.clusterQueue"]
@@ -299,6 +302,8 @@ def test_fifth_team_adds_exactly_its_kubernetes_objects(dev):
     assert grown.named("team-team-e-workload-identity").inputs["member"].endswith("[team-e/team-e-ksa]")
     changed = [u for u, r in before.items() if grown.by_urn()[u].inputs != r.inputs]
     assert changed == []
+    rewired = [u for u, r in before.items() if grown.by_urn()[u].dependencies != r.dependencies]
+    assert rewired == []  # no existing queue starts depending on the new team's cohort
 
 
 def test_render_is_pure_and_deterministic():

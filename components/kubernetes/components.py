@@ -99,7 +99,10 @@ class KueueCapacity(pulumi.ComponentResource):
             f.name: apply(f"{name}-flavor-{f.name}", render.resource_flavor(f), after_kueue)
             for f in flavors(platform).values()
         }
-        self.cohorts = [apply(f"{name}-cohort-{c['metadata']['name']}", c, after_kueue) for c in render.cohorts(platform)]
+        self.cohorts = {
+            c["metadata"]["name"]: apply(f"{name}-cohort-{c['metadata']['name']}", c, after_kueue)
+            for c in render.cohorts(platform)
+        }
         self.dws_queue: pulumi.CustomResource | None = None
         dws = render.dws_objects(platform)
         if dws:
@@ -112,8 +115,9 @@ class KueueCapacity(pulumi.ComponentResource):
                 parent=self, depends_on=[check_res, self.flavors[platform.dws.flavor], controllers.kueue]))
         self.register_outputs({"flavors": sorted(self.flavors)})
 
-    def queue_dependencies(self, flavor_names: Sequence[str]) -> list[pulumi.Resource]:
-        return [self.flavors[n] for n in flavor_names] + self.cohorts
+    def queue_dependencies(self, flavor_names: Sequence[str], cohort: str | None) -> list[pulumi.Resource]:
+        """Exactly what a ClusterQueue needs first: its flavors and its own cohort."""
+        return [self.flavors[n] for n in flavor_names] + ([self.cohorts[cohort]] if cohort else [])
 
 
 class TeamTenancy(pulumi.ComponentResource):
@@ -142,7 +146,7 @@ class TeamQueues(pulumi.ComponentResource):
             used = [f["name"] for f in cq["spec"]["resourceGroups"][0]["flavors"]]
             cluster_queues[cq["metadata"]["name"]] = apply(
                 f"{name}-cq-{cq['metadata']['labels'][f'{render.LABEL_PREFIX}/class']}", cq,
-                pulumi.ResourceOptions(parent=self, depends_on=[controllers.kueue, *capacity.queue_dependencies(used)]),
+                pulumi.ResourceOptions(parent=self, depends_on=[controllers.kueue, *capacity.queue_dependencies(used, team.cohort)]),
             )
         if capacity.dws_queue is not None:
             cluster_queues[render.DWS] = capacity.dws_queue
