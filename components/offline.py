@@ -37,10 +37,6 @@ class Resource:
     provider: str
     options: dict
 
-    @property
-    def parent_name(self) -> str:
-        return self.parent.rsplit("::", 1)[-1] if self.parent else ""
-
 
 @dataclass
 class Capture:
@@ -60,13 +56,6 @@ class Capture:
 
     def by_urn(self) -> dict[str, Resource]:
         return {r.urn: r for r in self.resources}
-
-    def ancestors(self, resource: Resource) -> list[Resource]:
-        index, chain, parent = self.by_urn(), [], resource.parent
-        while parent in index:
-            chain.append(index[parent])
-            parent = index[parent].parent
-        return chain
 
     def to_json(self) -> list[dict]:
         return [r.__dict__ for r in self.resources]
