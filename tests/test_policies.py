@@ -724,3 +724,14 @@ def test_policies_survive_odd_nested_shapes(policy_dev: Capture, depth: int, odd
         r.inputs = _replace_at_depth(r.inputs, depth, odd)
         r.outputs = copy.deepcopy(r.inputs)
     run_policies(capture)
+
+
+def test_shipped_example_of_a_config_only_the_pack_rejects(capsys):
+    """policies/examples/open-control-plane.yaml passes the typed model; the pack must stop it."""
+    from components.offline import REPO
+    from policies import offline
+
+    assert offline.main(["--config-file", str(REPO / "policies/examples/open-control-plane.yaml")]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  [mandatory] gke-master-authorized-networks" in out
+    assert "authorized network 0.0.0.0/0 (cidrBlocks[2]) is wider than /8" in out
