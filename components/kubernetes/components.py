@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
-
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.model import Platform, flavors
-from components.model.schema import Team
+from components.model import Platform
 
 from . import render
 
@@ -42,9 +39,9 @@ def apply(logical_name: str, obj: dict, opts: pulumi.ResourceOptions) -> pulumi.
 class PriorityClasses(pulumi.ComponentResource):
     """Batch tiers (low default, compact, high) and the class the platform controllers run at."""
 
-    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, objs: list[dict], opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-batch:k8s:PriorityClasses", name, None, opts)
-        for obj in render.priority_classes():
+        for obj in objs:
             apply(f"{name}-{obj['metadata']['name']}", obj, pulumi.ResourceOptions(parent=self))
         self.register_outputs({})
 
@@ -91,66 +88,63 @@ class BatchControllers(pulumi.ComponentResource):
 class KueueCapacity(pulumi.ComponentResource):
     """Shared Kueue objects: one ResourceFlavor per pool/NAP shape, the cohorts and the DWS path."""
 
-    def __init__(self, name: str, platform: Platform, controllers: BatchControllers,
+    def __init__(self, name: str, objs: render.Manifests, controllers: BatchControllers,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-batch:k8s:KueueCapacity", name, None, opts)
         after_kueue = pulumi.ResourceOptions(parent=self, depends_on=[controllers.kueue])
         self.flavors = {
-            f.name: apply(f"{name}-flavor-{f.name}", render.resource_flavor(f), after_kueue)
-            for f in flavors(platform).values()
+            f["metadata"]["name"]: apply(f"{name}-flavor-{f['metadata']['name']}", f, after_kueue) for f in objs.flavors
         }
         self.cohorts = {
-            c["metadata"]["name"]: apply(f"{name}-cohort-{c['metadata']['name']}", c, after_kueue)
-            for c in render.cohorts(platform)
+            c["metadata"]["name"]: apply(f"{name}-cohort-{c['metadata']['name']}", c, after_kueue) for c in objs.cohorts
         }
         self.dws_queue: pulumi.CustomResource | None = None
-        dws = render.dws_objects(platform)
-        if dws:
-            prc, check, queue = dws
+        if objs.dws:
+            prc, check, queue = objs.dws
             prc_res = apply(f"{name}-dws-config", prc, after_kueue)
             check_res = apply(f"{name}-dws-check", check,
                               pulumi.ResourceOptions(parent=self, depends_on=[prc_res, controllers.kueue]))
             # Destroy order falls out of the edges: queue, then check and flavor, then the controller.
             self.dws_queue = apply(f"{name}-dws-queue", queue, pulumi.ResourceOptions(
-                parent=self, depends_on=[check_res, self.flavors[platform.dws.flavor], controllers.kueue]))
+                parent=self, depends_on=[check_res, *self.queue_dependencies(queue), controllers.kueue]))
         self.register_outputs({"flavors": sorted(self.flavors)})
 
-    def queue_dependencies(self, flavor_names: Sequence[str], cohort: str | None) -> list[pulumi.Resource]:
-        """Exactly what a ClusterQueue needs first: its flavors and its own cohort."""
-        return [self.flavors[n] for n in flavor_names] + ([self.cohorts[cohort]] if cohort else [])
+    def queue_dependencies(self, cluster_queue: dict) -> list[pulumi.Resource]:
+        """Exactly what a ClusterQueue needs first: the flavors it lists and its own cohort."""
+        spec = cluster_queue["spec"]
+        used = [f["name"] for group in spec["resourceGroups"] for f in group["flavors"]]
+        cohort = spec.get("cohortName")
+        return [self.flavors[n] for n in used] + ([self.cohorts[cohort]] if cohort else [])
 
 
 class TeamTenancy(pulumi.ComponentResource):
     """A team's namespace, Workload-Identity KSA, RBAC, GPU ceiling, defaults and network isolation."""
 
-    def __init__(self, name: str, platform: Platform, team: Team, gsa_email: pulumi.Input[str],
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, objs: list[dict], opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-batch:k8s:TeamTenancy", name, None, opts)
-        objs = render.team_objects(platform, team, gsa_email)
         ns_obj, rest = objs[0], objs[1:]
         self.namespace = apply(f"{name}-namespace", ns_obj, pulumi.ResourceOptions(parent=self))
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
         for obj in rest:
             apply(f"{name}-{obj['kind'].lower()}", obj, in_ns)
-        self.register_outputs({"namespace": team.name})
+        self.register_outputs({"namespace": ns_obj["metadata"]["name"]})
 
 
 class TeamQueues(pulumi.ComponentResource):
     """The team's ClusterQueues (high / low / compact) in its cohort and a LocalQueue per class."""
 
-    def __init__(self, name: str, platform: Platform, team: Team, tenancy: TeamTenancy,
+    def __init__(self, name: str, objs: render.TeamManifests, tenancy: TeamTenancy,
                  capacity: KueueCapacity, controllers: BatchControllers, opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-batch:k8s:TeamQueues", name, None, opts)
         cluster_queues: dict[str, pulumi.Resource] = {}
-        for cq in render.team_cluster_queues(platform, team):
-            used = [f["name"] for f in cq["spec"]["resourceGroups"][0]["flavors"]]
+        for cq in objs.cluster_queues:
             cluster_queues[cq["metadata"]["name"]] = apply(
                 f"{name}-cq-{cq['metadata']['labels'][f'{render.LABEL_PREFIX}/class']}", cq,
-                pulumi.ResourceOptions(parent=self, depends_on=[controllers.kueue, *capacity.queue_dependencies(used, team.cohort)]),
+                pulumi.ResourceOptions(parent=self, depends_on=[controllers.kueue, *capacity.queue_dependencies(cq)]),
             )
         if capacity.dws_queue is not None:
             cluster_queues[render.DWS] = capacity.dws_queue
-        for lq in render.team_local_queues(team):
+        for lq in objs.local_queues:
             target = lq["spec"]["clusterQueue"]
             apply(f"{name}-lq-{lq['metadata']['name']}", lq, pulumi.ResourceOptions(
                 parent=self, depends_on=[tenancy.namespace, cluster_queues[target], controllers.kueue],
@@ -160,15 +154,4 @@ class TeamQueues(pulumi.ComponentResource):
         self.register_outputs({"clusterQueues": sorted(cluster_queues)})
 
 
-def all_manifests(platform: Platform, gsa_emails: dict[str, Any]) -> list[dict]:
-    """Every object the Kubernetes layer applies (charts aside), for validation and the plan."""
-    objs = render.priority_classes()
-    objs += [render.resource_flavor(f) for f in flavors(platform).values()]
-    objs += render.cohorts(platform) + render.dws_objects(platform)
-    for team in platform.teams:
-        objs += render.team_objects(platform, team, gsa_emails[team.name])
-        objs += render.team_cluster_queues(platform, team) + render.team_local_queues(team)
-    return objs
-
-
-__all__ = ["BatchControllers", "KueueCapacity", "PriorityClasses", "TeamQueues", "TeamTenancy", "all_manifests", "apply"]
+__all__ = ["BatchControllers", "KueueCapacity", "PriorityClasses", "TeamQueues", "TeamTenancy", "apply"]

@@ -10,7 +10,8 @@ import pulumi_kubernetes as k8s
 from components.gcp.identity import TeamIdentity, team_account_id
 from components.model import Platform
 
-from .components import BatchControllers, KueueCapacity, PriorityClasses, TeamQueues, TeamTenancy, all_manifests
+from . import render
+from .components import BatchControllers, KueueCapacity, PriorityClasses, TeamQueues, TeamTenancy
 from .manifest_validation import validate_all
 
 
@@ -21,7 +22,7 @@ def validate_manifests(platform: Platform) -> None:
     the address GCP derives from the account id, the same string the real output will hold.
     """
     emails = {t.name: f"{team_account_id(platform, t)}@{platform.project}.iam.gserviceaccount.com" for t in platform.teams}
-    validate_all(all_manifests(platform, emails))
+    validate_all(render.manifests(platform, emails).all())
 
 
 def build_kubernetes(
@@ -41,9 +42,11 @@ def build_kubernetes(
         opts=pulumi.ResourceOptions(depends_on=ready),
     )
     on_cluster = pulumi.ResourceOptions(providers=[provider])
-    priorities = PriorityClasses("priorities", on_cluster)
+    # The same render that validate_manifests checked, now with the GSA e-mails the cloud returns.
+    objs = render.manifests(platform, {name: identity.email for name, identity in identities.items()})
+    priorities = PriorityClasses("priorities", objs.priority_classes, on_cluster)
     controllers = BatchControllers("controllers", platform, priorities, on_cluster)
-    capacity = KueueCapacity("kueue", platform, controllers, on_cluster)
-    for team in platform.teams:
-        tenancy = TeamTenancy(f"tenancy-{team.name}", platform, team, identities[team.name].email, on_cluster)
-        TeamQueues(f"queues-{team.name}", platform, team, tenancy, capacity, controllers, on_cluster)
+    capacity = KueueCapacity("kueue", objs, controllers, on_cluster)
+    for team, team_objs in objs.teams.items():
+        tenancy = TeamTenancy(f"tenancy-{team}", team_objs.tenancy, on_cluster)
+        TeamQueues(f"queues-{team}", team_objs, tenancy, capacity, controllers, on_cluster)

@@ -6,7 +6,8 @@ unit-tested without mocks. Components in this package only create resources from
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional
 
 import yaml
 
@@ -309,6 +310,50 @@ def team_local_queues(team: Team) -> list[dict]:
     if team.dws:
         lqs.append(local_queue(team, DWS, DWS))
     return lqs
+
+
+# ---------------------------------------------------------------- the whole set, rendered once
+
+@dataclass(frozen=True)
+class TeamManifests:
+    tenancy: list[dict]  # the Namespace first, then what lives in it
+    cluster_queues: list[dict]
+    local_queues: list[dict]
+
+
+@dataclass(frozen=True)
+class Manifests:
+    """Every object the Kubernetes layer applies (charts aside). The components create exactly these,
+    and validation checks exactly these, so nothing can be applied without being validated."""
+
+    priority_classes: list[dict]
+    flavors: list[dict]
+    cohorts: list[dict]
+    dws: list[dict]  # ProvisioningRequestConfig, AdmissionCheck, ClusterQueue; empty without DWS
+    teams: dict[str, TeamManifests]
+
+    def all(self) -> list[dict]:
+        objs = self.priority_classes + self.flavors + self.cohorts + self.dws
+        for team in self.teams.values():
+            objs += team.tenancy + team.cluster_queues + team.local_queues
+        return objs
+
+
+def manifests(platform: Platform, gsa_emails: Mapping[str, Any]) -> Manifests:
+    return Manifests(
+        priority_classes=priority_classes(),
+        flavors=[resource_flavor(f) for f in flavors(platform).values()],
+        cohorts=cohorts(platform),
+        dws=dws_objects(platform),
+        teams={
+            team.name: TeamManifests(
+                tenancy=team_objects(platform, team, gsa_emails[team.name]),
+                cluster_queues=team_cluster_queues(platform, team),
+                local_queues=team_local_queues(team),
+            )
+            for team in platform.teams
+        },
+    )
 
 
 # ---------------------------------------------------------------- controller configuration
