@@ -1,8 +1,8 @@
 """Shared fixtures: the dev stack's config, offline captures of the real program, and ConfigError helpers.
 
-Every config handed out is a fresh, alias-free copy: Pulumi.dev.yaml shares one `queues` mapping
-between the four teams through a YAML anchor, and `copy.deepcopy` would keep that sharing (a
-mutation of `teams[1].queues` would silently change every team). A JSON round trip does not.
+Every config handed out is a fresh copy that shares nothing: a JSON round trip, because
+`copy.deepcopy` keeps the sharing a YAML anchor creates (a stack file using `&queues` / `*queues`
+would otherwise let a mutation of one team silently change every team).
 """
 
 from __future__ import annotations

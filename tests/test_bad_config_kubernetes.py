@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 
-from components.model import ConfigError, parse_platform
-from components.offline import PROJECT, stack_config
-
-DEV = stack_config("dev")[f"{PROJECT}:platform"]
+from conftest import assert_issue, config_error
 
 
 def team(p, i=0):
@@ -54,21 +49,14 @@ CASES = [
 
 
 @pytest.mark.parametrize("mutate,path,message", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_rejected_with_path_and_message(mutate, path, message):
-    raw = copy.deepcopy(DEV)
-    mutate(raw)
-    with pytest.raises(ConfigError) as err:
-        parse_platform(raw)
-    matching = [i for i in err.value.issues if i.path == path]
-    assert matching, f"no issue at {path}: {err.value}"
-    assert any(message in i.message for i in matching), str(err.value)
+def test_rejected_with_path_and_message(dev_platform_raw, mutate, path, message):
+    mutate(dev_platform_raw)
+    assert_issue(config_error(dev_platform_raw), path, message)
 
 
-def test_over_subscription_names_the_numbers():
-    raw = copy.deepcopy(DEV)
-    raw["teams"][0]["queues"]["compact"][0]["gpus"] = 12
-    with pytest.raises(ConfigError) as err:
-        parse_platform(raw)
-    (issue,) = [i for i in err.value.issues if "over-subscribed" in i.message]
+def test_over_subscription_names_the_numbers(dev_platform_raw):
+    dev_platform_raw["teams"][0]["queues"]["compact"][0]["gpus"] = 12
+    err = config_error(dev_platform_raw)
+    (issue,) = [i for i in err.issues if "over-subscribed" in i.message]
     assert "sum to 18 GPUs" in issue.message and "supplies 16" in issue.message and "team-a/compact 12" in issue.message
     assert issue.fix == "lower the quotas by 2 GPUs or grow the pool"

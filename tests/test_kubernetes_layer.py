@@ -10,23 +10,17 @@ import yaml
 from components.kubernetes import render
 from components.kubernetes.manifest_validation import ManifestError, is_validated, problems
 from components.model import ConfigError, flavors, parse_platform
-from components.offline import PROJECT, Capture, run_stack, stack_config
+from components.offline import Capture, run_stack
+from conftest import config_with, load_dev_platform_raw, run_with
 from components.plan import kubernetes_object
 
-KEY = f"{PROJECT}:platform"
 KUEUE = "kubernetes:kueue.x-k8s.io/v1beta2:"
 CHART = "kubernetes:helm.sh/v4:Chart"
 
 
-@pytest.fixture(scope="module")
-def dev() -> Capture:
-    return run_stack("dev")
-
-
-def with_platform(mutate) -> dict:
-    config = copy.deepcopy(stack_config("dev"))
-    mutate(config[KEY])
-    return config
+@pytest.fixture
+def dev(dev_capture) -> Capture:
+    return dev_capture
 
 
 def kueue_objects(capture: Capture, kind: str) -> list:
@@ -38,7 +32,7 @@ def by_name(capture: Capture, kind: str) -> dict:
 
 
 def dev_platform():
-    return parse_platform(stack_config("dev")[KEY])
+    return parse_platform(load_dev_platform_raw())
 
 
 # ------------------------------------------------------------------ derivation
@@ -162,7 +156,7 @@ def test_members_get_a_rolebinding():
     def add_members(p):
         p["teams"][0]["members"] = ["user:alice@example.com", "group:ml@example.com"]
 
-    capture = run_stack("dev", config=with_platform(add_members))
+    capture = run_with(add_members)
     (binding,) = capture.of_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
     assert binding.inputs["metadata"]["namespace"] == "team-a"
     assert {(s["kind"], s["name"]) for s in binding.inputs["subjects"]} == {("User", "alice@example.com"), ("Group", "ml@example.com")}
@@ -204,7 +198,7 @@ def test_kueue_configuration(dev):
 
 
 def test_pods_ready_timeout_comes_from_the_model():
-    capture = run_stack("dev", config=with_platform(lambda p: p.setdefault("kueue", {}).update(podsReadyTimeoutMinutes=45)))
+    capture = run_with(lambda p: p.setdefault("kueue", {}).update(podsReadyTimeoutMinutes=45))
     kueue = next(r for r in capture.of_type(CHART) if r.inputs["chart"] == render.KUEUE_CHART)
     assert "timeout: 45m" in kueue.inputs["values"]["managerConfig"]["controllerManagerConfigYaml"]
 
@@ -279,7 +273,7 @@ def test_wrong_cluster_queue_fails_the_program_with_the_upstream_message(monkeyp
 def test_bad_config_creates_nothing():
     capture = Capture(stack="dev")
     with pytest.raises(ConfigError):
-        run_stack("dev", config=with_platform(lambda p: p["teams"][0]["queues"]["high"][0].update(gpus=6)), capture=capture)
+        run_stack("dev", config=config_with(lambda p: p["teams"][0]["queues"]["high"][0].update(gpus=6)), capture=capture)
     assert capture.resources == []
 
 
@@ -292,7 +286,7 @@ def test_fifth_team_adds_exactly_its_kubernetes_objects(dev):
             "low": [{"flavor": "l4-spot", "gpus": 8}],
             "compact": [{"flavor": "a100-compact-spot", "gpus": 2}]}})
 
-    grown = run_stack("dev", config=with_platform(add_team))
+    grown = run_with(add_team)
     before = {r.urn: r for r in dev.resources}
     added = [r for r in grown.resources if r.urn not in before]
     assert all("team-e" in r.urn for r in added)

@@ -58,11 +58,11 @@ def _network(p: Platform) -> Iterator[Issue]:
         "network.masterCidr": n.master_cidr,
     }
     nets = {k: ipaddress.ip_network(v) for k, v in ranges.items()}
-    for key, net in nets.items():
-        if net.version != 4:
-            yield Issue(key, f"{net} is not IPv4; GKE's node, pod, service and control-plane ranges are IPv4", "use an IPv4 range")
-    if any(net.version != 4 for net in nets.values()):
-        return
+    not_ipv4 = [key for key, net in nets.items() if net.version != 4]
+    for key in not_ipv4:
+        yield Issue(key, f"{nets[key]} is not IPv4; GKE's node, pod, service and control-plane ranges are IPv4", "use an IPv4 range")
+    if not_ipv4:
+        return  # overlap and size rules below assume IPv4
     keys = list(nets)
     for a in range(len(keys)):
         for b in range(a + 1, len(keys)):
