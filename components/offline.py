@@ -157,7 +157,12 @@ def stack_config(stack: str) -> dict[str, Any]:
     if not path.exists():
         known = sorted(p.name for p in REPO.glob("Pulumi.*.yaml"))
         raise FileNotFoundError(f"no stack file {path.name}; known: {', '.join(known)}")
-    return (yaml.safe_load(path.read_text()) or {}).get("config", {})
+    return read_config_file(path)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The `config:` map of a Pulumi.<stack>.yaml-like file."""
+    return (yaml.safe_load(path.read_text()) or {}).get("config", {}) or {}
 
 
 def run(

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import jsonschema
-import yaml
 from google.protobuf import json_format, struct_pb2
 from pulumi_policy import (
     EnforcementLevel,
@@ -47,7 +46,7 @@ from pulumi_policy import (
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
-from components.offline import Capture, Resource, run_stack
+from components.offline import Capture, Resource, read_config_file, run_stack
 
 from .gpu_batch_policies import PACK_ENFORCEMENT, PACK_NAME, POLICIES
 
@@ -342,8 +341,7 @@ def stack_from_file(path: str | Path) -> tuple[str, dict]:
     """(stack name, `config:` map) of a Pulumi.<stack>.yaml-like file."""
     path = Path(path)
     match = re.match(r"^Pulumi\.(.+)\.ya?ml$", path.name)
-    data = yaml.safe_load(path.read_text()) or {}
-    return (match.group(1) if match else path.stem), data.get("config", {}) or {}
+    return (match.group(1) if match else path.stem), read_config_file(path)
 
 
 def main(argv: Optional[Iterable[str]] = None) -> int:
