@@ -1,4 +1,5 @@
 # The README's two commands: `make plan` (set up + offline plan of dev) and `make test`.
+# Every other target is a command of the project's CLI: `python -m components.cli --help`.
 PY := .venv/bin/python
 STACK ?= dev
 
@@ -12,13 +13,13 @@ STACK ?= dev
 venv: .venv/.installed
 
 plan: venv
-	$(PY) -m components.plan $(STACK)
+	$(PY) -m components.cli plan $(STACK)
 
 test: venv
 	$(PY) -m pytest
 
 policy: venv
-	$(PY) -m policies.offline $(STACK)
+	$(PY) -m components.cli policy $(STACK)
 
 bench: venv
 	$(PY) bench/plan_time.py

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/plan_time.py [--runs 3]
 
-Measures, on this machine: the wall time of `python -m components.plan dev` in fresh processes
+Measures, on this machine: the wall time of `python -m components.cli plan dev` in fresh processes
 (what a user waits for), the share of it spent validating Kubernetes manifests, and how the
 in-process program run scales from the 4-team dev stack to a 16-team variant.
 Targets: validation <= 15 % of the plan; 16 teams <= 3x the 4-team run (cost grows with teams,
@@ -67,7 +67,7 @@ def main() -> None:
     big = sixteen_teams(dev)
     run_stack("dev")  # warm imports and schema caches once, so the in-process numbers compare runs only
 
-    plan_wall = statistics.median(wall([sys.executable, "-m", "components.plan", "dev", "--out", "build/bench"]) for _ in range(runs))
+    plan_wall = statistics.median(wall([sys.executable, "-m", "components.cli", "plan", "dev", "--out", "build/bench"]) for _ in range(runs))
     validate = timed(lambda: validate_manifests(platform), runs)
     dev_run = timed(lambda: run_stack("dev"), runs)
     big_run = timed(lambda: run_stack("dev", config=big), runs)

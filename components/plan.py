@@ -1,15 +1,12 @@
 """Offline plan: what `pulumi preview` would create for a stack, without the CLI or a cloud.
 
-    python -m components.plan [STACK] [--out build/plan]
-
-Runs the real program under Pulumi's mock runtime with Pulumi.<STACK>.yaml, prints the resource
+Command: `python -m components.cli plan [STACK] [--out build/plan]` (components/cli/plan.py). Runs the real program under Pulumi's mock runtime with Pulumi.<STACK>.yaml, prints the resource
 tree, the counts per type and the capacity table, and writes the captured resources (and every
 rendered Kubernetes object) under the build folder. A bad config exits 2 listing every error.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections import Counter, defaultdict
@@ -116,21 +113,21 @@ def _sorted(value, top: bool = False):
     return value
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stack", nargs="?", default="dev")
-    parser.add_argument("--out", type=Path, default=REPO / "build" / "plan")
-    args = parser.parse_args(argv)
+DEFAULT_OUT = REPO / "build" / "plan"
+
+
+def run(stack: str, out: Path = DEFAULT_OUT) -> int:
+    """Print the plan of `stack` and write it under `out`/<stack>; the exit code (2: bad config)."""
     try:
-        capture = run_stack(args.stack)
+        capture = run_stack(stack)
     except ConfigError as err:
-        print(f"Plan of stack {args.stack!r} failed, nothing would be created.\n{err}", file=sys.stderr)
+        print(f"Plan of stack {stack!r} failed, nothing would be created.\n{err}", file=sys.stderr)
         return 2
     except FileNotFoundError as err:
         print(err, file=sys.stderr)
         return 2
 
-    print(f"Offline plan of stack {args.stack!r} (Pulumi mock runtime; ids and endpoints are mock values)\n")
+    print(f"Offline plan of stack {stack!r} (Pulumi mock runtime; ids and endpoints are mock values)\n")
     print("Resources:")
     print("\n".join(tree_lines(capture)))
     counts = Counter(r.type for r in capture.resources)
@@ -138,11 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     for type_, n in sorted(counts.items()):
         print(f"  {n:4d}  {type_}")
     print("\nGPU capacity:")
-    print("\n".join(capacity_lines(args.stack)))
-    written = write_outputs(capture, args.out / args.stack)
-    print(f"\nWrote {len(written)} file(s) under {(args.out / args.stack).relative_to(REPO) if (args.out / args.stack).is_relative_to(REPO) else args.out / args.stack}")
+    print("\n".join(capacity_lines(stack)))
+    target = out / stack
+    written = write_outputs(capture, target)
+    print(f"\nWrote {len(written)} file(s) under {target.relative_to(REPO) if target.is_relative_to(REPO) else target}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

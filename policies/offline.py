@@ -1,4 +1,4 @@
-"""Run the policy pack without the Pulumi CLI: `python -m policies.offline [stack] [--config-file F]`.
+"""Run the policy pack without the Pulumi CLI: `python -m components.cli policy [stack] [--config-file F]`.
 
 The real program runs under Pulumi's mocks (components.offline.run_stack) and every captured resource
 is handed to the pack's policies the way the CLI's analyzer host (pulumi_policy's servicer) does it:
@@ -19,7 +19,6 @@ any mandatory violation was reported, 2 if the program itself rejected the confi
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import re
@@ -27,7 +26,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from inspect import isawaitable
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import jsonschema
 from google.protobuf import json_format, struct_pb2
@@ -344,21 +343,16 @@ def stack_from_file(path: str | Path) -> tuple[str, dict]:
     return (match.group(1) if match else path.stem), read_config_file(path)
 
 
-def main(argv: Optional[Iterable[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m policies.offline", description=__doc__.split("\n\n")[0])
-    parser.add_argument("stack", nargs="?", default=None, help="stack whose Pulumi.<stack>.yaml to use (default dev)")
-    parser.add_argument("--config-file", help="a Pulumi.<x>.yaml-like file to run the program with instead")
-    parser.add_argument("--policy-config", help="policy pack config JSON (as for --policy-pack-config)")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("-v", "--verbose", action="store_true", help="print every policy's description")
-    args = parser.parse_args(list(argv) if argv is not None else None)
+def run(stack: Optional[str] = None, config_file: Optional[str | Path] = None,
+        policy_config: Optional[str | Path] = None, as_json: bool = False, verbose: bool = False) -> int:
+    """Print the pack's report for a stack (or a stack-like file); the exit code (1 mandatory, 2 bad input)."""
     try:
-        given = load_policy_config(args.policy_config) if args.policy_config else None
-        if args.config_file:
-            stack, config = stack_from_file(args.config_file)
-            capture = run_stack(args.stack or stack, config=config)
+        given = load_policy_config(policy_config) if policy_config else None
+        if config_file:
+            name, config = stack_from_file(config_file)
+            capture = run_stack(stack or name, config=config)
         else:
-            capture = run_stack(args.stack or "dev")
+            capture = run_stack(stack or "dev")
         report = run_policies(capture, POLICIES, given)
     except PolicyConfigError as err:
         print(err, file=sys.stderr)
@@ -366,9 +360,5 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
     except Exception as err:  # noqa: BLE001 - the program rejected its config before any policy ran
         print(f"the program failed before any policy ran:\n{err}", file=sys.stderr)
         return 2
-    print(json.dumps(report.to_json(), indent=2) if args.json else report.format(args.verbose))
+    print(json.dumps(report.to_json(), indent=2) if as_json else report.format(verbose))
     return report.exit_code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

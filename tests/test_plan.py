@@ -1,4 +1,4 @@
-"""The offline plan CLI: `python -m components.plan [stack] [--out DIR]`."""
+"""The offline plan command: `python -m components.cli plan [stack] [--out DIR]`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import json
 import pytest
 
 import components.offline
-from components import plan
+from components.cli import main as cli
 from components.model import nap_limits, parse_platform
 from conftest import PLATFORM_KEY, load_dev_config, load_dev_platform_raw
 
@@ -20,7 +20,7 @@ def dev_plan(tmp_path_factory):
     out = tmp_path_factory.mktemp("plan")
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        code = plan.main(["dev", "--out", str(out)])
+        code = cli(["plan", "dev", "--out", str(out)])
     return code, stdout.getvalue(), stderr.getvalue(), out
 
 
@@ -103,7 +103,7 @@ def test_broken_stack_exits_2_listing_every_error(monkeypatch, capsys, tmp_path)
     """The real program runs (load_platform under mocks) and stops before creating anything."""
     real = components.offline.stack_config
     monkeypatch.setattr(components.offline, "stack_config", lambda stack: _broken_config() if stack == "dev" else real(stack))
-    code = plan.main(["dev", "--out", str(tmp_path)])
+    code = cli(["plan", "dev", "--out", str(tmp_path)])
     out, err = capsys.readouterr()
     assert code == 2
     assert "nothing would be created" in err
@@ -116,12 +116,12 @@ def test_broken_stack_exits_2_listing_every_error(monkeypatch, capsys, tmp_path)
 
 def test_stack_without_platform_block_exits_2(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(components.offline, "stack_config", lambda stack: {})
-    assert plan.main(["dev", "--out", str(tmp_path)]) == 2
+    assert cli(["plan", "dev", "--out", str(tmp_path)]) == 2
     assert "gpu-batch-platform:platform" in capsys.readouterr().err
 
 
 def test_unknown_stack_exits_2_and_lists_known_stacks(capsys, tmp_path):
-    code = plan.main(["no-such-stack", "--out", str(tmp_path)])
+    code = cli(["plan", "no-such-stack", "--out", str(tmp_path)])
     _, err = capsys.readouterr()
     assert code == 2
     assert "Pulumi.no-such-stack.yaml" in err
@@ -130,5 +130,5 @@ def test_unknown_stack_exits_2_and_lists_known_stacks(capsys, tmp_path):
 
 def test_platform_given_as_a_string_exits_2(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(components.offline, "stack_config", lambda stack: {PLATFORM_KEY: "oops"})
-    assert plan.main(["dev", "--out", str(tmp_path)]) == 2
+    assert cli(["plan", "dev", "--out", str(tmp_path)]) == 2
     assert "platform" in capsys.readouterr().err

@@ -25,7 +25,8 @@ from components.offline import PROJECT, REPO, Capture, Resource, run_stack
 from policies import offline
 from policies.gpu_batch_policies import PACK_NAME, POLICIES
 from policies.gpu_batch_policies.common import UNKNOWN, plain
-from policies.offline import Report, main, resolve_config, run_policies
+from components.cli import main as cli
+from policies.offline import Report, resolve_config, run_policies
 
 POLICY = {p.name: p for p in POLICIES}
 PLATFORM_KEY = f"{PROJECT}:platform"
@@ -541,7 +542,7 @@ def test_unknown_values_during_preview_do_not_crash_or_flag(dev: Capture):
 
 
 def test_offline_report_on_dev_is_clean(capsys):
-    assert main(["dev"]) == 0
+    assert cli(["policy", "dev"]) == 0
     out = capsys.readouterr().out
     for policy in POLICIES:
         assert f"PASS  [{policy.enforcement_level.value}] {policy.name}" in out
@@ -558,7 +559,7 @@ def _broken(capture: Capture) -> Capture:
 def test_offline_report_on_broken_capture(dev: Capture, monkeypatch, capsys):
     broken = _broken(dev)
     monkeypatch.setattr(offline, "run_stack", lambda stack, config=None: broken)
-    assert main(["dev"]) == 1
+    assert cli(["policy", "dev"]) == 1
     out = capsys.readouterr().out
     pool_urn = res(broken, T_POOL, "l4-spot-pool").urn
     assert "FAIL  [mandatory] gpu-pools-capacity-taint (resource)" in out
@@ -575,14 +576,14 @@ def test_offline_config_file(tmp_path: Path, capsys):
     config[PLATFORM_KEY]["network"]["authorizedNetworks"] = [{"name": "anywhere", "cidr": "0.0.0.0/0"}]
     path = tmp_path / "Pulumi.broken.yaml"
     path.write_text(yaml.safe_dump({"config": config}))
-    assert main(["--config-file", str(path)]) == 1
+    assert cli(["policy", "--config-file", str(path)]) == 1
     out = capsys.readouterr().out
     assert "stack 'broken'" in out
     assert "[mandatory] gke-master-authorized-networks: urn:pulumi:broken::" in out
     # The same violation downgraded by a policy pack config file (as with --policy-pack-config).
     policy_config = tmp_path / "policy-config.json"
     policy_config.write_text(json.dumps({"gke-master-authorized-networks": "advisory"}))
-    assert main(["--config-file", str(path), "--policy-config", str(policy_config)]) == 0
+    assert cli(["policy", "--config-file", str(path), "--policy-config", str(policy_config)]) == 0
     assert "[advisory] gke-master-authorized-networks:" in capsys.readouterr().out
 
 
@@ -591,12 +592,12 @@ def test_offline_config_the_model_rejects(tmp_path: Path, capsys):
     config[PLATFORM_KEY]["gpuPools"][2]["minNodes"] = 3
     path = tmp_path / "Pulumi.rejected.yaml"
     path.write_text(yaml.safe_dump({"config": config}))
-    assert main(["--config-file", str(path)]) == 2
+    assert cli(["policy", "--config-file", str(path)]) == 2
     assert "before any policy ran" in capsys.readouterr().err
 
 
 def test_offline_module_entry_point():
-    result = subprocess.run([sys.executable, "-m", "policies.offline", "dev", "--json"], cwd=REPO,
+    result = subprocess.run([sys.executable, "-m", "components.cli", "policy", "dev", "--json"], cwd=REPO,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
@@ -729,9 +730,8 @@ def test_policies_survive_odd_nested_shapes(policy_dev: Capture, depth: int, odd
 def test_shipped_example_of_a_config_only_the_pack_rejects(capsys):
     """policies/examples/open-control-plane.yaml passes the typed model; the pack must stop it."""
     from components.offline import REPO
-    from policies import offline
 
-    assert offline.main(["--config-file", str(REPO / "policies/examples/open-control-plane.yaml")]) == 1
+    assert cli(["policy", "--config-file", str(REPO / "policies/examples/open-control-plane.yaml")]) == 1
     out = capsys.readouterr().out
     assert "FAIL  [mandatory] gke-master-authorized-networks" in out
     assert "authorized network 0.0.0.0/0 (cidrBlocks[2]) is wider than /8" in out

@@ -1,0 +1,30 @@
+"""`policy`: the policy pack run offline over a stack (policies/offline.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from policies import offline
+
+from .app import cli
+
+
+@cli.command(short_help="Policy pack over a stack, as `pulumi preview` runs it.")
+@click.argument("stack", required=False)
+@click.option("--config-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="A Pulumi.<x>.yaml-like file to run the program with instead of the stack's file.")
+@click.option("--policy-config", type=click.Path(dir_okay=False, path_type=Path),
+              help="Policy pack config JSON, as for `pulumi preview --policy-pack-config`.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("-v", "--verbose", is_flag=True, help="Print every policy's description.")
+def policy(stack: Optional[str], config_file: Optional[Path], policy_config: Optional[Path],
+           as_json: bool, verbose: bool) -> int:
+    """The guardrails policy pack over STACK (default dev), as `pulumi preview --policy-pack` runs it.
+
+    Prints PASS or the violations of each policy. Exit 1 on a mandatory violation, 2 when the
+    program or the policy config rejects its input.
+    """
+    return offline.run(stack, config_file, policy_config, as_json, verbose)
