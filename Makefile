@@ -6,7 +6,7 @@ STACK ?= dev
 .PHONY: plan test venv policy bench clean
 
 .venv/.installed: requirements.txt requirements-dev.txt constraints.txt
-	python3 -m venv .venv
+	[ -x $(PY) ] || python3 -m venv .venv
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $@
 
