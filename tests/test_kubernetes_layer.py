@@ -9,7 +9,7 @@ import yaml
 
 from components.kubernetes import render
 from components.kubernetes.manifest_validation import ManifestError, is_validated, problems
-from components.model import ConfigError, flavors, parse_platform
+from components.model import ConfigError, flavors, parse_platform, per_gpu
 from components.offline import Capture, run_stack
 from conftest import config_with, load_dev_platform_raw, run_with
 from components.plan import kubernetes_object
@@ -53,7 +53,8 @@ def _gke_effect(effect: str) -> str:
 
 
 def test_resource_flavor_selects_exactly_its_node_pool(dev):
-    """Labels and taints of each static pool reach its ResourceFlavor unchanged, plus GKE's own."""
+    """Labels of each static pool reach its ResourceFlavor unchanged, plus GKE's own; its taints (the pool's
+    and GKE's) become the flavor's tolerations, which Kueue injects into admitted pods (no nodeTaints)."""
     rfs = by_name(dev, "ResourceFlavor")
     pools = [r for r in dev.of_type("gcp:container/nodePool:NodePool") if r.inputs["name"] != "system"]
     assert len(pools) == 4
@@ -63,9 +64,10 @@ def test_resource_flavor_selects_exactly_its_node_pool(dev):
         assert spec["nodeLabels"] == {**node["labels"], "cloud.google.com/gke-accelerator": node["guestAccelerators"][0]["type"],
                                       **({"cloud.google.com/gke-spot": "true"} if node.get("spot") else {})}
         pool_taints = [{"key": t["key"], "value": t["value"], "effect": _gke_effect(t["effect"])} for t in node["taints"]]
-        assert all(t in spec["nodeTaints"] for t in pool_taints)
+        assert "nodeTaints" not in spec
+        assert all({"operator": "Equal", **t} in spec["tolerations"] for t in pool_taints)
         # GKE taints GPU nodes nvidia.com/gpu=present (the reference wrote "true", which no node carries).
-        assert {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"} in spec["nodeTaints"]
+        assert {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"} in spec["tolerations"]
 
 
 def test_nap_flavor_matches_what_nap_can_build(dev):
@@ -91,9 +93,10 @@ def test_team_queues_carry_model_quota_in_order(dev):
     reserved = {r["name"]: r for r in group["flavors"][0]["resources"]}
     quota = platform.teams[0].queues.high[0]
     assert reserved["nvidia.com/gpu"] == {"name": "nvidia.com/gpu", "nominalQuota": str(quota.gpus), "borrowingLimit": str(quota.borrowing_limit)}
-    # cpu and memory follow the machine's per-GPU share (g2-standard-24: 12 vCPU, 48 GB per L4).
-    assert reserved["cpu"]["nominalQuota"] == str(12 * quota.gpus)
-    assert reserved["memory"]["nominalQuota"] == f"{48 * quota.gpus}Gi"
+    # cpu and memory follow each GPU's share of the node's allocatable (tests/test_allocatable.py).
+    share = per_gpu(flavors(platform)["l4-reserved"].machine, 2)
+    assert reserved["cpu"]["nominalQuota"] == f"{share.cpu_millis * quota.gpus}m"
+    assert reserved["memory"]["nominalQuota"] == f"{share.memory_mib * quota.gpus}Mi"
 
 
 def test_preemption_design(dev):

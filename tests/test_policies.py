@@ -393,10 +393,23 @@ def test_quota_over_nap_limit(dev: Capture):
 
 def test_flavor_taint_no_node_carries(dev: Capture):
     """The reference's bug: a flavor tainted nvidia.com/gpu=true, a taint no GKE node has."""
-    flavor = edit(res(dev, T_RF, "l4-spot"), lambda p: p["spec"]["nodeTaints"][0].update(value="true"))
+    flavor = edit(res(dev, T_RF, "l4-spot"), lambda p: p["spec"].update(
+        nodeTaints=[{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}]))
     report = check(dev, "kueue-flavors-match-nodes")
     assert_violation(report, "kueue-flavors-match-nodes", "closest node pool 'l4-spot' lacks: taint "
                      "nvidia.com/gpu=true:NoSchedule (not on the pool)", flavor.urn)
+
+
+def test_flavor_must_tolerate_gke_gpu_taint(dev: Capture):
+    """Kueue checks the job's pod template plus the flavor's tolerations against the node taints, not the
+    pods (Kueue v0.19.2 pkg/scheduler/flavorassigner/flavorassigner.go, checkFlavorForPodSets), so GKE's
+    ExtendedResourceToleration for GPU pods does not make a flavor's nodes tolerable: a flavor that does not
+    tolerate nvidia.com/gpu=present admits jobs whose pods never schedule."""
+    flavor = edit(res(dev, T_RF, "l4-spot"), lambda p: p["spec"].update(
+        tolerations=[t for t in p["spec"]["tolerations"] if t["key"] != "nvidia.com/gpu"]))
+    report = check(dev, "kueue-flavors-match-nodes")
+    assert_violation(report, "kueue-flavors-match-nodes", "pool taint nvidia.com/gpu=present:NoSchedule "
+                     "(not tolerated by the flavor", flavor.urn)
 
 
 def test_flavor_pool_taint_missing_and_unknown_accelerator(dev: Capture):
@@ -407,13 +420,13 @@ def test_flavor_pool_taint_missing_and_unknown_accelerator(dev: Capture):
                                                 "spec": {"nodeLabels": {"cloud.google.com/gke-accelerator": "nvidia-h100-80gb"}}})
     report = check(dev, "kueue-flavors-match-nodes")
     assert pool.urn
-    assert_violation(report, "kueue-flavors-match-nodes", "pool taint dedicated=ml:NoSchedule (missing from nodeTaints",
+    assert_violation(report, "kueue-flavors-match-nodes", "pool taint dedicated=ml:NoSchedule (not tolerated by the flavor",
                      res(dev, T_RF, "l4-ondemand").urn)
     assert_violation(report, "kueue-flavors-match-nodes", "no NAP GPU limit for nvidia-h100-80gb", h100.urn)
 
 
-def test_flavor_without_capacity_taint_on_pool(dev: Capture):
-    edit(res(dev, T_POOL, "l4-spot-pool"), lambda p: p["nodeConfig"].update(taints=[]))
+def test_flavor_with_nodes_nap_cannot_build(dev: Capture):
+    edit(res(dev, T_RF, "l4-spot"), lambda p: p["spec"]["nodeLabels"].update({"batch-platform/flavor": "l4-spott"}))
     report = check(dev, "kueue-flavors-match-nodes")
     assert_violation(report, "kueue-flavors-match-nodes", "NAP limit for nvidia-l4 (144) is used up by its static node pools",
                      res(dev, T_RF, "l4-spot").urn)
@@ -550,8 +563,9 @@ def test_offline_report_on_dev_is_clean(capsys):
 
 
 def _broken(capture: Capture) -> Capture:
-    """A GPU pool without its taint, and quota over the reserved capacity."""
+    """A GPU pool without its taint, a flavor that does not tolerate its pool, and quota over the reserved capacity."""
     edit(res(capture, T_POOL, "l4-spot-pool"), lambda p: p["nodeConfig"].update(taints=[]))
+    edit(res(capture, T_RF, "l4-spot"), lambda p: p["spec"].update(tolerations=[]))
     _set_gpu_quota(capture, "team-a-high", "l4-reserved", "8")
     return capture
 

@@ -120,6 +120,9 @@ class GpuNodePool(pulumi.ComponentResource):
             }],
             reservation_affinity=reservation_affinity(flavor, self.reservation),
             spot=provisioning is Provisioning.SPOT,
+            # GKE: flex-start with queued provisioning needs --flex-start and --enable-queued-provisioning
+            # on the pool ("Run a large-scale workload with flex-start with queued provisioning").
+            **({"flex_start": True} if provisioning is Provisioning.DWS else {}),
         )
         self.pool = gcp.container.NodePool(
             f"{name}-pool",

@@ -19,6 +19,9 @@ BUILTIN = {
     ("rbac.authorization.k8s.io/v1", "Role"): k8s.rbac.v1.Role,
     ("rbac.authorization.k8s.io/v1", "RoleBinding"): k8s.rbac.v1.RoleBinding,
     ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
+    ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy"): k8s.admissionregistration.v1.ValidatingAdmissionPolicy,
+    ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding"):
+        k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding,
 }
 TOP_LEVEL = {"metadata": "metadata", "spec": "spec", "rules": "rules", "roleRef": "role_ref", "subjects": "subjects",
              "value": "value", "globalDefault": "global_default", "preemptionPolicy": "preemption_policy",
@@ -83,6 +86,26 @@ class BatchControllers(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[kueue_ns, self.jobset, priorities]),
         )
         self.register_outputs({"kueueVersion": platform.versions.kueue, "jobsetVersion": platform.versions.jobset})
+
+
+class QueuePriorityPolicy(pulumi.ComponentResource):
+    """The ValidatingAdmissionPolicies that tie a job's priority to its queue class, and their bindings."""
+
+    def __init__(self, name: str, objs: list[dict], controllers: BatchControllers,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("gpu-batch:k8s:QueuePriorityPolicy", name, None, opts)
+        policies: dict[str, pulumi.Resource] = {}
+        for obj in objs:
+            if obj["kind"] == "ValidatingAdmissionPolicy":
+                # After the JobSet CRD exists, so the API server can type-check the JobSet policy.
+                policies[obj["metadata"]["name"]] = apply(
+                    f"{name}-{obj['metadata']['name']}", obj,
+                    pulumi.ResourceOptions(parent=self, depends_on=[controllers.jobset]))
+        for obj in objs:
+            if obj["kind"] == "ValidatingAdmissionPolicyBinding":
+                apply(f"{name}-{obj['metadata']['name']}-binding", obj, pulumi.ResourceOptions(
+                    parent=self, depends_on=[policies[obj["spec"]["policyName"]]]))
+        self.register_outputs({"policies": sorted(policies)})
 
 
 class KueueCapacity(pulumi.ComponentResource):
@@ -154,4 +177,5 @@ class TeamQueues(pulumi.ComponentResource):
         self.register_outputs({"clusterQueues": sorted(cluster_queues)})
 
 
-__all__ = ["BatchControllers", "KueueCapacity", "PriorityClasses", "TeamQueues", "TeamTenancy", "apply"]
+__all__ = ["BatchControllers", "KueueCapacity", "PriorityClasses", "QueuePriorityPolicy", "TeamQueues", "TeamTenancy",
+           "apply"]

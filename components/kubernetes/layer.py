@@ -11,7 +11,7 @@ from components.gcp.identity import TeamIdentity, team_account_id
 from components.model import Platform
 
 from . import render
-from .components import BatchControllers, KueueCapacity, PriorityClasses, TeamQueues, TeamTenancy
+from .components import BatchControllers, KueueCapacity, PriorityClasses, QueuePriorityPolicy, TeamQueues, TeamTenancy
 from .manifest_validation import validate_all
 
 
@@ -46,6 +46,7 @@ def build_kubernetes(
     objs = render.manifests(platform, {name: identity.email for name, identity in identities.items()})
     priorities = PriorityClasses("priorities", objs.priority_classes, on_cluster)
     controllers = BatchControllers("controllers", platform, priorities, on_cluster)
+    QueuePriorityPolicy("queue-priority", objs.admission, controllers, on_cluster)
     capacity = KueueCapacity("kueue", objs, controllers, on_cluster)
     for team, team_objs in objs.teams.items():
         tenancy = TeamTenancy(f"tenancy-{team}", team_objs.tenancy, on_cluster)

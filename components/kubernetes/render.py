@@ -12,9 +12,12 @@ from typing import Any, Mapping, Optional
 import yaml
 
 from components.gcp.identity import ksa_name
-from components.model import Flavor, Platform, flavors, quota_uses
+from components.model import Flavor, Platform, flavors, per_gpu, quota_uses
 from components.model.flavors import GPU_RESOURCE, LABEL_PREFIX, SYSTEM_POOL_LABELS
+from components.model.priorities import DWS
 from components.model.schema import FlavorQuota, Team
+
+from .admission import admission_objects, priority_classes
 
 KUEUE_API = "kueue.x-k8s.io/v1beta2"
 KUEUE_NAMESPACE = "kueue-system"
@@ -26,18 +29,10 @@ TEAM_LABEL = f"{LABEL_PREFIX}/team"
 # so a Kueue outage can never block system charts (kube-system, monitoring, ...).
 MANAGED_LABEL = f"{LABEL_PREFIX}/kueue-managed"
 COVERED_RESOURCES = ["cpu", "memory", GPU_RESOURCE]
-DWS = "dws"
 DWS_CONFIG = "dws-config"
+# GKE labels queued-provisioning nodes with the name of the resize request that created them.
+DWS_REQUEST_LABEL = "autoscaling.gke.io/provisioning-request"
 
-# Pod priorities. Kueue takes a workload's priority from its pods' PriorityClass.
-PRIORITY_CLASSES = {
-    "low": (10, "Never", True, "Default for batch work: never preempts; borrowed capacity is reclaimable."),
-    "compact": (15, "PreemptLowerPriority", False, "Compact-placement jobs; preempt low-priority work."),
-    "high": (20, "PreemptLowerPriority", False, "Urgent jobs; preempt low-priority work on reserved capacity."),
-    # Platform controllers run above every batch tier, so the low global default never applies to them
-    # and no batch job can preempt them.
-    "platform-services": (100000, "PreemptLowerPriority", False, "Kueue, JobSet and monitoring controllers."),
-}
 # Per queue class: Kueue preemption and flavor-search policy (see README "Queue design").
 CLASS_POLICY = {
     "high": {
@@ -74,30 +69,22 @@ def cluster_queue_name(team: Team, cls: str) -> str:
 
 # ---------------------------------------------------------------- cluster-wide objects
 
-def priority_classes() -> list[dict]:
-    return [
-        {
-            "apiVersion": "scheduling.k8s.io/v1",
-            "kind": "PriorityClass",
-            "metadata": meta(name),
-            "value": value,
-            "preemptionPolicy": policy,
-            "globalDefault": default,
-            "description": text,
-        }
-        for name, (value, policy, default, text) in PRIORITY_CLASSES.items()
-    ]
-
-
 def resource_flavor(flavor: Flavor) -> dict:
-    """Selects exactly the nodes the pool (or NAP) creates: same labels, same taints."""
+    """Selects exactly the nodes the pool (or NAP) creates, and tolerates every taint they carry.
+
+    `tolerations`, not `nodeTaints` (D1): Kueue assigns a flavor only if the pod template plus the
+    flavor's tolerations tolerate its nodeTaints, and injects only the flavor's tolerations into
+    admitted pods (flavorassigner.go checkFlavorForPodSets; podset.go FromAssignment). With the taints
+    as tolerations a minimal job (queue label + GPU request) is admitted and its pods tolerate the
+    node; pods that Kueue did not admit still tolerate none of the taints, so they stay off GPU nodes.
+    """
     return {
         "apiVersion": KUEUE_API,
         "kind": "ResourceFlavor",
         "metadata": meta(flavor.name, labels={f"{LABEL_PREFIX}/capacity": flavor.capacity}),
         "spec": {
             "nodeLabels": dict(sorted(flavor.node_labels.items())),
-            "nodeTaints": [t.for_kubernetes() for t in flavor.node_taints],
+            "tolerations": flavor.tolerations,
         },
     }
 
@@ -108,10 +95,9 @@ def cohorts(platform: Platform) -> list[dict]:
 
 
 def _quantity(flavor: Flavor, gpus: int) -> dict[str, str | int]:
-    """cpu and memory follow GPUs in the machine's proportion, so quotas come from the pool shape."""
-    per_gpu_cpu = flavor.machine.vcpus // flavor.gpus_per_node
-    per_gpu_mem = flavor.machine.memory_gb // flavor.gpus_per_node
-    return {"cpu": str(gpus * per_gpu_cpu), "memory": f"{gpus * per_gpu_mem}Gi", GPU_RESOURCE: str(gpus)}
+    """cpu and memory follow GPUs by each GPU's share of the node's allocatable (after GKE's
+    reservations and the GPU-node DaemonSets), so a job sized to the quota fits one node."""
+    return {**per_gpu(flavor.machine, flavor.gpus_per_node).times(gpus).quantities(), GPU_RESOURCE: str(gpus)}
 
 
 def _flavor_quota(flavor: Flavor, quota: FlavorQuota | None, gpus: int | None = None) -> dict:
@@ -174,6 +160,10 @@ def dws_objects(platform: Platform) -> list[dict]:
             "spec": {
                 "provisioningClassName": "queued-provisioning.gke.io",
                 "managedResources": [GPU_RESOURCE],
+                # Pin the job's pods to the nodes provisioned for its own request, so DWS jobs never
+                # land on each other's capacity (GKE's value for Kueue, kubernetes-sigs/kueue#9048).
+                "podSetUpdates": {"nodeSelector": [{"key": DWS_REQUEST_LABEL,
+                                                    "valueFromProvisioningClassDetail": "ResizeRequestName"}]},
                 "retryStrategy": {"backoffLimitCount": 3, "backoffBaseSeconds": 60, "backoffMaxSeconds": 1800},
             },
         },
@@ -276,14 +266,15 @@ def resource_quota(platform: Platform, team: Team) -> dict:
 
 
 def limit_range(team: Team) -> dict:
-    # Kueue assigns a flavor only to workloads that request covered resources; defaults make sure
-    # a container without requests still gets them (and so a flavor's node selector).
+    """Default *requests* only. Kueue assigns a flavor only to workloads that request covered
+    resources, so a container without requests gets some. No `default` (limits): the LimitRanger
+    applies default limits to every container without limits, and one that requests more than them
+    becomes invalid (requests must not exceed limits; Kubernetes "Limit Ranges")."""
     return {
         "apiVersion": "v1",
         "kind": "LimitRange",
         "metadata": meta("defaults", team.name),
-        "spec": {"limits": [{"type": "Container", "defaultRequest": {"cpu": "1", "memory": "4Gi"},
-                             "default": {"cpu": "1", "memory": "4Gi"}}]},
+        "spec": {"limits": [{"type": "Container", "defaultRequest": {"cpu": "1", "memory": "4Gi"}}]},
     }
 
 
@@ -327,13 +318,14 @@ class Manifests:
     and validation checks exactly these, so nothing can be applied without being validated."""
 
     priority_classes: list[dict]
+    admission: list[dict]  # the queue/priority ValidatingAdmissionPolicies and their bindings
     flavors: list[dict]
     cohorts: list[dict]
     dws: list[dict]  # ProvisioningRequestConfig, AdmissionCheck, ClusterQueue; empty without DWS
     teams: dict[str, TeamManifests]
 
     def all(self) -> list[dict]:
-        objs = self.priority_classes + self.flavors + self.cohorts + self.dws
+        objs = self.priority_classes + self.admission + self.flavors + self.cohorts + self.dws
         for team in self.teams.values():
             objs += team.tenancy + team.cluster_queues + team.local_queues
         return objs
@@ -342,6 +334,7 @@ class Manifests:
 def manifests(platform: Platform, gsa_emails: Mapping[str, Any]) -> Manifests:
     return Manifests(
         priority_classes=priority_classes(),
+        admission=admission_objects({MANAGED_LABEL: "true"}),
         flavors=[resource_flavor(f) for f in flavors(platform).values()],
         cohorts=cohorts(platform),
         dws=dws_objects(platform),

@@ -1,8 +1,10 @@
 """The typed platform model: config schema, validation at the edge, and everything derived from it."""
 
+from .allocatable import Resources, gpu_node_allocatable, per_gpu
 from .capacity import NapLimits, capacity_rows, nap_limits, nominal_by_flavor, quota_uses
 from .errors import ConfigError, Issue
-from .flavors import Flavor, Taint, flavors
+from .flavors import Flavor, Taint, flavors, job_placement
+from .priorities import QUEUE_CLASSES, priority_class_for
 from .load import load_platform, parse_platform
 from .schema import Platform, Provisioning
 
@@ -13,12 +15,18 @@ __all__ = [
     "NapLimits",
     "Platform",
     "Provisioning",
+    "QUEUE_CLASSES",
+    "Resources",
     "Taint",
     "capacity_rows",
     "flavors",
+    "gpu_node_allocatable",
+    "job_placement",
     "load_platform",
     "nap_limits",
     "nominal_by_flavor",
     "parse_platform",
+    "per_gpu",
+    "priority_class_for",
     "quota_uses",
 ]

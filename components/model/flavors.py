@@ -6,8 +6,9 @@ count nodes all read a `Flavor`, so they cannot drift apart.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from typing import Union
+from typing import Optional, Union
 
 from .catalog import MachineType, machine_types
 from .schema import GpuPool, NapShape, Platform, Provisioning
@@ -25,6 +26,10 @@ GKE_SPOT_LABEL = "cloud.google.com/gke-spot"
 GKE_QUEUED_TAINT = "cloud.google.com/gke-queued"
 GKE_DRIVER_LABEL = "cloud.google.com/gke-gpu-driver-version"
 GPU_RESOURCE = "nvidia.com/gpu"
+# NAP builds a compact-placement pool for pending pods that select a placement group (GKE "Define
+# compact placement for GKE nodes"); the value names the group, so it is per job, never per flavor.
+GKE_PLACEMENT_GROUP_LABEL = "cloud.google.com/gke-placement-group"
+LABEL_VALUE_MAX = 63
 
 
 @dataclass(frozen=True)
@@ -75,8 +80,13 @@ class Flavor:
 
     @property
     def tolerations(self) -> list[dict]:
-        """What a workload must tolerate to run on this flavor's nodes."""
+        """What a workload must tolerate to run on this flavor's nodes: the ResourceFlavor carries them,
+        and Kueue injects them into every pod it admits to the flavor (D1)."""
         return [t.toleration() for t in self.node_taints]
+
+    @property
+    def compact(self) -> bool:
+        return self.capacity == COMPACT
 
     @property
     def is_nap(self) -> bool:
@@ -159,3 +169,28 @@ def flavors(platform: Platform) -> dict[str, Flavor]:
             # A shape named like a pool is reported by the checks; the pool keeps the name meanwhile.
             result.setdefault(shape.name, nap_flavor(shape, driver))
     return result
+
+
+def placement_group(job_name: str, namespace: Optional[str] = None) -> str:
+    """A valid label value naming one job's placement group; jobs of different namespaces never share one."""
+    group = f"{namespace}-{job_name}" if namespace else job_name
+    if len(group) <= LABEL_VALUE_MAX:
+        return group
+    digest = hashlib.sha256(group.encode()).hexdigest()[:8]
+    return f"{group[:LABEL_VALUE_MAX - 9].rstrip('-.')}-{digest}"
+
+
+def job_placement(flavor: Flavor, job_name: str, namespace: Optional[str] = None) -> dict:
+    """Pod-template fields a job of `flavor` must carry beyond what Kueue injects (D2); {} for most.
+
+    Kueue injects the flavor's nodeLabels as nodeSelector and its tolerations (pkg/podset/podset.go,
+    FromAssignment), all per flavor. A compact flavor also needs a per-job
+    `cloud.google.com/gke-placement-group` selector: NAP creates a compact-placement pool only for
+    pods that select a placement group, with the accelerator chosen by `gke-accelerator` (already in
+    the flavor's nodeLabels) - GKE "Define compact placement for GKE nodes". One group per job keeps
+    each job's nodes close together and apart from other jobs. Kueue's flavor assignment ignores the
+    selector, because no flavor's nodeLabels has that key (flavorassigner.go, flavorSelector).
+    """
+    if not flavor.compact:
+        return {}
+    return {"nodeSelector": {GKE_PLACEMENT_GROUP_LABEL: placement_group(job_name, namespace)}}

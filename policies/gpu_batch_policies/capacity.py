@@ -105,9 +105,9 @@ GPU_POOLS_CAPACITY_TAINT = resource_policy(
     "gpu-pools-capacity-taint",
     "Every GPU node pool (nodeConfig.guestAccelerators non-empty) must carry the platform's capacity taint "
     "(batch-platform/capacity=<reserved|on-demand|spot|dws>:NoSchedule), so only GPU workloads admitted to "
-    "that capacity by Kueue (whose ResourceFlavor lists the taint) land there and the pool can scale back to "
+    "that capacity by Kueue (whose ResourceFlavor tolerates the taint) land there and the pool can scale back to "
     "zero. Fix: add {key: batch-platform/capacity, value: <capacity>, effect: NO_SCHEDULE} to nodeConfig.taints "
-    "and the same taint to the pool's ResourceFlavor.nodeTaints.",
+    "and a toleration for it to the pool's ResourceFlavor.tolerations (Kueue injects those into admitted pods).",
     (TYPE_NODE_POOL,),
     _check_capacity_taint,
     config_schema=schema(taintKey={

@@ -122,11 +122,13 @@ KUEUE_QUOTA_WITHIN_CAPACITY = stack_policy(
 def _pool_gaps(pool: NodePool, labels: dict, taints: set, tolerated: set) -> list[str]:
     gaps = [f"label {m}" for m in pool.label_mismatches(labels)]
     gaps += [f"taint {fmt_taint(t)} (not on the pool)" for t in sorted(taints - pool.taints)]
-    # Pool taints a workload admitted to this flavor would not tolerate: Kueue adds no toleration for them.
-    # GKE's nvidia.com/gpu taint is tolerated by every pod that requests GPUs (ExtendedResourceToleration).
+    # Pool taints a workload admitted to this flavor would not tolerate. Kueue checks the job's pod
+    # template (plus the flavor's tolerations), not pods, so GKE's ExtendedResourceToleration does not
+    # help: GKE's nvidia.com/gpu taint must be tolerated by the flavor like any other
+    # (Kueue v0.19.2 pkg/scheduler/flavorassigner/flavorassigner.go, checkFlavorForPodSets).
     for taint in sorted(pool.taints - taints):
-        if taint[0] != GPU_RESOURCE and taint not in tolerated and (taint[0], "", taint[2]) not in tolerated:
-            gaps.append(f"pool taint {fmt_taint(taint)} (missing from nodeTaints: admitted pods would not tolerate it)")
+        if taint not in tolerated and (taint[0], "", taint[2]) not in tolerated:
+            gaps.append(f"pool taint {fmt_taint(taint)} (not tolerated by the flavor: admitted pods would not tolerate it)")
     return gaps
 
 
@@ -187,7 +189,7 @@ KUEUE_FLAVORS_MATCH_NODES = stack_policy(
     "(its own plus GKE's cloud.google.com/gke-accelerator, gke-spot, gke-queued, gke-nodepool) include the "
     "flavor's nodeLabels and whose taints (its own plus GKE's nvidia.com/gpu=present and gke-queued) include the "
     "flavor's nodeTaints and are all tolerated by what Kueue admits to it (listed in nodeTaints or tolerations; "
-    "GKE's GPU taint is tolerated by every pod requesting GPUs), or a shape node auto-provisioning can create "
+    "Kueue checks the job template, so GKE's GPU taint needs a toleration too), or a shape node auto-provisioning can create "
     "(gke-accelerator of a type whose NAP GPU limit leaves room above the static pools, taints only on selected "
     "labels). Otherwise Kueue admits workloads that can never schedule (e.g. the reference's nvidia.com/gpu=true "
     "taint that no node carries). Fix: copy labels and taints from the pool (spell effects NoSchedule) or give the "
