@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from components.cost.report import plan_section
+from components.cost.outputs import write_cost_outputs
 from components.model import ConfigError, capacity_rows, nap_limits, parse_platform
 from components.offline import PROJECT, REPO, Capture, run_stack, stack_config
 
@@ -41,8 +43,12 @@ def table(rows: list[dict]) -> list[str]:
     return [fmt(headers), fmt("-" * widths[h] for h in headers)] + [fmt(r[h] for h in headers) for r in rows]
 
 
+def stack_platform(stack: str):
+    return parse_platform(stack_config(stack)[f"{PROJECT}:platform"], f"Pulumi.{stack}.yaml")
+
+
 def capacity_lines(stack: str) -> list[str]:
-    platform = parse_platform(stack_config(stack)[f"{PROJECT}:platform"], f"Pulumi.{stack}.yaml")
+    platform = stack_platform(stack)
     limits = nap_limits(platform)
     gpus = ", ".join(f"{k} {v}" for k, v in sorted(limits.gpus.items()))
     return table(capacity_rows(platform)) + [
@@ -136,7 +142,11 @@ def run(stack: str, out: Path = DEFAULT_OUT) -> int:
         print(f"  {n:4d}  {type_}")
     print("\nGPU capacity:")
     print("\n".join(capacity_lines(stack)))
+    platform = stack_platform(stack)
+    print(f"\nCost (details: `python -m components.cli cost {stack}`):")
+    print("\n".join(plan_section(platform)))
     target = out / stack
     written = write_outputs(capture, target)
+    written += write_cost_outputs(platform, stack, target)
     print(f"\nWrote {len(written)} file(s) under {target.relative_to(REPO) if target.is_relative_to(REPO) else target}")
     return 0

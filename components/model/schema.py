@@ -135,6 +135,9 @@ class Team(Model):
     queues: TeamQueues
     dws: bool = Field(False, description="Grants the team the Dynamic Workload Scheduler queue.")
     members: list[str] = Field([], description="Google identities (user:/group:) who submit work.")
+    monthly_budget_usd: Optional[float] = Field(
+        None, gt=0, description="Optional: the policy pack reports when the team's quota burst costs more."
+    )
 
 
 class Dws(Model):
@@ -176,6 +179,9 @@ class Platform(Model):
     dws: Optional[Dws] = None
     versions: Versions = Versions()
     kueue: KueueSettings = KueueSettings()
+    monthly_budget_usd: Optional[float] = Field(
+        None, gt=0, description="Optional: the policy pack reports when the stack's burst costs more."
+    )
 
     @property
     def workload_pool(self) -> str:

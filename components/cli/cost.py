@@ -1,0 +1,40 @@
+"""`cost`: the monthly cost envelope of a stack before it exists (components/cost)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from components.cost import cost_json, cost_text
+from components.model import ConfigError, parse_platform
+from components.offline import PROJECT, read_config_file, stack_config
+
+from .app import cli
+
+
+@cli.command(short_help="Monthly cost: idle floor, burst, per-team quota cost, spot saving, budgets.")
+@click.argument("stack", default="dev")
+@click.option("--config-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="A Pulumi.<x>.yaml-like file to price instead of the stack's file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the envelope as JSON.")
+def cost(stack: str, config_file: Optional[Path], as_json: bool) -> int:
+    """What STACK (Pulumi.STACK.yaml) costs per month, from the model and platform/catalog/prices.yaml.
+
+    Idle floor (control plane, system pool at its minimum, reserved pools, boot disks, NAT), burst
+    (every pool at its maximum, NAP at its limits), what spot saves over on-demand, and per team the
+    cost of its nominal quota and of its borrowing limit per flavor. A machine type or region without
+    a price is an UNPRICED line and the totals say they are lower bounds. Exit 2 on a bad config.
+    """
+    source = str(config_file) if config_file else f"Pulumi.{stack}.yaml"
+    try:
+        config = read_config_file(config_file) if config_file else stack_config(stack)
+        platform = parse_platform(config.get(f"{PROJECT}:platform"), source)
+    except (ConfigError, FileNotFoundError) as err:
+        print(f"Cannot price {source}:\n{err}", file=sys.stderr)
+        return 2
+    print(json.dumps(cost_json(platform, stack), indent=2) if as_json else "\n".join(cost_text(platform, stack)))
+    return 0
