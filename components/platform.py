@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_gcp as gcp
 
+from components.cost.component import CostEnvelope
 from components.gcp.cluster import GkeCluster
 from components.gcp.identity import NodeIdentity, TeamIdentity
 from components.gcp.kubeconfig import kubeconfig
@@ -30,6 +31,7 @@ def build_platform() -> None:
         if not flavor.is_nap:
             GpuNodePool(flavor.name, platform, flavor, cluster, nodes.email, on_gcp)
     teams = {team.name: TeamIdentity(f"team-{team.name}", platform, team, cluster.cluster, on_gcp) for team in platform.teams}
+    CostEnvelope("cost", platform)  # read by the policy pack's budget check
     access = kubeconfig(cluster)
     build_kubernetes(platform, access, ready=[cluster.cluster, system_pool.pool], identities=teams)
 

@@ -130,7 +130,7 @@ def test_pack_metadata():
         assert policy.name and policy.description and "Fix" in policy.description, policy.name
         assert policy.enforcement_level is not None
     advisory = {p.name for p in POLICIES if p.enforcement_level.value == "advisory"}
-    assert advisory == {"reservations-specific-only", "kueue-borrowing-reachable"}
+    assert advisory == {"reservations-specific-only", "kueue-borrowing-reachable", "cost-within-budget"}
     assert (REPO / "policies" / "PulumiPolicy.yaml").exists()
     pack = yaml.safe_load((REPO / "policies" / "PulumiPolicy.yaml").read_text())
     assert pack["runtime"] == {"name": "python", "options": {"virtualenv": "venv"}}
