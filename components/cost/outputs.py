@@ -8,7 +8,7 @@ from pathlib import Path
 from components.model import Platform
 
 from .graph import platform_graph
-from .picture import html_page, markdown
+from .picture import html_page, markdown, svg
 from .report import cost_json, summary_lines
 
 
@@ -24,6 +24,7 @@ def write_cost_outputs(platform: Platform, stack: str, out: Path) -> list[Path]:
         "cost.json": json.dumps(cost_json(platform, stack), indent=2) + "\n",
         "platform.md": markdown(graph, picture_title(stack), [f"- {s}" for s in summary]),
         "platform.html": html_page(graph, picture_title(stack), summary),
+        "platform.svg": svg(graph),
     }
     for name, text in files.items():
         (out / name).write_text(text)

@@ -9,7 +9,7 @@ from html import escape
 
 from .graph import COLUMNS, Graph
 
-COL_WIDTH, NODE_W, NODE_H, ROW_H, TOP, LEFT = 300, 200, 44, 58, 60, 20
+COL_WIDTH, NODE_W, NODE_H, ROW_H, TOP, LEFT = 390, 200, 44, 58, 60, 20
 
 
 def _mermaid_id(node_id: str) -> str:
@@ -57,7 +57,8 @@ def _positions(graph: Graph) -> tuple[dict[str, tuple[float, float]], float]:
 
 
 def svg(graph: Graph) -> str:
-    """A static SVG: one column per layer, edges as curves with their label near the source."""
+    """A static SVG: one column per layer, edges as curves labelled at their midpoint (which differs for
+    edges that share an end, so fan-in and fan-out labels do not sit on each other)."""
     pos, height = _positions(graph)
     width = LEFT * 2 + (len(COLUMNS) - 1) * COL_WIDTH + NODE_W
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height:.0f}" width="{width}" '
@@ -75,7 +76,8 @@ def svg(graph: Graph) -> str:
                    f'd="M{x1:.0f},{y1:.0f} C{mid:.0f},{y1:.0f} {mid:.0f},{y2:.0f} {x2:.0f},{y2:.0f}" '
                    f'fill="none" stroke="#8a9bb0" stroke-width="1.2"/>')
         if e.label:
-            out.append(f'<text class="edge-label" x="{x1 + 4:.0f}" y="{y1 - 3:.0f}" font-size="9" fill="#35506b">'
+            out.append(f'<text class="edge-label" x="{mid:.0f}" y="{(y1 + y2) / 2 - 2:.0f}" text-anchor="middle" '
+                       f'font-size="9" fill="#35506b" stroke="#ffffff" stroke-width="3" paint-order="stroke">'
                        f'{escape(e.label)}</text>')
     for n in graph.nodes:
         x, y = pos[n.id]
