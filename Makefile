@@ -3,7 +3,7 @@
 PY := .venv/bin/python
 STACK ?= dev
 
-.PHONY: plan test venv policy bench clean
+.PHONY: plan test test-torch venv policy bench clean
 
 .venv/.installed: requirements.txt requirements-dev.txt constraints.txt
 	[ -x $(PY) ] || python3 -m venv .venv
@@ -17,6 +17,17 @@ plan: venv
 
 test: venv
 	$(PY) -m pytest
+
+# Optional, and not a CLI command: a real 2-process training run, interrupted and resumed (needs torch;
+# not in CI). Its own
+# venv holds only torch + pytest, so the suite's conftest (Pulumi fixtures) is not loaded.
+.venv-torch/.installed: requirements-torch.txt constraints.txt
+	python3 -m venv .venv-torch
+	.venv-torch/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-torch.txt -c constraints.txt
+	touch $@
+
+test-torch: .venv-torch/.installed
+	.venv-torch/bin/python -m pytest --noconftest -m torch -v tests/test_training_torch.py
 
 policy: venv
 	$(PY) -m components.cli policy $(STACK)
