@@ -18,9 +18,8 @@ plan: venv
 test: venv
 	$(PY) -m pytest
 
-# Optional, and not a CLI command: a real 2-process training run, interrupted and resumed (needs torch;
-# not in CI). Its own
-# venv holds only torch + pytest, so the suite's conftest (Pulumi fixtures) is not loaded.
+# Optional, and not a CLI command: a real 2-process training run, interrupted and resumed (needs
+# torch; not in CI). Its own venv holds only torch + pytest, so the suite's conftest is not loaded.
 .venv-torch/.installed: requirements-torch.txt constraints.txt
 	python3 -m venv .venv-torch
 	.venv-torch/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-torch.txt -c constraints.txt
