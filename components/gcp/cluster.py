@@ -102,6 +102,9 @@ class GkeCluster(pulumi.ComponentResource):
                 # node_config only shapes the transient default pool, and any change to it forces a
                 # new cluster in the provider: it must never replace the cluster once it exists.
                 ignore_changes=["nodeConfig", "initialNodeCount"],
+                # Data and running work live in the cluster: a protected cluster cannot be destroyed or
+                # replaced by `pulumi up`/`destroy` until someone runs `pulumi state unprotect`.
+                protect=platform.data_protection.protect,
             ),
         )
         self.name = self.cluster.name

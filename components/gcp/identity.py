@@ -6,7 +6,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.model import Platform
-from components.model.schema import Team
+from components.model.schema import DataProtection, Team
 
 # What a GKE node needs to run, log and pull images; nothing else (GKE's documented minimum).
 NODE_ROLES = (
@@ -34,6 +34,21 @@ def team_account_id(platform: Platform, team: Team) -> str:
 
 def ksa_name(team: Team) -> str:
     return f"{team.name}-ksa"
+
+
+def bucket_protection(policy: DataProtection) -> dict:
+    """Versioning keeps overwritten/deleted objects (noncurrent versions expire after N days, so cost is
+    bounded); soft delete keeps deleted objects restorable (GCS: 0 = off, otherwise 7..90 days)."""
+    args: dict = {
+        "versioning": {"enabled": policy.bucket_versioning},
+        "soft_delete_policy": {"retention_duration_seconds": policy.soft_delete_days * 86400},
+    }
+    if policy.bucket_versioning:
+        args["lifecycle_rules"] = [{
+            "action": {"type": "Delete"},
+            "condition": {"days_since_noncurrent_time": policy.noncurrent_version_days, "with_state": "ARCHIVED"},
+        }]
+    return args
 
 
 class NodeIdentity(pulumi.ComponentResource):
@@ -96,8 +111,11 @@ class TeamIdentity(pulumi.ComponentResource):
             location=platform.region,
             uniform_bucket_level_access=True,
             public_access_prevention="enforced",
-            force_destroy=False,
-            opts=child,
+            force_destroy=False,  # GCS refuses to delete a bucket that still holds objects
+            **bucket_protection(platform.data_protection),
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=platform.data_protection.protect,
+                retain_on_delete=platform.data_protection.retain_buckets_on_delete),
         )
         gcp.storage.BucketIAMMember(
             f"{name}-bucket-objects", bucket=bucket.name, role="roles/storage.objectUser",

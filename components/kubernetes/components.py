@@ -72,7 +72,7 @@ class BatchControllers(pulumi.ComponentResource):
             chart=render.JOBSET_CHART,
             version=platform.versions.jobset,
             namespace=render.JOBSET_NAMESPACE,
-            values=render.jobset_values(),
+            values=render.jobset_values(platform),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[jobset_ns]),
         )
         # JobSet first: Kueue enables its JobSet integration when the CRD is there at start-up.

@@ -12,7 +12,7 @@ from typing import Any, Mapping, Optional
 import yaml
 
 from components.gcp.identity import ksa_name
-from components.model import Flavor, Platform, flavors, per_gpu, quota_uses
+from components.model import Flavor, Platform, flavors, ha, per_gpu, quota_uses
 from components.model.flavors import GPU_RESOURCE, LABEL_PREFIX, SYSTEM_POOL_LABELS
 from components.model.priorities import DWS
 from components.model.schema import FlavorQuota, Team
@@ -380,10 +380,12 @@ def kueue_manager_config(platform: Platform) -> dict:
 
 
 def kueue_values(platform: Platform) -> dict:
+    kueue = next(c for c in ha.platform_controllers(platform) if c.name == "kueue")
     return {
         "controllerManager": {
-            "replicas": 2,
-            "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+            "replicas": kueue.replicas,
+            "topologySpreadConstraints": ha.topology_spread(kueue),
+            "podDisruptionBudget": ha.disruption_budget(kueue),
             "manager": {"priorityClassName": "platform-services"},
             "nodeSelector": SYSTEM_POOL_LABELS,
         },
@@ -391,5 +393,7 @@ def kueue_values(platform: Platform) -> dict:
     }
 
 
-def jobset_values() -> dict:
-    return {"controller": {"nodeSelector": SYSTEM_POOL_LABELS}}
+def jobset_values(platform: Platform) -> dict:
+    jobset = next(c for c in ha.platform_controllers(platform) if c.name == "jobset")
+    return {"controller": {"replicas": jobset.replicas, "affinity": ha.anti_affinity(jobset),
+                           "podDisruptionBudget": ha.disruption_budget(jobset), "nodeSelector": SYSTEM_POOL_LABELS}}

@@ -15,6 +15,7 @@ from .capacity import quota_uses
 from .catalog import machine_types
 from .errors import Issue
 from .flavors import COMPACT, flavors
+from .ha import spread_issues
 from .schema import SCHEMA_VERSIONS, Platform, Provisioning
 
 # Which capacity each queue class may draw from, in the order its flavors must be listed.
@@ -77,6 +78,22 @@ def _network(p: Platform) -> Iterator[Issue]:
     for key in ("network.subnetCidr", "network.podsCidr", "network.servicesCidr", "network.masterCidr"):
         if not nets[key].is_private:
             yield Issue(key, f"{nets[key]} is not a private (RFC 1918) range", "use a 10.x, 172.16-31.x or 192.168.x range")
+
+
+def _private_endpoint(p: Platform) -> Iterator[Issue]:
+    """With the public endpoint off, only internal addresses reach the control plane (GKE "Add
+    authorized networks for control plane access": the VPC's nodes and Pods, and allowed internal CIDRs
+    reached over VPN/Interconnect); a public block there is dead config that hides a broken admin path."""
+    if not p.cluster.private_endpoint:
+        return
+    for i, block in enumerate(p.network.authorized_networks):
+        net = ipaddress.ip_network(block.cidr)
+        if not net.is_private:
+            yield Issue(
+                f"network.authorizedNetworks[{i}].cidr",
+                f"{block.cidr} is a public range; with cluster.privateEndpoint the control plane has no public IP to reach",
+                "list the internal ranges your admins and CI come from (VPC subnet, VPN or Interconnect ranges)",
+            )
 
 
 def _machines(p: Platform) -> Iterator[Issue]:
@@ -290,7 +307,7 @@ def _versions(p: Platform) -> Iterator[Issue]:
             )
 
 
-CHECKS: tuple[Check, ...] = (_zones, _network, _machines, _pools, _names, _queues, _capacity, _dws, _versions)
+CHECKS: tuple[Check, ...] = (_zones, _network, _private_endpoint, _machines, _pools, _names, _queues, _capacity, _dws, _versions, spread_issues)
 
 
 def semantic_issues(platform: Platform) -> list[Issue]:

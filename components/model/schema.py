@@ -158,6 +158,44 @@ class Versions(Model):
     )
 
 
+class Controllers(Model):
+    """High availability of the platform's own controllers (Kueue, JobSet) on the system pool."""
+
+    replicas: int = Field(
+        2, ge=1, le=5,
+        description="Controller pods per Deployment (leader election: one active, the others warm). "
+        "Above 1: spread over distinct nodes and a PodDisruptionBudget keeps one running.",
+    )
+    spread_across_zones: bool = Field(
+        True, description="Replicas must land in distinct zones (DoNotSchedule); false: zones are only preferred."
+    )
+
+
+def _soft_delete_days(days: int) -> int:
+    # GCS accepts a retention of 0 (off) or 7 to 90 days (pulumi_gcp BucketSoftDeletePolicy docs).
+    if days != 0 and not 7 <= days <= 90:
+        raise ValueError(f"GCS soft delete keeps objects 7 to 90 days, or is off (0); got {days}; use 0 or 7..90")
+    return days
+
+
+class DataProtection(Model):
+    """What survives `pulumi destroy`, a replacement or a deleted object: the cluster and the team buckets."""
+
+    protect: bool = Field(
+        True, description="Pulumi `protect` on the cluster and team buckets: destroy and replacement refuse."
+    )
+    retain_buckets_on_delete: bool = Field(
+        True, description="Removing a team or the stack leaves its bucket in GCP (still billed)."
+    )
+    bucket_versioning: bool = Field(True, description="Overwritten or deleted objects stay as noncurrent versions.")
+    noncurrent_version_days: int = Field(
+        30, ge=1, description="Noncurrent object versions are deleted after this many days (lifecycle rule)."
+    )
+    soft_delete_days: Annotated[int, AfterValidator(_soft_delete_days)] = Field(
+        7, description="Deleted objects stay restorable this long; 0 turns soft delete off, else 7..90."
+    )
+
+
 class KueueSettings(Model):
     pods_ready_timeout_minutes: int = Field(
         20, ge=5, le=120,
@@ -182,6 +220,8 @@ class Platform(Model):
     monthly_budget_usd: Optional[float] = Field(
         None, gt=0, description="Optional: the policy pack reports when the stack's burst costs more."
     )
+    controllers: Controllers = Controllers()
+    data_protection: DataProtection = DataProtection()
 
     @property
     def workload_pool(self) -> str:

@@ -1,0 +1,112 @@
+"""High availability of the platform's own pods: how replicas spread, and whether the system pool can hold them.
+
+Every platform controller (Kueue, JobSet, and the monitoring stack's) runs `controllers.replicas` pods
+on the system pool, spread over distinct nodes (hard) and zones (hard or preferred), with a
+PodDisruptionBudget that keeps one running through node upgrades. `spread_issues` checks the system
+pool can honour that spread before anything exists; the chart values read the same functions.
+
+Scheduling semantics encoded here (kubernetes.io, "Pod Topology Spread Constraints" and "Assigning
+Pods to Nodes", inter-pod anti-affinity): with `whenUnsatisfiable: DoNotSchedule` / a required
+anti-affinity term, a replica that finds no node in a new domain stays Pending; `matchLabelKeys:
+[pod-template-hash]` counts only pods of the same ReplicaSet, so a rolling update's surge pod is not
+blocked by the pod it replaces. Node pool sizes are GKE's `total_min_node_count` (all zones together).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+from .errors import Issue
+from .schema import Platform
+
+ZONE_KEY = "topology.kubernetes.io/zone"
+HOST_KEY = "kubernetes.io/hostname"
+SAME_REPLICASET = ["pod-template-hash"]
+
+
+@dataclass(frozen=True)
+class Controller:
+    """One platform Deployment that must survive a node or zone loss."""
+
+    name: str
+    pod_labels: dict[str, str]  # the chart's selector labels (release-name independent)
+    replicas: int
+    spread_across_zones: bool
+
+
+def platform_controllers(platform: Platform) -> list[Controller]:
+    """Every HA controller on the system pool. Labels are the charts' selector labels:
+    kueue v0.19.2 charts/kueue/templates/_helpers.tpl ("kueue.selectorLabels") and jobset v0.12.0
+    charts/jobset/templates/controller/_helpers.tpl ("jobset.controller.selectorLabels")."""
+    ha = platform.controllers
+    return [
+        Controller("kueue", {"app.kubernetes.io/name": "kueue", "control-plane": "controller-manager"},
+                   ha.replicas, ha.spread_across_zones),
+        Controller("jobset", {"app.kubernetes.io/name": "jobset", "app.kubernetes.io/component": "controller"},
+                   ha.replicas, ha.spread_across_zones),
+    ]
+
+
+def topology_spread(controller: Controller) -> list[dict]:
+    """`topologySpreadConstraints` for charts that take them (Kueue): distinct nodes always, zones hard or soft."""
+    if controller.replicas < 2:
+        return []
+    selector = {"matchLabels": dict(controller.pod_labels)}
+    zone_rule = "DoNotSchedule" if controller.spread_across_zones else "ScheduleAnyway"
+    return [
+        {"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": zone_rule,
+         "labelSelector": selector, "matchLabelKeys": SAME_REPLICASET},
+        {"maxSkew": 1, "topologyKey": HOST_KEY, "whenUnsatisfiable": "DoNotSchedule",
+         "labelSelector": selector, "matchLabelKeys": SAME_REPLICASET},
+    ]
+
+
+def anti_affinity(controller: Controller) -> dict:
+    """`affinity` for charts without topology spread values (JobSet 0.12.0 has only `controller.affinity`)."""
+    if controller.replicas < 2:
+        return {}
+
+    def term(key: str) -> dict:
+        return {"labelSelector": {"matchLabels": dict(controller.pod_labels)}, "topologyKey": key,
+                "matchLabelKeys": SAME_REPLICASET}
+
+    required = [term(HOST_KEY)]
+    preferred = []
+    if controller.spread_across_zones:
+        required.append(term(ZONE_KEY))
+    else:
+        preferred.append({"weight": 100, "podAffinityTerm": term(ZONE_KEY)})
+    rules: dict = {"requiredDuringSchedulingIgnoredDuringExecution": required}
+    if preferred:
+        rules["preferredDuringSchedulingIgnoredDuringExecution"] = preferred
+    return {"podAntiAffinity": rules}
+
+
+def disruption_budget(controller: Controller) -> dict:
+    """Chart PDB values. A single replica gets none: minAvailable 1 of 1 would block every node drain
+    (kubernetes.io "Specifying a Disruption Budget": no voluntary eviction may then happen)."""
+    return {"enabled": controller.replicas > 1, "minAvailable": 1}
+
+
+def spread_issues(platform: Platform) -> Iterator[Issue]:
+    """The system pool's minimum size and zones must hold every controller's spread, or replicas stay
+    Pending exactly when a node is lost (the autoscaler may add nodes, but not during a zone outage)."""
+    pool = platform.cluster.system_pool
+    zones = len(platform.zones)
+    worst = max(platform_controllers(platform), key=lambda c: c.replicas)
+    if worst.replicas < 2:
+        return
+    if pool.min_nodes < worst.replicas:
+        yield Issue(
+            "cluster.systemPool.minNodes",
+            f"{pool.min_nodes} node(s) cannot hold {worst.replicas} {worst.name} replicas on distinct nodes "
+            f"(controllers.replicas {worst.replicas}); one node going down would stop the platform",
+            f"set cluster.systemPool.minNodes to at least {worst.replicas}, or controllers.replicas to {pool.min_nodes}",
+        )
+    if worst.spread_across_zones and zones < worst.replicas:
+        yield Issue(
+            "controllers.spreadAcrossZones",
+            f"{worst.replicas} {worst.name} replicas cannot be in distinct zones: the platform has {zones} zone(s)",
+            f"add zones, lower controllers.replicas to {zones}, or set spreadAcrossZones: false",
+        )
