@@ -27,9 +27,17 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
+STACKS = ("dev", "prod")  # every shipped Pulumi.<stack>.yaml; tests that must hold for each use this
+
+
 def load_dev_config() -> dict:
     """Pulumi.dev.yaml's whole `config:` map, as a fresh copy."""
-    return _plain(yaml.safe_load(DEV_STACK_FILE.read_text())["config"])
+    return load_stack_config("dev")
+
+
+def load_stack_config(stack: str) -> dict:
+    """Pulumi.<stack>.yaml's whole `config:` map, as a fresh copy."""
+    return _plain(yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())["config"])
 
 
 def load_dev_platform_raw() -> dict:
@@ -117,6 +125,12 @@ def dev_platform_raw() -> dict:
 def dev_capture() -> Capture:
     """The dev stack run once under Pulumi mocks. Read it, never mutate it."""
     return capture_of(load_dev_config())
+
+
+@pytest.fixture(scope="session", params=STACKS)
+def stack_capture(request) -> Capture:
+    """Each shipped stack run once under Pulumi mocks (parametrized: dev, prod). Read, never mutate."""
+    return capture_of(load_stack_config(request.param), request.param)
 
 
 @pytest.fixture

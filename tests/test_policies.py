@@ -59,11 +59,6 @@ def policy_dev() -> Capture:
     return run_stack("dev")
 
 
-@pytest.fixture(scope="module")
-def policy_dev_report(policy_dev: Capture) -> Report:
-    return run_policies(policy_dev)
-
-
 @pytest.fixture
 def dev(policy_dev: Capture) -> Capture:
     """A private clone of the dev capture to mutate."""
@@ -150,9 +145,17 @@ def test_pack_does_not_import_the_project():
     assert "components" not in main_text.split('"""', 2)[-1]
 
 
+@pytest.fixture(scope="module")
+def stack_reports() -> dict[str, Report]:
+    from conftest import STACKS, capture_of, load_stack_config
+
+    return {stack: run_policies(capture_of(load_stack_config(stack), stack)) for stack in STACKS}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
 @pytest.mark.parametrize("name", [p.name for p in POLICIES])
-def test_dev_stack_passes(policy_dev_report: Report, name: str):
-    assert_clean(policy_dev_report, name)
+def test_every_stack_passes(stack_reports: dict[str, Report], stack: str, name: str):
+    assert_clean(stack_reports[stack], name)
 
 
 def test_config_defaults_applied_as_the_cli_does():

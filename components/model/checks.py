@@ -74,7 +74,7 @@ def _network(p: Platform) -> Iterator[Issue]:
                     "give every range its own address space",
                 )
     if nets["network.masterCidr"].prefixlen != 28:
-        yield Issue("network.masterCidr", f"{n.master_cidr} must be a /28 (GKE requirement)", "use e.g. 172.16.0.32/28")
+        yield Issue("network.masterCidr", f"{n.master_cidr} must be a /28 (GKE requirement)", "use e.g. 172.16.0.0/28")
     for key in ("network.subnetCidr", "network.podsCidr", "network.servicesCidr", "network.masterCidr"):
         if not nets[key].is_private:
             yield Issue(key, f"{nets[key]} is not a private (RFC 1918) range", "use a 10.x, 172.16-31.x or 192.168.x range")

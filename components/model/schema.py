@@ -22,7 +22,7 @@ def _cidr(value: str) -> str:
     try:
         return str(ipaddress.ip_network(value, strict=True))
     except ValueError as err:
-        raise ValueError(f"{value!r} is not a CIDR block ({err}); write it as e.g. 10.40.0.0/22") from None
+        raise ValueError(f"{value!r} is not a CIDR block ({err}); write it as e.g. 10.0.0.0/22") from None
 
 
 Cidr = Annotated[str, AfterValidator(_cidr)]

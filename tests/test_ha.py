@@ -1,0 +1,99 @@
+"""HA of the platform's own controllers: replicas, spread over nodes and zones, PDBs, on the system pool.
+
+Sources: the pinned charts' values (kueue v0.19.2 `charts/kueue/values.yaml`: controllerManager.replicas,
+topologySpreadConstraints, podDisruptionBudget {enabled, minAvailable}, nodeSelector; jobset v0.12.0
+`charts/jobset/values.yaml`: controller.replicas, affinity (no topology spread value),
+podDisruptionBudget, nodeSelector) and their selector labels (`_helpers.tpl`); kubernetes.io "Pod
+Topology Spread Constraints" (DoNotSchedule leaves a pod Pending when no domain keeps the skew;
+matchLabelKeys pod-template-hash) and "Specifying a Disruption Budget" (minAvailable equal to the
+replica count allows no voluntary eviction, so a node drain would block).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from components.model import ConfigError, parse_platform
+from conftest import PLATFORM_KEY, load_stack_config
+
+T_CHART = "kubernetes:helm.sh/v4:Chart"
+KUEUE_POD = {"app.kubernetes.io/name": "kueue", "control-plane": "controller-manager"}
+JOBSET_POD = {"app.kubernetes.io/name": "jobset", "app.kubernetes.io/component": "controller"}
+SYSTEM = {"batch-platform/pool": "system"}
+
+
+def _chart(capture, fragment: str) -> dict:
+    return next(r for r in capture.of_type(T_CHART) if fragment in r.inputs["chart"]).inputs["values"]
+
+
+def test_kueue_replicas_spread_and_pdb_follow_the_stack(stack_capture):
+    manager = _chart(stack_capture, "kueue")["controllerManager"]
+    assert manager["nodeSelector"] == SYSTEM
+    if stack_capture.stack == "dev":
+        assert manager["replicas"] == 1
+        assert manager["podDisruptionBudget"]["enabled"] is False  # 1 of 1 would block every drain
+        assert manager["topologySpreadConstraints"] == []
+        return
+    assert manager["replicas"] == 2
+    assert manager["podDisruptionBudget"] == {"enabled": True, "minAvailable": 1}
+    by_key = {c["topologyKey"]: c for c in manager["topologySpreadConstraints"]}
+    assert by_key["topology.kubernetes.io/zone"]["whenUnsatisfiable"] == "DoNotSchedule"
+    assert by_key["kubernetes.io/hostname"]["whenUnsatisfiable"] == "DoNotSchedule"
+    for constraint in by_key.values():
+        assert constraint["maxSkew"] == 1
+        assert constraint["labelSelector"] == {"matchLabels": KUEUE_POD}
+        assert constraint["matchLabelKeys"] == ["pod-template-hash"]
+
+
+def test_jobset_replicas_anti_affinity_and_pdb_follow_the_stack(stack_capture):
+    controller = _chart(stack_capture, "jobset")["controller"]
+    assert controller["nodeSelector"] == SYSTEM
+    if stack_capture.stack == "dev":
+        assert controller["replicas"] == 1 and controller["affinity"] == {}
+        assert controller["podDisruptionBudget"]["enabled"] is False
+        return
+    assert controller["replicas"] == 2
+    assert controller["podDisruptionBudget"] == {"enabled": True, "minAvailable": 1}
+    terms = controller["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert {t["topologyKey"] for t in terms} == {"kubernetes.io/hostname", "topology.kubernetes.io/zone"}
+    assert all(t["labelSelector"] == {"matchLabels": JOBSET_POD} for t in terms)
+
+
+def _prod_with(**changes) -> dict:
+    raw = load_stack_config("prod")[PLATFORM_KEY]
+    for path, value in changes.items():
+        *parents, leaf = path.split(".")
+        node = raw
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    return raw
+
+
+def test_one_system_node_cannot_hold_a_two_replica_spread(assert_issue):
+    with pytest.raises(ConfigError) as info:
+        parse_platform(_prod_with(**{"cluster.systemPool.minNodes": 1}))
+    issue = assert_issue(info.value, "cluster.systemPool.minNodes", "cannot hold 2 kueue replicas on distinct nodes")
+    assert "minNodes to at least 2" in issue.fix and "controllers.replicas to 1" in issue.fix
+
+
+def test_zone_spread_needs_as_many_zones_as_replicas(assert_issue):
+    raw = _prod_with(**{"controllers.replicas": 3})
+    raw["zones"] = raw["zones"][:2]
+    raw["gpuPools"][0]["zones"] = [raw["zones"][0]]
+    with pytest.raises(ConfigError) as info:
+        parse_platform(raw)
+    assert_issue(info.value, "controllers.spreadAcrossZones", "3 kueue replicas cannot be in distinct zones",
+                 fix="spreadAcrossZones: false")
+
+
+def test_preferred_zone_spread_needs_only_distinct_nodes():
+    raw = _prod_with(**{"controllers.spreadAcrossZones": False})
+    raw["zones"] = raw["zones"][:1]
+    raw["gpuPools"][0]["zones"] = raw["zones"]
+    platform = parse_platform(raw)
+    assert platform.controllers.replicas == 2
+
+
+def test_single_replica_needs_no_spread():
+    parse_platform(_prod_with(**{"controllers.replicas": 1, "cluster.systemPool.minNodes": 1}))
