@@ -17,7 +17,7 @@ import re
 
 import pytest
 
-from components import plan
+from components.cli import main as cli
 from components.model import ConfigError, parse_platform
 from components.offline import REPO
 from conftest import PLATFORM_KEY, STACKS, load_stack_config
@@ -34,7 +34,7 @@ def _platform(stack: str):
 def test_every_stack_plans_with_the_cli(stack, tmp_path):
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = plan.main([stack, "--out", str(tmp_path)])
+        code = cli(["plan", stack, "--out", str(tmp_path)])
     assert code == 0, err.getvalue()
     assert (tmp_path / stack / "resources.json").exists()
 
