@@ -72,10 +72,7 @@ def write_outputs(capture: Capture, out: Path) -> list[Path]:
         if obj:
             by_kind[obj["kind"]].append(obj)
     for chart in by_kind.get("HelmChart", []):
-        # The Kueue Configuration travels as one YAML string in the chart values; show it readable too.
-        embedded = ((chart.get("values") or {}).get("managerConfig") or {}).get("controllerManagerConfigYaml")
-        if embedded:
-            by_kind["Configuration"].append(yaml.safe_load(embedded))
+        by_kind["Configuration"] += embedded_configuration(chart)
     if by_kind:
         manifests.mkdir(exist_ok=True)
         for kind, objs in sorted(by_kind.items()):
@@ -83,6 +80,12 @@ def write_outputs(capture: Capture, out: Path) -> list[Path]:
             path.write_text(yaml.safe_dump_all(sorted(objs, key=manifest_key), sort_keys=False))
             written.append(path)
     return written
+
+
+def embedded_configuration(chart: dict) -> list[dict]:
+    """The Kueue Configuration, which travels as one YAML string in the chart values (readable form)."""
+    embedded = ((chart.get("values") or {}).get("managerConfig") or {}).get("controllerManagerConfigYaml")
+    return [yaml.safe_load(embedded)] if embedded else []
 
 
 MANIFEST_ORDER = ("apiVersion", "kind", "metadata")

@@ -1,8 +1,8 @@
 """One command line for everything the project does besides `pulumi up`: `python -m components.cli`.
 
-Every module of this package other than `app` is a command module: it registers its command(s) on
-the group `app.cli` when imported, and is imported here, so adding a command is adding a module
-(plan, policy, workloads, explain; cost and diff by their owners). Commands return their exit code:
+Every module of this package is imported here; a command module registers its command(s) on the
+group `app.cli` when imported, so adding a command is adding a module (plan, policy, workloads,
+explain; cost and diff by their owners). `app` (the group) and `stack` (shared loading) register none. Commands return their exit code:
 0 fine, 1 a finding (a mandatory policy violation, a job that would not run), 2 bad input.
 """
 

@@ -51,6 +51,11 @@ def bucket_protection(policy: DataProtection) -> dict:
     return args
 
 
+def team_bucket_name(platform: Platform, team: Team) -> str:
+    """The team's checkpoint bucket; its workloads mount it through the Cloud Storage FUSE CSI driver."""
+    return f"{platform.project}-{platform.name_prefix}-{team.name}"
+
+
 class NodeIdentity(pulumi.ComponentResource):
     """The node and NAP service account, so no pool ever runs as the default compute account."""
 
@@ -107,7 +112,7 @@ class TeamIdentity(pulumi.ComponentResource):
         # the reference's project-wide storage.admin is replaced by object access to this bucket only.
         bucket = gcp.storage.Bucket(
             f"{name}-bucket",
-            name=f"{platform.project}-{platform.name_prefix}-{team.name}",
+            name=team_bucket_name(platform, team),
             location=platform.region,
             uniform_bucket_level_access=True,
             public_access_prevention="enforced",

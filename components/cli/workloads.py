@@ -1,0 +1,63 @@
+"""`workloads`: ready-to-apply Jobs/JobSets for a team, rendered from the stack's model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import click
+import yaml
+
+from components.kubernetes.manifest_validation import ManifestError, validate_all
+from components.workloads import JOB_KINDS, WorkloadRequestError, kinds_for, render
+
+from .app import cli
+from .stack import BadInput, platform_of
+
+
+@cli.command(short_help="Ready-to-apply team workloads (Jobs, JobSets) from a stack's model.")
+@click.argument("stack", default="dev")
+@click.option("--team", help="Team (namespace) to render for; with --all, every team.")
+@click.option("--kind", type=click.Choice(JOB_KINDS), help="high, low or compact Job, a multi-node jobset (low queue), a dws Job.")
+@click.option("--name", help="Job/JobSet name (default train-<kind>); compact jobs get a placement group from it.")
+@click.option("--all", "every", is_flag=True, help="Every kind each team can run, one file per workload (needs --out).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write <team>/<name>.yaml here instead of stdout.")
+def workloads(stack: str, team: Optional[str], kind: Optional[str], name: Optional[str], every: bool,
+              out: Optional[Path]) -> int:
+    """Render a team's workload for STACK (default dev): `kubectl apply -f` the output.
+
+    Queue label, priority, service account, GPUs and placement come from the model; the team bucket is
+    mounted at /data through the Cloud Storage FUSE CSI driver; the trainer is components/training.
+    Every object is validated like everything the platform applies. Bad input exits 2.
+    """
+    platform = platform_of(stack)
+    if every:
+        if not out:
+            raise BadInput("--all writes one file per workload: give --out DIR")
+        wanted = [(t.name, k) for t in platform.teams if team in (None, t.name) for k in kinds_for(platform, t)]
+    elif team and kind:
+        wanted = [(team, kind)]
+    else:
+        raise BadInput("give --team and --kind (or --all --out DIR)")
+    bundles = []
+    for team_name, kind_ in wanted:
+        try:
+            objs = render(platform, team_name, kind_, None if every else name)
+        except WorkloadRequestError as err:
+            raise BadInput(str(err)) from None
+        try:
+            validate_all(objs)
+        except ManifestError as err:  # a bug of the renderer, never the user's input
+            click.echo(str(err), err=True)
+            return 1
+        bundles.append((team_name, objs))
+    for team_name, objs in bundles:
+        text = yaml.safe_dump_all(objs, sort_keys=False)
+        if out:
+            path = out / team_name / f"{objs[-1]['metadata']['name']}.yaml"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            click.echo(f"wrote {path}")
+        else:
+            click.echo(text, nl=False)
+    return 0

@@ -1,0 +1,124 @@
+"""What `explain` reasons about: the platform's rendered objects and the nodes GKE would run.
+
+Built from a capture of the real program (components.offline), never from the model: the Kueue
+objects, LimitRanges, PriorityClasses and admission policies exactly as they would be applied, and
+the GPU node pools as they would be created, plus what GKE itself adds to such nodes:
+- every node: `cloud.google.com/gke-nodepool: <pool>` and `node.kubernetes.io/instance-type`
+  (GKE "About node pools"; Kubernetes "Well-Known Labels");
+- GPU nodes: `cloud.google.com/gke-accelerator: <type>` label and the `nvidia.com/gpu=present:NoSchedule`
+  taint (GKE "Run GPUs in GKE Standard node pools": GKE taints GPU nodes so non-GPU pods stay off);
+- Spot nodes: `cloud.google.com/gke-spot: "true"` (GKE "Spot VMs");
+- queued-provisioning (DWS) nodes: the `cloud.google.com/gke-queued=true:NoSchedule` taint
+  (GKE "Deploy GPUs for batch workloads with Dynamic Workload Scheduler").
+Node Auto Provisioning is described by the cluster's `clusterAutoscaling` (enabled, resourceLimits).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Optional
+
+from components.model.catalog import MachineType, machine_types
+
+GKE_NODEPOOL_LABEL = "cloud.google.com/gke-nodepool"
+GKE_ACCELERATOR_LABEL = "cloud.google.com/gke-accelerator"
+GKE_SPOT_LABEL = "cloud.google.com/gke-spot"
+INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
+GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
+QUEUED_TAINT = {"key": "cloud.google.com/gke-queued", "value": "true", "effect": "NoSchedule"}
+GKE_EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
+NODE_POOL_TYPE = "gcp:container/nodePool:NodePool"
+CLUSTER_TYPE = "gcp:container/cluster:Cluster"
+
+
+@dataclass(frozen=True)
+class NodePool:
+    """One static node pool: what each of its nodes looks like, and how many there can be."""
+
+    name: str
+    machine: MachineType
+    labels: dict[str, str]
+    taints: tuple[dict, ...]
+    max_nodes: int
+    accelerator: Optional[str] = None
+    gpus: int = 0
+    queued_provisioning: bool = False
+
+
+@dataclass(frozen=True)
+class Nap:
+    """Node Auto Provisioning: on, and the cluster-wide limits every node (static or not) counts against."""
+
+    enabled: bool
+    limits: dict[str, int]  # cpu (cores), memory (GB), and one entry per accelerator type (GPUs)
+
+
+@dataclass
+class ClusterView:
+    objects: list[dict]
+    pools: list[NodePool] = field(default_factory=list)
+    nap: Nap = field(default_factory=lambda: Nap(False, {}))
+
+    def of_kind(self, kind: str) -> list[dict]:
+        return [o for o in self.objects if o.get("kind") == kind]
+
+    def named(self, kind: str, name: str, namespace: Optional[str] = None) -> Optional[dict]:
+        for o in self.of_kind(kind):
+            md = o.get("metadata") or {}
+            if md.get("name") == name and (namespace is None or md.get("namespace") == namespace):
+                return o
+        return None
+
+    def in_namespace(self, kind: str, namespace: str) -> list[dict]:
+        return [o for o in self.of_kind(kind) if (o.get("metadata") or {}).get("namespace") == namespace]
+
+
+def pool_from_inputs(inputs: dict) -> NodePool:
+    """A static pool from the inputs Pulumi sends for gcp.container.NodePool, with GKE's own labels/taints."""
+    config = inputs.get("nodeConfig") or {}
+    machine_name = config.get("machineType", "")
+    machine = machine_types().get(machine_name, MachineType(machine_name, 0, 0))
+    accelerators = config.get("guestAccelerators") or []
+    accelerator = accelerators[0]["type"] if accelerators else None
+    gpus = int(accelerators[0].get("count", 0)) if accelerators else 0
+    labels = {GKE_NODEPOOL_LABEL: inputs.get("name", ""), INSTANCE_TYPE_LABEL: machine_name,
+              **(config.get("labels") or {})}
+    taints = [{"key": t["key"], "value": t.get("value", ""), "effect": GKE_EFFECTS.get(t["effect"], t["effect"])}
+              for t in config.get("taints") or []]
+    if accelerator:
+        labels[GKE_ACCELERATOR_LABEL] = accelerator
+        taints.append(dict(GPU_TAINT))
+    if config.get("spot"):
+        labels[GKE_SPOT_LABEL] = "true"
+    queued = bool((inputs.get("queuedProvisioning") or {}).get("enabled"))
+    if queued:
+        taints.append(dict(QUEUED_TAINT))
+    autoscaling = inputs.get("autoscaling") or {}
+    if autoscaling:
+        max_nodes = int(autoscaling.get("totalMaxNodeCount") or autoscaling.get("maxNodeCount") or 0)
+    else:
+        max_nodes = int(inputs.get("nodeCount") or inputs.get("initialNodeCount") or 0)
+    return NodePool(inputs.get("name", ""), machine, labels, tuple(taints), max_nodes, accelerator, gpus, queued)
+
+
+def nap_from_cluster(inputs: dict) -> Nap:
+    autoscaling = inputs.get("clusterAutoscaling") or {}
+    limits = {l["resourceType"]: int(l.get("maximum", 0)) for l in autoscaling.get("resourceLimits") or []}
+    return Nap(bool(autoscaling.get("enabled")), limits)
+
+
+def from_capture(capture) -> ClusterView:
+    """The view of a mock run of the real program (`components.offline.run_stack`)."""
+    from components.plan import embedded_configuration, kubernetes_object  # what `plan` writes to manifests/
+
+    objects = []
+    for obj in filter(None, (kubernetes_object(r) for r in capture.resources)):
+        objects += embedded_configuration(obj) if obj["kind"] == "HelmChart" else [obj]
+    pools = [pool_from_inputs(r.inputs) for r in capture.of_type(NODE_POOL_TYPE)]
+    clusters = capture.of_type(CLUSTER_TYPE)
+    nap = nap_from_cluster(clusters[0].inputs) if clusters else Nap(False, {})
+    return ClusterView(objects, pools, nap)
+
+
+def view(objects: Iterable[dict], pools: Iterable[NodePool] = (), nap: Optional[Nap] = None) -> ClusterView:
+    return ClusterView(list(objects), list(pools), nap or Nap(False, {}))

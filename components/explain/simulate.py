@@ -1,0 +1,346 @@
+"""`explain`: what Kueue and the scheduler would do with one Job/JobSet on the rendered platform.
+
+Order of the checks, as the systems apply them:
+1. submission: the namespace exists; the ValidatingAdmissionPolicies (admission.py);
+2. Kueue's job reconciler (`pkg/controller/jobframework/reconciler.go`): a job without the
+   `kueue.x-k8s.io/queue-name` label in a managed namespace stays suspended when
+   `manageJobsWithoutQueueName` is on; a pod PriorityClass that does not exist creates no Workload;
+3. the queue manager: the LocalQueue must exist (`pkg/cache/queue/manager.go`, "LocalQueue ... doesn't
+   exist"), its ClusterQueue must exist and select the namespace (`pkg/workload/resources.go`
+   ValidateAdmissibility, "doesn't match ClusterQueue selector");
+4. requests after LimitRange defaulting must not exceed limits (workload.py);
+5. flavor assignment, borrowing and preemption (quota.py);
+6. admission checks on the chosen flavor (`admissionChecksStrategy`, `onFlavors`): DWS provisions the
+   nodes before Kueue admits;
+7. placement of every pod set on a node pool or an auto-provisioned one (placement.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import yaml
+
+from .admission import rejections
+from .cluster import ClusterView, NodePool
+from .matching import selector_matches
+from .placement import place
+from .quantity import parse, show
+from .quota import FIT, NO_CANDIDATES, NO_FIT, PREEMPT, Assignment, Queue, Quotas, Running, assign
+from .workload import QUEUE_LABEL, Workload, adjust, pod_requests, problems
+
+ADMITTED, PENDING, REJECTED = "admitted", "pending", "rejected"
+GPU = "nvidia.com/gpu"
+CLASS_LABEL = "batch-platform/class"
+
+
+@dataclass
+class Verdict:
+    status: str
+    summary: str
+    reasons: list[str] = field(default_factory=list)
+    fixes: list[str] = field(default_factory=list)
+    trace: list[str] = field(default_factory=list)
+    flavor: Optional[str] = None
+    cluster_queue: Optional[str] = None
+    borrowing_from: list[str] = field(default_factory=list)
+    preempts: list[str] = field(default_factory=list)
+    pools: dict[str, str] = field(default_factory=dict)  # pod set -> pool
+    admission_checks: list[str] = field(default_factory=list)
+
+    def format(self) -> str:
+        lines = [f"{self.status.upper()}: {self.summary}"]
+        lines += [f"  because: {r}" for r in self.reasons]
+        lines += [f"  fix: {f}" for f in self.fixes]
+        lines += ["  how:"] + [f"    {i + 1}. {t}" for i, t in enumerate(self.trace)]
+        return "\n".join(lines)
+
+
+def _ns_labels(cluster: ClusterView, name: str) -> Optional[dict[str, str]]:
+    ns = cluster.named("Namespace", name)
+    if ns is None:
+        return None
+    return {"kubernetes.io/metadata.name": name, **((ns.get("metadata") or {}).get("labels") or {})}
+
+
+def _selector_matches(selector: Optional[dict], labels: dict[str, str]) -> bool:
+    if selector is None:
+        return False  # an unset namespaceSelector selects no namespace
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for e in selector.get("matchExpressions") or []:
+        has = e["key"] in labels
+        values = e.get("values") or []
+        if e["operator"] == "In" and not (has and labels[e["key"]] in values):
+            return False
+        if e["operator"] == "NotIn" and has and labels[e["key"]] in values:
+            return False
+        if e["operator"] == "Exists" and not has or e["operator"] == "DoesNotExist" and has:
+            return False
+    return True
+
+
+def kueue_config(cluster: ClusterView) -> dict:
+    configs = cluster.of_kind("Configuration")
+    return configs[0] if configs else {}
+
+
+def priorities(cluster: ClusterView) -> tuple[dict[str, int], int]:
+    classes = {pc["metadata"]["name"]: int(pc.get("value", 0)) for pc in cluster.of_kind("PriorityClass")}
+    default = next((int(pc.get("value", 0)) for pc in cluster.of_kind("PriorityClass") if pc.get("globalDefault")), 0)
+    return classes, default
+
+
+def parse_used(entries: list[str], cluster: ClusterView) -> list[Running]:
+    """`CQ=FLAVOR:GPUS[:PRIORITYCLASS]`: a running job of GPUS GPUs (with the cpu/memory the queue's
+    quota pairs with each GPU) at the priority of its queue's class unless given."""
+    classes, default = priorities(cluster)
+    running = []
+    for i, entry in enumerate(entries):
+        try:
+            cq_name, rest = entry.split("=", 1)
+            parts = rest.split(":")
+            flavor, gpus = parts[0], int(parts[1])
+        except (ValueError, IndexError):
+            raise ValueError(f"--used {entry!r}: write CLUSTERQUEUE=FLAVOR:GPUS[:PRIORITYCLASS], e.g. team-b-high=l4-reserved:2") from None
+        cq = cluster.named("ClusterQueue", cq_name)
+        if cq is None:
+            known = ", ".join(sorted(o["metadata"]["name"] for o in cluster.of_kind("ClusterQueue")))
+            raise ValueError(f"--used {entry!r}: no ClusterQueue {cq_name!r}; known: {known}")
+        queue = Queue.from_object(cq)
+        if (flavor, GPU) not in queue.nominal:
+            raise ValueError(f"--used {entry!r}: ClusterQueue {cq_name} has no flavor {flavor!r}")
+        pclass = parts[2] if len(parts) > 2 else ((cq.get("metadata") or {}).get("labels") or {}).get(CLASS_LABEL)
+        priority = classes.get(pclass, default) if pclass else default
+        usage = {GPU: gpus}
+        for r in ("cpu", "memory"):
+            per_gpu = _per_gpu(cluster, flavor, r)
+            if per_gpu:
+                usage[r] = per_gpu * gpus
+        running.append(Running(f"used-{i}", cq_name, flavor, usage, priority))
+    return running
+
+
+def _per_gpu(cluster: ClusterView, flavor: str, resource: str) -> int:
+    for cq in cluster.of_kind("ClusterQueue"):
+        q = Queue.from_object(cq)
+        for key in ("nominal", "borrowing"):
+            gpus = getattr(q, key).get((flavor, GPU))
+            amount = getattr(q, key).get((flavor, resource))
+            if gpus and amount is not None:
+                return amount // gpus
+    return 0
+
+
+def quotas_of(cluster: ClusterView, used: list[Running]) -> Quotas:
+    queues = {cq["metadata"]["name"]: Queue.from_object(cq) for cq in cluster.of_kind("ClusterQueue")}
+    cohort_quota = {}
+    for cohort in cluster.of_kind("Cohort"):
+        quota = {}
+        for rg in (cohort.get("spec") or {}).get("resourceGroups") or []:
+            for f in rg.get("flavors") or []:
+                for r in f.get("resources") or []:
+                    quota[(f["name"], r["name"])] = parse(r["name"], r.get("nominalQuota", 0))
+        cohort_quota[cohort["metadata"]["name"]] = quota
+    return Quotas(queues, cohort_quota, used)
+
+
+def explain(cluster: ClusterView, workload: Workload, used: Optional[list[Running]] = None,
+            namespace: Optional[str] = None) -> Verdict:
+    trace: list[str] = []
+    ns = workload.namespace or namespace
+    label = f"{workload.kind} {ns}/{workload.name}" if ns else f"{workload.kind} {workload.name}"
+    teams = sorted(n["metadata"]["name"] for n in cluster.of_kind("Namespace"))
+    if not ns:
+        return Verdict(REJECTED, f"{label}: no namespace", ["metadata.namespace is not set"],
+                       [f"set metadata.namespace to your team's namespace ({', '.join(teams)}) or pass --namespace"])
+    ns_labels = _ns_labels(cluster, ns)
+    if ns_labels is None:
+        return Verdict(REJECTED, f"{label}: namespace {ns} does not exist",
+                       [f'namespaces "{ns}" not found (the API server rejects the create)'],
+                       [f"use your team's namespace: {', '.join(teams)}"])
+    trace.append(f"namespace {ns} exists")
+    denied = rejections(cluster.objects, workload.obj, ns_labels)
+    if denied:
+        return Verdict(REJECTED, f"{label} is rejected at submission by a ValidatingAdmissionPolicy", denied,
+                       [d.split(": ", 1)[1] for d in denied], trace)
+    trace.append("accepted at submission (every ValidatingAdmissionPolicy passes)")
+    config = kueue_config(cluster)
+    queue = workload.queue
+    local_queues = sorted(lq["metadata"]["name"] for lq in cluster.in_namespace("LocalQueue", ns))
+    if not queue:
+        managed = _selector_matches(config.get("managedJobsNamespaceSelector", {}), ns_labels)
+        why = (f"label {QUEUE_LABEL} is missing; Kueue manages namespace {ns} with manageJobsWithoutQueueName, "
+               "so the job stays suspended" if managed and config.get("manageJobsWithoutQueueName")
+               else f"label {QUEUE_LABEL} is missing, so Kueue ignores the job and it bypasses the queues")
+        return Verdict(PENDING, f"{label} waits without a queue", [why],
+                       [f"add metadata.labels {QUEUE_LABEL}: <one of {', '.join(local_queues) or 'no LocalQueue'}>"], trace)
+    classes, default_priority = priorities(cluster)
+    pclass = workload.priority_class
+    if pclass and pclass not in classes:
+        return Verdict(PENDING, f"{label} gets no Workload", [f"PriorityClass {pclass} does not exist, so Kueue creates no Workload and the job stays suspended"],
+                       [f"use one of {', '.join(sorted(classes))}"], trace)
+    priority = classes.get(pclass, default_priority) if pclass else default_priority
+    lq = cluster.named("LocalQueue", queue, ns)
+    if lq is None:
+        return Verdict(PENDING, f"{label} is inadmissible: LocalQueue {queue} doesn't exist",
+                       [f"LocalQueue {queue} doesn't exist in namespace {ns}"],
+                       [f"set {QUEUE_LABEL} to one of {', '.join(local_queues) or '(none: this namespace has no LocalQueue)'}"], trace)
+    cq_name = (lq.get("spec") or {}).get("clusterQueue")
+    cq = cluster.named("ClusterQueue", cq_name)
+    trace.append(f"LocalQueue {ns}/{queue} -> ClusterQueue {cq_name}; priority {priority} ({pclass or 'global default'})")
+    if cq is None:
+        return Verdict(PENDING, f"{label} is inadmissible: ClusterQueue {cq_name} doesn't exist",
+                       [f"ClusterQueue {cq_name} doesn't exist"], ["ask the platform team"], trace, cluster_queue=cq_name)
+    if not _selector_matches((cq.get("spec") or {}).get("namespaceSelector"), ns_labels):
+        return Verdict(PENDING, f"{label} is inadmissible: namespace {ns} doesn't match ClusterQueue {cq_name}'s selector",
+                       ["Workload namespace doesn't match ClusterQueue selector"],
+                       [f"ClusterQueue {cq_name} is not open to {ns}: use a queue of your own namespace or ask for a grant"],
+                       trace, cluster_queue=cq_name)
+    limit_ranges = cluster.in_namespace("LimitRange", ns)
+    found = []
+    for ps in workload.pod_sets:
+        adjust(ps, limit_ranges)
+        found += problems(ps, limit_ranges)
+    if found:
+        return Verdict(PENDING, f"{label} is inadmissible: resources validation failed", found,
+                       ["set limits >= requests on every container (or no limits: a LimitRange default then applies)"],
+                       trace, cluster_queue=cq_name)
+    trace.append("requests after LimitRange defaults: " + "; ".join(
+        f"{ps.name} {ps.count} pod(s) x {_show(pod_requests(ps.spec))}" for ps in workload.pod_sets))
+    return _admit(cluster, workload, Queue.from_object(cq), quotas_of(cluster, used or []), priority, label, trace)
+
+
+def _show(requests: dict[str, int]) -> str:
+    return ", ".join(f"{r} {show(r, v)}" for r, v in sorted(requests.items())) or "nothing"
+
+
+def _admit(cluster: ClusterView, workload: Workload, q: Queue, quotas: Quotas, priority: int, label: str,
+           trace: list[str]) -> Verdict:
+    flavors = {f["metadata"]["name"]: f for f in cluster.of_kind("ResourceFlavor")}
+    pod_sets = [(ps.name, ps.count, ps.spec, pod_requests(ps.spec)) for ps in workload.pod_sets]
+    a = assign(quotas, q, flavors, pod_sets, priority)
+    for ps in a.pod_sets:
+        for t in ps.tries:
+            state = t.mode + (" (borrowing)" if t.borrows and t.mode != NO_FIT else "")
+            trace.append(f"pod set {ps.name}, flavor {t.flavor or '-'}: {state}" + (f": {'; '.join(t.reasons)}" if t.reasons else ""))
+    if a.mode == NO_FIT:
+        return _pending_no_fit(label, q, quotas, a, workload, trace)
+    if a.mode == NO_CANDIDATES:
+        users = sorted({f"{w.cluster_queue} ({show(GPU, w.usage.get(GPU, 0))} GPUs on {w.flavor})" for w in quotas.running})
+        return Verdict(PENDING, f"{label} waits for quota in ClusterQueue {q.name}",
+                       [r for t in a.tries for r in t.reasons] + ([f"in use by {', '.join(users)}"] if users else []),
+                       ["wait for running work to finish (nothing it may preempt would free enough)"],
+                       trace, cluster_queue=q.name)
+    chosen = list(dict.fromkeys(ps.flavor for ps in a.pod_sets))
+    verdict = Verdict(ADMITTED, "", trace=trace, flavor=", ".join(chosen), cluster_queue=q.name)
+    if a.borrows:
+        lenders = [name for ps in a.pod_sets if ps.borrows for name in quotas.lenders(q, (ps.flavor, GPU))]
+        verdict.borrowing_from = sorted(set(lenders)) or [f"cohort {q.cohort}"]
+    verdict.preempts = [f"{w.name} in {w.cluster_queue} ({show(GPU, w.usage.get(GPU, 0))} GPUs, priority {w.priority})" for w in a.targets]
+    checks = list(dict.fromkeys(c for f in chosen for c in _admission_checks(q, f)))
+    verdict.admission_checks = checks
+    how = "borrowing from " + ", ".join(verdict.borrowing_from) if a.borrows else "within nominal quota"
+    pools, problems_ = _place_all(cluster, workload, {ps.name: flavors[ps.flavor] for ps in a.pod_sets}, checks, trace)
+    verdict.pools = pools
+    after = f" after preempting {', '.join(verdict.preempts)}" if a.mode == PREEMPT else ""
+    gate = f", once admission check {', '.join(checks)} has provisioned its nodes" if checks else ""
+    if problems_:
+        verdict.status = PENDING
+        verdict.summary = (f"{label} is admitted on flavor {verdict.flavor} ({how}){after}{gate} but its pods stay "
+                           "Pending: no node fits")
+        verdict.reasons = [r for r, _ in problems_]
+        verdict.fixes = [f for _, f in problems_ if f]
+        return verdict
+    placed = ", ".join(f"{ps} on {pool}" for ps, pool in pools.items())
+    verdict.summary = f"{label} is admitted on flavor {verdict.flavor} ({how}){after}{gate}; pods placed: {placed}"
+    return verdict
+
+
+def _admission_checks(q: Queue, flavor: str) -> list[str]:
+    strategy = (q.spec.get("admissionChecksStrategy") or {}).get("admissionChecks") or []
+    return [c["name"] for c in strategy if not c.get("onFlavors") or flavor in c["onFlavors"]]
+
+
+def _place_all(cluster: ClusterView, workload: Workload, flavors: dict[str, dict], checks: list[str],
+               trace: list[str]) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    updates = _provisioning_selectors(cluster, checks)
+    pools = cluster.pools
+    if updates:
+        # Nodes GKE provisions for this job's ProvisioningRequest carry its name in the update's label keys.
+        request = f"{workload.name}-{checks[0]}-1"
+        pools = [NodePool(p.name, p.machine, {**p.labels, **{k: request for k in updates}}, p.taints, p.max_nodes,
+                          p.accelerator, p.gpus, p.queued_provisioning) if p.queued_provisioning else p for p in cluster.pools]
+    view = ClusterView(cluster.objects, pools, cluster.nap)
+    placed, failed = {}, []
+    for ps in workload.pod_sets:
+        spec = flavors[ps.name].get("spec") or {}
+        pod = dict(ps.spec)
+        pod["nodeSelector"] = {**(pod.get("nodeSelector") or {}), **(spec.get("nodeLabels") or {})}
+        if updates:
+            pod["nodeSelector"].update({k: f"{workload.name}-{checks[0]}-1" for k in updates})
+        pod["tolerations"] = list(pod.get("tolerations") or []) + list(spec.get("tolerations") or [])
+        result = place(view, pod, ps.annotations, ps.count)
+        if result.pool:
+            placed[ps.name] = result.pool
+            trace.append(f"pod set {ps.name}: {ps.count} pod(s) on {result.nodes} node(s) of {result.pool}")
+        else:
+            failed += [(f"pod set {ps.name}: {r}", result.fix) for r in result.reasons]
+            trace.append(f"pod set {ps.name}: no node fits")
+    return placed, failed
+
+
+def _provisioning_selectors(cluster: ClusterView, checks: list[str]) -> list[str]:
+    keys = []
+    for name in checks:
+        check = cluster.named("AdmissionCheck", name)
+        params = ((check or {}).get("spec") or {}).get("parameters") or {}
+        if params.get("kind") != "ProvisioningRequestConfig":
+            continue
+        prc = cluster.named("ProvisioningRequestConfig", params.get("name"))
+        for update in (((prc or {}).get("spec") or {}).get("podSetUpdates") or {}).get("nodeSelector") or []:
+            keys.append(update["key"])
+    return keys
+
+
+def _pending_no_fit(label: str, q: Queue, quotas: Quotas, a: Assignment, workload: Workload, trace: list[str]) -> Verdict:
+    reasons = [r for t in a.tries for r in t.reasons]
+    fixes = []
+    for t in a.tries:
+        for r in t.reasons:
+            fixes.append(_fix(r, q, quotas, a, workload))
+    return Verdict(PENDING, f"{label} cannot be admitted by ClusterQueue {q.name}: no flavor fits", reasons,
+                   list(dict.fromkeys(f for f in fixes if f)), trace, cluster_queue=q.name)
+
+
+def _fix(reason: str, q: Queue, quotas: Quotas, a: Assignment, workload: Workload) -> str:
+    path = workload.pod_sets[0].path
+    if reason.startswith("untolerated taint {"):
+        key, value, effect = reason[len("untolerated taint {"):].split("}", 1)[0].split(" ")[:3]
+        return (f"add toleration {{key: {key}, operator: Equal, value: \"{value}\", effect: {effect}}} "
+                f"to {path}.tolerations")
+    if "doesn't match node affinity" in reason:
+        flavor = reason.split(" ")[1]
+        return (f"flavor {flavor} has nodeLabels the job's nodeSelector/affinity excludes: drop the selector "
+                f"(Kueue adds the flavor's own) or select what the flavor's nodes carry")
+    if reason.startswith("insufficient quota for "):
+        r, flavor = reason.split(" ")[3], reason.split(" ")[6].rstrip(",")
+        nominal = q.nominal.get((flavor, r), 0)
+        limit = q.borrowing.get((flavor, r))
+        cap = f"nominal {show(r, nominal)}" + (
+            f" + borrowing {show(r, limit)}" if limit is not None and q.cohort else " + unlimited borrowing" if q.cohort else "")
+        return f"request at most {show(r, quotas.potential(q, (flavor, r)))} {r} in total: it exceeds {cap} of {q.name} in {flavor}"
+    if reason.startswith("resource ") and reason.endswith("unavailable in ClusterQueue"):
+        covered = sorted({r for c, _ in q.groups for r in c})
+        return f"drop the request for {reason.split(' ')[1]}: {q.name} covers only {', '.join(covered)}"
+    return ""
+
+
+def load_workload_file(text: str) -> list[dict]:
+    """The Job/JobSet objects of a YAML file (other kinds, e.g. a Service, are skipped)."""
+    return [o for o in yaml.safe_load_all(text) if isinstance(o, dict) and o.get("kind") in ("Job", "JobSet")]
+
+
+__all__ = ["Verdict", "explain", "parse_used", "quotas_of", "load_workload_file", "ADMITTED", "PENDING", "REJECTED",
+           "FIT", "PREEMPT", "selector_matches"]

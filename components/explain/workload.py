@@ -1,0 +1,205 @@
+"""A Job or JobSet as Kueue sees it: pod sets, queue, priority, and requests after Kueue's adjustments.
+
+Encodes Kueue v0.19.2:
+- pod sets: `pkg/controller/jobs/job/job_controller.go` (one pod set `main`, count = min(parallelism,
+  completions)) and `pkg/controller/jobs/jobset/jobset_controller.go` (one pod set per replicated job,
+  count = replicas x the child Job's pods);
+- `pkg/workload/resources.go` AdjustResources: namespace LimitRange `default` -> missing limits and
+  `defaultRequest` -> missing requests per container (`handlePodLimitRange`, first value wins), then
+  limits as missing requests (`UseLimitsAsMissingRequestsInPod`); ValidateResources ("requests must
+  not exceed its limits") and ValidateLimitRange (`pkg/util/limitrange`: container max/min);
+- per-pod totals: `pkg/resources` NewRequestsFromPodSpec: containers and sidecars (restartable init
+  containers) add up, a plain init container counts only if larger, plus pod overhead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from .quantity import QuantityError, parse_list
+
+QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+REQUESTS_OVER_LIMITS = "requests must not exceed its limits"
+ABOVE_LIMITRANGE_MAX = "requests must not be above the limitRange max"
+BELOW_LIMITRANGE_MIN = "requests must not be below the limitRange min"
+
+
+class WorkloadError(ValueError):
+    """The file is not a Job/JobSet Kueue could manage (the message says what is wrong)."""
+
+
+@dataclass
+class PodSet:
+    name: str
+    count: int
+    spec: dict  # the pod template's spec (copied; Kueue's adjustments are applied to it)
+    annotations: dict[str, str]
+    path: str  # where the pod spec is in the user's object, for messages
+
+
+@dataclass
+class Workload:
+    kind: str
+    name: str
+    namespace: Optional[str]
+    labels: dict[str, str]
+    pod_sets: list[PodSet]
+    obj: dict = field(repr=False)
+
+    @property
+    def queue(self) -> Optional[str]:
+        return self.labels.get(QUEUE_LABEL)
+
+    @property
+    def priority_class(self) -> Optional[str]:
+        """The first non-empty priorityClassName among the pod sets (Kueue's pod-priority source)."""
+        return next((ps.spec.get("priorityClassName") for ps in self.pod_sets if ps.spec.get("priorityClassName")), None)
+
+
+def _int(value, default: int) -> int:
+    return default if value is None else int(value)
+
+
+def from_object(obj: dict) -> Workload:
+    if not isinstance(obj, dict):
+        raise WorkloadError("the file holds no Kubernetes object")
+    kind, api = obj.get("kind"), obj.get("apiVersion", "")
+    meta = obj.get("metadata") or {}
+    if not meta.get("name"):
+        raise WorkloadError(f"{kind or 'object'} without metadata.name")
+    spec = obj.get("spec") or {}
+    if kind == "Job" and api == "batch/v1":
+        parallelism = _int(spec.get("parallelism"), 1)
+        completions = spec.get("completions")
+        count = min(parallelism, int(completions)) if completions is not None else parallelism
+        template = spec.get("template") or {}
+        pod_sets = [PodSet("main", count, _copy(template.get("spec") or {}),
+                           dict((template.get("metadata") or {}).get("annotations") or {}), "spec.template.spec")]
+    elif kind == "JobSet" and api.startswith("jobset.x-k8s.io/"):
+        pod_sets = []
+        for i, rj in enumerate(spec.get("replicatedJobs") or []):
+            job = (rj.get("template") or {}).get("spec") or {}
+            parallelism = _int(job.get("parallelism"), 1)
+            completions = job.get("completions")
+            per_job = min(parallelism, int(completions)) if completions is not None else parallelism
+            template = job.get("template") or {}
+            pod_sets.append(PodSet(rj.get("name", f"rj{i}"), _int(rj.get("replicas"), 1) * per_job,
+                                   _copy(template.get("spec") or {}),
+                                   dict((template.get("metadata") or {}).get("annotations") or {}),
+                                   f"spec.replicatedJobs[{i}].template.spec.template.spec"))
+        if not pod_sets:
+            raise WorkloadError(f"JobSet {meta['name']} has no replicatedJobs")
+    else:
+        raise WorkloadError(f"{api}/{kind} is not a batch/v1 Job or a jobset.x-k8s.io JobSet; "
+                            "the platform's Kueue manages only these two (integrations.frameworks)")
+    return Workload(kind, meta["name"], meta.get("namespace"), dict(meta.get("labels") or {}), pod_sets, obj)
+
+
+def _copy(value):
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+# ---------------------------------------------------------------------------------------------------
+# Kueue's resource adjustments and checks
+
+
+def limit_range_summary(limit_ranges: list[dict]) -> dict[str, dict[str, dict]]:
+    """Per limit type: max (lowest wins), min (highest wins), default / defaultRequest (first wins)."""
+    summary: dict[str, dict[str, dict]] = {}
+    for lr in limit_ranges:
+        for item in (lr.get("spec") or {}).get("limits") or []:
+            s = summary.setdefault(item.get("type", "Container"), {"max": {}, "min": {}, "default": {}, "defaultRequest": {}})
+            for name, value in (item.get("max") or {}).items():
+                s["max"][name] = value if name not in s["max"] else min(s["max"][name], value, key=lambda v: parse_list({name: v})[name])
+            for name, value in (item.get("min") or {}).items():
+                s["min"][name] = value if name not in s["min"] else max(s["min"][name], value, key=lambda v: parse_list({name: v})[name])
+            for key in ("default", "defaultRequest"):
+                for name, value in (item.get(key) or {}).items():
+                    s[key].setdefault(name, value)
+    return summary
+
+
+def _containers(spec: dict) -> list[dict]:
+    return list(spec.get("initContainers") or []) + list(spec.get("containers") or [])
+
+
+def adjust(pod_set: PodSet, limit_ranges: list[dict]) -> None:
+    """AdjustResources on one pod set: LimitRange defaults, then limits as missing requests."""
+    container_range = limit_range_summary(limit_ranges).get("Container")
+    for c in _containers(pod_set.spec):
+        res = c.setdefault("resources", {})
+        if container_range:
+            res["limits"] = {**container_range["default"], **(res.get("limits") or {})} or None
+            res["requests"] = {**container_range["defaultRequest"], **(res.get("requests") or {})} or None
+        res["requests"] = {**(res.get("limits") or {}), **(res.get("requests") or {})}
+        res["limits"] = res.get("limits") or {}
+
+
+def problems(pod_set: PodSet, limit_ranges: list[dict]) -> list[str]:
+    """ValidateResources + ValidateLimitRange after `adjust`: why Kueue marks the workload inadmissible."""
+    found = []
+    summary = limit_range_summary(limit_ranges).get("Container")
+    groups = [("initContainers", pod_set.spec.get("initContainers") or []), ("containers", pod_set.spec.get("containers") or [])]
+    for group, containers in groups:
+        for i, c in enumerate(containers):
+            where = f"{pod_set.path}.{group}[{i}] ({c.get('name', '?')})"
+            res = c.get("resources") or {}
+            requests = parse_list(res.get("requests"), f"{where}.resources.requests.")
+            limits = parse_list(res.get("limits"), f"{where}.resources.limits.")
+            over = sorted(r for r, v in requests.items() if r in limits and v > limits[r])
+            if over:
+                found.append(f"{where}: {', '.join(over)}: {REQUESTS_OVER_LIMITS} "
+                             f"(requests {_pairs(res['requests'], over)} > limits {_pairs(res['limits'], over)})")
+            if summary:
+                highest = {**requests, **{r: max(v, requests.get(r, 0)) for r, v in limits.items()}}
+                maxes = parse_list(summary["max"])
+                above = sorted(r for r, v in highest.items() if r in maxes and v > maxes[r])
+                if above:
+                    found.append(f"{where}: {', '.join(above)}: {ABOVE_LIMITRANGE_MAX} ({_pairs(summary['max'], above)})")
+                mins = parse_list(summary["min"])
+                lowest = {**limits, **requests}
+                below = sorted(r for r, v in mins.items() if lowest.get(r, 0) < v)
+                if below:
+                    found.append(f"{where}: {', '.join(below)}: {BELOW_LIMITRANGE_MIN} ({_pairs(summary['min'], below)})")
+    return found
+
+
+def _pairs(values: dict, names: list[str]) -> str:
+    return ", ".join(f"{n}={values[n]}" for n in names if n in values)
+
+
+def is_sidecar(container: dict) -> bool:
+    return container.get("restartPolicy") == "Always"
+
+
+def pod_requests(spec: dict, extra_sidecars: Optional[list[dict]] = None) -> dict[str, int]:
+    """NewRequestsFromPodSpec: sum(containers + sidecars) vs each plain init container, + overhead."""
+    total: dict[str, int] = {}
+
+    def add(into: dict[str, int], requests: dict[str, int]) -> None:
+        for r, v in requests.items():
+            into[r] = into.get(r, 0) + v
+
+    sidecars = [c for c in spec.get("initContainers") or [] if is_sidecar(c)] + list(extra_sidecars or [])
+    for c in list(spec.get("containers") or []) + sidecars:
+        add(total, parse_list(((c.get("resources") or {}).get("requests"))))
+    running_sidecars: dict[str, int] = {}
+    for c in spec.get("initContainers") or []:
+        requests = parse_list(((c.get("resources") or {}).get("requests")))
+        if is_sidecar(c):
+            add(running_sidecars, requests)
+            continue
+        # A plain init container runs alone (with the sidecars started before it).
+        for r, v in requests.items():
+            total[r] = max(total.get(r, 0), v + running_sidecars.get(r, 0))
+    add(total, parse_list(spec.get("overhead")))
+    return total
+
+
+__all__ = ["PodSet", "Workload", "WorkloadError", "QuantityError", "from_object", "adjust", "problems",
+           "pod_requests", "limit_range_summary", "QUEUE_LABEL", "REQUESTS_OVER_LIMITS"]

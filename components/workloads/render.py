@@ -1,0 +1,220 @@
+"""Ready-to-apply team workloads derived from the model (pure: the model in, manifests out).
+
+For a team and a kind - `high`, `low` and `compact` Jobs, a multi-node `jobset` on the low queue, a
+`dws` Job for teams granted the Dynamic Workload Scheduler - everything platform-specific comes from
+the model: the queue label (the LocalQueue named after the class), the pod priority the queue requires
+(`priority_class_for`, enforced at submission by the queue/priority policy), the team's KSA (Workload
+Identity to the team GSA), GPUs per pod (one whole node of the class's first flavor) and cpu/memory
+(that node's allocatable share, `per_gpu`, so the pod fits the node and the queue's quota), and the
+extra placement a flavor needs (`job_placement`: the compact class's per-job placement group). Kueue
+adds each flavor's node labels and tolerations at admission, so the job itself carries none.
+
+Fault tolerance, as seed 000 means it (Kubernetes "Handling retriable and non-retriable pod failures
+with Pod failure policy", "Job" > "Backoff limit per index"; JobSet `failurePolicy` in
+api/jobset/v1alpha2/jobset_types.go):
+- a pod that fails with the `DisruptionTarget` condition (spot preemption, node drain, Kueue
+  preemption) is ignored: it never counts against the backoff limit and is simply recreated;
+- the trainer's "stopped on request after a checkpoint" exit code is ignored too (the retry resumes);
+- its "bad configuration" exit code fails the whole job at once: retrying a real bug wastes GPUs;
+- Indexed Jobs retry per index (`backoffLimitPerIndex`), so one bad node restarts one rank's pod;
+- a JobSet restarts as a whole (`maxRestarts`) when a child Job fails, except when the failure came
+  from the pod failure policy (a real bug), which fails the JobSet.
+The team bucket is mounted through the Cloud Storage FUSE CSI driver as a CSI ephemeral volume; the
+`gke-gcsfuse/volumes: "true"` annotation makes GKE inject its sidecar, whose requests the pod
+template states (`gke-gcsfuse/*-request`) and our container leaves room for ("Mount Cloud Storage
+buckets as CSI ephemeral volumes", "Configure the Cloud Storage FUSE CSI driver sidecar container").
+The trainer itself (image, command, env, ports, mounts, exit codes) is components/training/contract.py.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from components.gcp.identity import ksa_name, team_bucket_name
+from components.model import Flavor, Platform, flavors, per_gpu
+from components.model.flavors import GPU_RESOURCE, job_placement
+from components.model.priorities import DWS, priority_class_for
+from components.model.schema import Team
+from components.training import contract
+
+from .sizing import SIDECAR_REQUESTS, pod_resources
+
+QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+TEAM_LABEL = "batch-platform/team"
+JOB_KINDS = ("high", "low", "compact", "jobset", DWS)
+JOBSET_QUEUE = "low"  # the reference's JobSets run on the low queue (refarch 4.4)
+JOBSET_WORKER = "worker"
+BACKOFF_LIMIT_PER_INDEX = 3
+JOBSET_MAX_RESTARTS = 10
+
+
+class WorkloadRequestError(ValueError):
+    """A team/kind the platform cannot run (message names the choices)."""
+
+
+def queue_of(kind: str) -> str:
+    return JOBSET_QUEUE if kind == "jobset" else kind
+
+
+def kinds_for(platform: Platform, team: Team) -> list[str]:
+    """The workload kinds this team can submit, in JOB_KINDS order."""
+    classes = {cls for cls, quotas in team.queues.by_class() if quotas}
+    if team.dws and platform.dws:
+        classes.add(DWS)
+    return [k for k in JOB_KINDS if queue_of(k) in classes]
+
+
+def first_flavor(platform: Platform, team: Team, kind: str) -> Flavor:
+    """The flavor a job of this kind is sized for: the queue's first flavor (DWS: the DWS flavor)."""
+    queue = queue_of(kind)
+    if queue == DWS:
+        return flavors(platform)[platform.dws.flavor]
+    quotas = dict(team.queues.by_class())[queue]
+    return flavors(platform)[quotas[0].flavor]
+
+
+def pods_for(platform: Platform, team: Team, kind: str) -> int:
+    """Pods (one node each): as many as the queue's first flavor grants the team, 1 to 2.
+
+    JobSets always span two nodes: that is what they are for.
+    """
+    if kind == "jobset":
+        return 2
+    flavor = first_flavor(platform, team, kind)
+    if queue_of(kind) == DWS:
+        grant = platform.dws.gpus
+    else:
+        quota = dict(team.queues.by_class())[queue_of(kind)][0]
+        grant = quota.gpus or (quota.borrowing_limit or 0)
+    return max(1, min(2, grant // flavor.gpus_per_node))
+
+
+def _pod_failure_policy() -> dict:
+    container = contract.CONTAINER_NAME
+    return {"rules": [
+        {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
+        {"action": "Ignore", "onExitCodes": {"containerName": container, "operator": "In",
+                                             "values": [contract.EXIT_INTERRUPTED]}},
+        {"action": "FailJob", "onExitCodes": {"containerName": container, "operator": "In",
+                                              "values": [contract.EXIT_BAD_CONFIG]}},
+    ]}
+
+
+def _pod_template(platform: Platform, team: Team, kind: str, name: str, pods: int, master_addr: str,
+                  in_jobset: bool, subdomain: Optional[str]) -> dict:
+    flavor = first_flavor(platform, team, kind)
+    container = contract.training_container(name, master_addr=master_addr, pods_per_job=pods,
+                                            procs_per_pod=flavor.gpus_per_node, in_jobset=in_jobset)
+    container["resources"] = pod_resources(per_gpu(flavor.machine, flavor.gpus_per_node), flavor.gpus_per_node)
+    spec = {
+        "serviceAccountName": ksa_name(team),
+        "priorityClassName": priority_class_for(queue_of(kind)),
+        "restartPolicy": "Never",  # podFailurePolicy requires it
+        "terminationGracePeriodSeconds": contract.TERMINATION_GRACE_SECONDS,
+        "containers": [container],
+        "volumes": [contract.code_volume(code_configmap(name)),
+                    contract.checkpoint_volume(team_bucket_name(platform, team))],
+    }
+    if subdomain:
+        spec["subdomain"] = subdomain
+    placement = job_placement(flavor, name, team.name)
+    for key, value in placement.items():
+        spec[key] = {**spec.get(key, {}), **value} if isinstance(value, dict) else list(spec.get(key, [])) + list(value)
+    annotations = {**contract.POD_ANNOTATIONS, **{f"gke-gcsfuse/{r}-request": v for r, v in SIDECAR_REQUESTS.items()}}
+    return {"metadata": {"labels": {TEAM_LABEL: team.name}, "annotations": annotations}, "spec": spec}
+
+
+def code_configmap(name: str) -> str:
+    return f"{name}-code"
+
+
+def _configmap(team: Team, name: str) -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": code_configmap(name), "namespace": team.name, "labels": {TEAM_LABEL: team.name}},
+            "data": contract.source_files()}
+
+
+def _metadata(team: Team, kind: str, name: str) -> dict:
+    return {"name": name, "namespace": team.name, "labels": {QUEUE_LABEL: queue_of(kind), TEAM_LABEL: team.name}}
+
+
+def _indexed_job(platform: Platform, team: Team, kind: str, name: str) -> list[dict]:
+    pods = pods_for(platform, team, kind)
+    service = name  # headless Service = pod subdomain, so rank 0 is <job>-0.<service>
+    template = _pod_template(platform, team, kind, name, pods, contract.indexed_job_master_addr(name, service),
+                             in_jobset=False, subdomain=service)
+    job = {
+        "apiVersion": "batch/v1", "kind": "Job", "metadata": _metadata(team, kind, name),
+        "spec": {
+            "suspend": True,  # Kueue unsuspends it on admission
+            "completionMode": "Indexed", "completions": pods, "parallelism": pods,
+            "backoffLimitPerIndex": BACKOFF_LIMIT_PER_INDEX,
+            "podFailurePolicy": _pod_failure_policy(),
+            "template": template,
+        },
+    }
+    svc = {"apiVersion": "v1", "kind": "Service",
+           "metadata": {"name": service, "namespace": team.name, "labels": {TEAM_LABEL: team.name}},
+           "spec": {"clusterIP": "None", "publishNotReadyAddresses": True,
+                    "selector": {"batch.kubernetes.io/job-name": name},
+                    "ports": [{"name": contract.PORT_NAME, "port": contract.PORT, "protocol": "TCP"}]}}
+    return [_configmap(team, name), svc, job]
+
+
+def _jobset(platform: Platform, team: Team, kind: str, name: str) -> list[dict]:
+    pods = pods_for(platform, team, kind)
+    # JobSet creates the headless Service `<jobset>` itself (network.enableDNSHostnames).
+    template = _pod_template(platform, team, kind, name, pods, contract.jobset_master_addr(name, JOBSET_WORKER),
+                             in_jobset=True, subdomain=None)
+    jobset = {
+        "apiVersion": "jobset.x-k8s.io/v1alpha2", "kind": "JobSet", "metadata": _metadata(team, kind, name),
+        "spec": {
+            "suspend": True,
+            "network": {"enableDNSHostnames": True, "publishNotReadyAddresses": True},
+            "failurePolicy": {
+                "maxRestarts": JOBSET_MAX_RESTARTS,
+                "rules": [{"name": "realBugFailsTheJobSet", "action": "FailJobSet",
+                           "onJobFailureReasons": ["PodFailurePolicy"]}],
+            },
+            "replicatedJobs": [{
+                "name": JOBSET_WORKER, "replicas": 1,
+                "template": {"spec": {
+                    "completionMode": "Indexed", "completions": pods, "parallelism": pods,
+                    # A failed pod fails the child Job and JobSet recreates all of them together: the
+                    # ranks of one DDP run restart as a group and resume from the last checkpoint.
+                    "backoffLimit": 0,
+                    "podFailurePolicy": _pod_failure_policy(),
+                    "template": template,
+                }},
+            }],
+        },
+    }
+    return [_configmap(team, name), jobset]
+
+
+def render(platform: Platform, team_name: str, kind: str, name: Optional[str] = None) -> list[dict]:
+    """The objects of one workload, in apply order (ConfigMap, Service, Job | ConfigMap, JobSet)."""
+    team = next((t for t in platform.teams if t.name == team_name), None)
+    if team is None:
+        raise WorkloadRequestError(f"no team {team_name!r}; teams: {', '.join(t.name for t in platform.teams)}")
+    kinds = kinds_for(platform, team)
+    if kind not in kinds:
+        raise WorkloadRequestError(f"team {team.name} cannot run a {kind!r} workload; it can run: {', '.join(kinds)}")
+    name = name or f"train-{kind}"
+    return _jobset(platform, team, kind, name) if kind == "jobset" else _indexed_job(platform, team, kind, name)
+
+
+def gpu_requests(objs: list[dict]) -> int:
+    """GPUs a rendered workload asks for in total (for tests and messages)."""
+    total = 0
+    for obj in objs:
+        if obj["kind"] == "Job":
+            specs = [(obj["spec"]["parallelism"], obj["spec"]["template"]["spec"])]
+        elif obj["kind"] == "JobSet":
+            specs = [(rj.get("replicas", 1) * rj["template"]["spec"]["parallelism"], rj["template"]["spec"]["template"]["spec"])
+                     for rj in obj["spec"]["replicatedJobs"]]
+        else:
+            continue
+        for pods, spec in specs:
+            total += pods * sum(int(c["resources"]["limits"].get(GPU_RESOURCE, 0)) for c in spec["containers"])
+    return total

@@ -1,0 +1,209 @@
+"""`explain` verdicts on the dev stack's rendered objects: admitted (where, how), pending (why, fix), rejected.
+
+The rules each case relies on are Kueue v0.19.2's, cited in components/explain (flavorassigner.go,
+resource_node.go, preemption/classical, workload/resources.go, jobframework), plus Kubernetes
+LimitRange and ValidatingAdmissionPolicy semantics and GKE's node labels/taints. The users' YAML here
+is written the way a team would write it (kubectl-ready), not produced by the renderer.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from components.cli import main as cli
+from components.explain import ADMITTED, PENDING, REJECTED, explain, from_capture, from_object, parse_used
+
+QUEUE = "kueue.x-k8s.io/queue-name"
+
+
+@pytest.fixture(scope="module")
+def cluster(dev_capture):
+    return from_capture(dev_capture)
+
+
+def job(queue: str | None = "high", namespace: str = "team-a", gpus: int = 2, pods: int = 1, priority: str | None = "high",
+        **pod) -> dict:
+    """A user's minimal Job: queue label, priority, GPU limit (Kueue uses limits as missing requests)."""
+    spec = {"restartPolicy": "Never",
+            "containers": [{"name": "main", "image": "python:3.12", "resources": {"limits": {"nvidia.com/gpu": str(gpus)}}}],
+            **pod}
+    if priority:
+        spec["priorityClassName"] = priority
+    labels = {QUEUE: queue} if queue else {}
+    return {"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": "mine", "namespace": namespace, "labels": labels},
+            "spec": {"parallelism": pods, "completions": pods, "template": {"spec": spec}}}
+
+
+def run(cluster, obj, *used):
+    return explain(cluster, from_object(obj), parse_used(list(used), cluster))
+
+
+def test_fits_nominal(cluster):
+    v = run(cluster, job())
+    assert v.status == ADMITTED and v.flavor == "l4-reserved" and v.borrowing_from == []
+    assert v.pools == {"main": "l4-reserved"}
+    assert "within nominal quota" in v.summary
+
+
+def test_needs_borrowing(cluster):
+    """low owns no reserved quota (nominal 0, borrowingLimit 2) and takes the high queues' idle GPUs;
+    whenCanBorrow defaults to MayStopSearch, so it stops at reserved (flavorassigner shouldTryNextFlavor)."""
+    v = run(cluster, job(queue="low", priority="low"))
+    assert v.status == ADMITTED and v.flavor == "l4-reserved"
+    assert v.borrowing_from == ["team-a-high", "team-b-high"]
+
+
+def test_exceeds_borrowing(cluster):
+    """10 GPUs exceed every flavor's nominal + borrowingLimit (reserved 2+2, on-demand 4+4): NoFit."""
+    v = run(cluster, job(gpus=2, pods=5))
+    assert v.status == PENDING
+    assert "insufficient quota for nvidia.com/gpu in flavor l4-ondemand, previously considered podsets requests (0) + " \
+           "current podset request (10) > maximum capacity (8)" in v.reasons
+    assert "request at most 8 nvidia.com/gpu in total: it exceeds nominal 4 + borrowing 4 of team-a-high in l4-ondemand" in v.fixes
+
+
+def test_larger_than_any_node(cluster):
+    """Quota admits 4 GPUs on spot (nominal 12), but no g2-standard-24 node has more than 2."""
+    v = run(cluster, job(queue="low", priority="low", gpus=4))
+    assert v.status == PENDING and v.flavor == "l4-spot"
+    assert "admitted on flavor l4-spot" in v.summary and "no node fits" in v.summary
+    assert "request <= 2 GPUs per pod: g2-standard-24 has 2" in v.fixes
+
+
+def test_requests_without_limits_are_admitted(cluster):
+    """Requests without limits stay valid: the team LimitRange sets default requests, never default
+    limits below a job's requests (workload/resources.go ValidateResources, Kubernetes "Limit Ranges")."""
+    obj = job()
+    obj["spec"]["template"]["spec"]["containers"][0]["resources"] = {
+        "requests": {"cpu": "8", "memory": "32Gi"}, "limits": {"nvidia.com/gpu": "2"}}
+    v = run(cluster, obj)
+    assert v.status == ADMITTED, v.format()
+
+
+def test_requests_above_limits_are_inadmissible(cluster):
+    obj = job()
+    obj["spec"]["template"]["spec"]["containers"][0]["resources"] = {
+        "requests": {"cpu": "8"}, "limits": {"cpu": "4", "nvidia.com/gpu": "2"}}
+    v = run(cluster, obj)
+    assert v.status == PENDING
+    assert v.reasons == ["spec.template.spec.containers[0] (main): cpu: requests must not exceed its limits "
+                         "(requests cpu=8 > limits cpu=4)"]
+
+
+def test_unknown_queue(cluster):
+    v = run(cluster, job(queue="lq-team-a-hp"))  # the reference's LocalQueue name
+    assert v.status == PENDING and "LocalQueue lq-team-a-hp doesn't exist" in v.summary
+    assert v.fixes == [f"set {QUEUE} to one of compact, dws, high, low"]
+
+
+def test_no_queue_label(cluster):
+    """manageJobsWithoutQueueName in a managed namespace: the job stays suspended."""
+    v = run(cluster, job(queue=None, priority=None))
+    assert v.status == PENDING and "stays suspended" in v.reasons[0]
+
+
+def test_team_without_dws(cluster):
+    v = run(cluster, job(queue="dws", namespace="team-c", priority="low"))
+    assert v.status == PENDING and "LocalQueue dws doesn't exist in namespace team-c" in v.reasons
+
+
+def test_dws_team(cluster):
+    """The DWS ClusterQueue's admission check gates the l4-dws flavor (admissionChecksStrategy.onFlavors);
+    the pods land on queued-provisioning nodes (they tolerate cloud.google.com/gke-queued via the flavor)."""
+    v = run(cluster, job(queue="dws", namespace="team-b", priority="low"))
+    assert v.status == ADMITTED and v.flavor == "l4-dws" and v.admission_checks == ["dws"]
+    assert v.pools == {"main": "l4-dws"}
+
+
+def test_compact_job_on_nap(cluster):
+    obj = job(queue="compact", priority="compact", gpus=1, pods=2,
+              nodeSelector={"cloud.google.com/gke-placement-group": "team-a-mine"})
+    v = run(cluster, obj)
+    assert v.status == ADMITTED and v.flavor == "a100-compact-spot"
+    assert v.pools == {"main": "NAP a2-highgpu-1g (compact placement group team-a-mine)"}
+
+
+def test_compact_job_without_placement_group_is_rejected(cluster):
+    v = run(cluster, job(queue="compact", priority="compact", gpus=1))
+    assert v.status == REJECTED
+    assert "cloud.google.com/gke-placement-group" in v.fixes[0]
+
+
+def test_priority_must_match_the_queue(cluster):
+    v = run(cluster, job(priority="low"))
+    assert v.status == REJECTED and "set priorityClassName: high" in v.fixes[0]
+
+
+def test_non_matching_node_selector(cluster):
+    """An A100 selector in the L4-only high queue matches no flavor's nodeLabels."""
+    v = run(cluster, job(nodeSelector={"cloud.google.com/gke-accelerator": "nvidia-tesla-a100"}))
+    assert v.status == PENDING
+    assert v.reasons == ["flavor l4-reserved doesn't match node affinity", "flavor l4-ondemand doesn't match node affinity"]
+
+
+def test_selector_on_a_key_no_flavor_defines_is_ignored_by_kueue_but_not_by_the_scheduler(cluster):
+    """Kueue drops selector keys the flavor does not define (flavorSelector); kube-scheduler does not."""
+    v = run(cluster, job(nodeSelector={"disktype": "ssd"}))
+    assert v.status == PENDING and v.flavor == "l4-reserved" and "no node fits" in v.summary
+
+
+def test_occupied_cohort_sends_low_to_spot(cluster):
+    """With both high queues using their reserved GPUs, the cohort has nothing to lend: low skips
+    reserved (it may not preempt) and runs on its own spot quota."""
+    v = run(cluster, job(queue="low", priority="low"), "team-a-high=l4-reserved:2", "team-b-high=l4-reserved:2")
+    assert v.status == ADMITTED and v.flavor == "l4-spot" and v.borrowing_from == []
+
+
+def test_high_prefers_own_on_demand_over_reclaiming(cluster):
+    """whenCanPreempt: TryNextFlavor - with low jobs borrowing all reserved GPUs, a high job takes its own
+    on-demand quota rather than preempting them."""
+    used = ("team-a-low=l4-reserved:2", "team-b-low=l4-reserved:2")
+    v = run(cluster, job(), *used)
+    assert v.status == ADMITTED and v.flavor == "l4-ondemand" and v.preempts == []
+
+
+def test_high_reclaims_reserved_when_on_demand_is_full(cluster):
+    """Reclaim within the cohort: the low queues are above their nominal (0) in reserved, priority 10 < 20."""
+    used = ("team-a-low=l4-reserved:2", "team-b-low=l4-reserved:2", "team-a-high=l4-ondemand:8")
+    v = run(cluster, job(), *used)
+    assert v.status == ADMITTED and v.flavor == "l4-reserved"
+    assert len(v.preempts) == 1 and "team-" in v.preempts[0] and "-low" in v.preempts[0]
+
+
+def test_full_queue_waits(cluster):
+    """Nothing to preempt: same priority in its own queue, no borrower in on-demand."""
+    used = ("team-a-high=l4-reserved:2", "team-b-high=l4-reserved:2", "team-a-high=l4-ondemand:8")
+    v = run(cluster, job(), *used)
+    assert v.status == PENDING and "waits for quota" in v.summary
+
+
+def test_unknown_namespace_is_rejected(cluster):
+    v = run(cluster, job(namespace="ml"))
+    assert v.status == REJECTED and "namespace ml does not exist" in v.summary
+
+
+def test_uncovered_resource(cluster):
+    obj = job()
+    obj["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"] = {"ephemeral-storage": "10Gi"}
+    v = run(cluster, obj)
+    assert v.status == PENDING and "resource ephemeral-storage unavailable in ClusterQueue" in v.reasons
+
+
+def test_cli_on_a_users_file(tmp_path, capsys):
+    path = tmp_path / "job.yaml"
+    broken = job(gpus=4)
+    path.write_text(yaml.safe_dump_all([{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"}}, broken]))
+    assert cli(["explain", "dev", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("PENDING: Job team-a/mine")
+    good = copy.deepcopy(broken)
+    good["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] = "2"
+    path.write_text(yaml.safe_dump(good))
+    assert cli(["explain", "dev", str(path), "--used", "team-b-high=l4-reserved:2"]) == 0
+    assert cli(["explain", "dev", str(path), "--used", "nope"]) == 2
+    assert "CLUSTERQUEUE=FLAVOR:GPUS" in capsys.readouterr().err
+    assert cli(["explain", "dev", "--team", "team-a", "--kind", "compact"]) == 0
