@@ -12,7 +12,7 @@ import sys
 from components.cli import cli, main
 from components.offline import REPO
 
-COMMANDS = {"plan", "policy"}
+COMMANDS = {"plan", "policy", "workloads", "explain"}
 
 
 def test_every_command_module_registers_on_the_group():

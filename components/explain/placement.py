@@ -27,7 +27,7 @@ from components.model.catalog import MachineType, machine_types
 
 from .cluster import GKE_ACCELERATOR_LABEL, GPU_TAINT, INSTANCE_TYPE_LABEL, ClusterView, NodePool
 from .matching import selector_matches, selector_mismatch, untolerated_taint
-from .quantity import MI, parse, show
+from .quantity import MI, show
 from .workload import pod_requests
 
 GPU = "nvidia.com/gpu"
@@ -151,4 +151,4 @@ def _nap_headroom(cluster: ClusterView, accelerator: str) -> dict[str, int]:
     return {k: limits.get(k, 0) - v for k, v in used.items()}
 
 
-__all__ = ["Placement", "place", "gcsfuse_sidecar", "allocatable", "parse"]
+__all__ = ["Placement", "place", "gcsfuse_sidecar", "allocatable"]

@@ -24,10 +24,9 @@ import yaml
 
 from .admission import rejections
 from .cluster import ClusterView, NodePool
-from .matching import selector_matches
 from .placement import place
 from .quantity import parse, show
-from .quota import FIT, NO_CANDIDATES, NO_FIT, PREEMPT, Assignment, Queue, Quotas, Running, assign
+from .quota import NO_CANDIDATES, NO_FIT, PREEMPT, Assignment, Queue, Quotas, Running, assign
 from .workload import QUEUE_LABEL, Workload, adjust, pod_requests, problems
 
 ADMITTED, PENDING, REJECTED = "admitted", "pending", "rejected"
@@ -342,5 +341,4 @@ def load_workload_file(text: str) -> list[dict]:
     return [o for o in yaml.safe_load_all(text) if isinstance(o, dict) and o.get("kind") in ("Job", "JobSet")]
 
 
-__all__ = ["Verdict", "explain", "parse_used", "quotas_of", "load_workload_file", "ADMITTED", "PENDING", "REJECTED",
-           "FIT", "PREEMPT", "selector_matches"]
+__all__ = ["Verdict", "explain", "parse_used", "quotas_of", "load_workload_file", "ADMITTED", "PENDING", "REJECTED"]

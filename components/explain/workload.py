@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .quantity import QuantityError, parse_list
+from .quantity import parse_list
 
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 REQUESTS_OVER_LIMITS = "requests must not exceed its limits"
@@ -201,5 +201,5 @@ def pod_requests(spec: dict, extra_sidecars: Optional[list[dict]] = None) -> dic
     return total
 
 
-__all__ = ["PodSet", "Workload", "WorkloadError", "QuantityError", "from_object", "adjust", "problems",
+__all__ = ["PodSet", "Workload", "WorkloadError", "from_object", "adjust", "problems",
            "pod_requests", "limit_range_summary", "QUEUE_LABEL", "REQUESTS_OVER_LIMITS"]
