@@ -193,7 +193,9 @@ def test_uncovered_resource(cluster):
     assert v.status == PENDING and "resource ephemeral-storage unavailable in ClusterQueue" in v.reasons
 
 
-def test_cli_on_a_users_file(tmp_path, capsys):
+def test_cli_on_a_users_file(tmp_path, capsys, monkeypatch, dev_capture):
+    # The command's own program run, served from the session's capture of the same stack (speed only).
+    monkeypatch.setattr("components.cli.stack.run_stack", lambda stack: dev_capture)
     path = tmp_path / "job.yaml"
     broken = job(gpus=4)
     path.write_text(yaml.safe_dump_all([{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"}}, broken]))
