@@ -1,0 +1,131 @@
+"""Issue 8 defect 9 (D3): a job's pod priority must match its queue class, enforced at submission.
+
+The ValidatingAdmissionPolicies are evaluated here the way the API server does (Kubernetes "Validating
+Admission Policy", https://kubernetes.io/docs/reference/access-authn-authz/validating-admission-policy/):
+matchConstraints and the binding's namespaceSelector pick the request, every matchCondition must be true,
+`variables` are composed in order, and a validation whose expression is false denies the request with its
+messageExpression. The CEL runs in cel-python. Kueue takes a job's priority from its pods' PriorityClass
+when no WorkloadPriorityClass is set (Kueue `site/content/en/docs/concepts/workload_priority_class.md`).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Optional
+
+import celpy
+import pytest
+
+from components.kubernetes.manifest_validation import is_validated, problems
+from components.plan import kubernetes_object
+
+VAP = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
+BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
+TEAM_NS = {"kubernetes.io/metadata.name": "team-a", "batch-platform/team": "team-a", "batch-platform/kueue-managed": "true"}
+
+
+@cache
+def _env() -> celpy.Environment:
+    return celpy.Environment()
+
+
+def _eval(expression: str, activation: dict):
+    env = _env()
+    result = env.program(env.compile(expression)).evaluate(activation)
+    if isinstance(result, celpy.CELEvalError):
+        raise result
+    return result
+
+
+def admission_review(policies: list[dict], bindings: list[dict], obj: dict, namespace_labels: dict,
+                     operation: str = "CREATE") -> Optional[str]:
+    """The first denial message for `obj`, or None when every bound policy admits it."""
+    group, _, version = obj["apiVersion"].rpartition("/")
+    resource = obj["kind"].lower() + "s"
+    for binding in bindings:
+        wanted = binding["spec"]["matchResources"]["namespaceSelector"]["matchLabels"]
+        if any(namespace_labels.get(k) != v for k, v in wanted.items()):
+            continue
+        policy = next(p for p in policies if p["metadata"]["name"] == binding["spec"]["policyName"])
+        spec = policy["spec"]
+        if not any(group in r["apiGroups"] and version in r["apiVersions"] and resource in r["resources"]
+                   and operation in r["operations"] for r in spec["matchConstraints"]["resourceRules"]):
+            continue
+        activation = {"object": celpy.json_to_cel(obj), "request": celpy.json_to_cel({"operation": operation})}
+        if not all(_eval(c["expression"], activation) for c in spec.get("matchConditions", [])):
+            continue
+        variables: dict = {}
+        for var in spec.get("variables", []):
+            variables[var["name"]] = _eval(var["expression"], {**activation, "variables": celpy.celtypes.MapType(variables)})
+        activation["variables"] = celpy.celtypes.MapType(variables)
+        for rule in spec["validations"]:
+            if not _eval(rule["expression"], activation):
+                assert binding["spec"]["validationActions"] == ["Deny"]
+                return str(_eval(rule["messageExpression"], activation))
+    return None
+
+
+@pytest.fixture(scope="module")
+def objs(dev_capture) -> tuple[list[dict], list[dict]]:
+    return ([kubernetes_object(r) for r in dev_capture.of_type(VAP)],
+            [kubernetes_object(r) for r in dev_capture.of_type(BINDING)])
+
+
+def job(queue: Optional[str], priority: Optional[str], selector: Optional[dict] = None) -> dict:
+    pod = {"containers": [{"name": "main", "image": "trainer", "resources": {"limits": {"nvidia.com/gpu": "1"}}}],
+           "restartPolicy": "Never"}
+    if priority:
+        pod["priorityClassName"] = priority
+    if selector:
+        pod["nodeSelector"] = selector
+    labels = {"kueue.x-k8s.io/queue-name": queue} if queue else {}
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "train", "namespace": "team-a", "labels": labels},
+            "spec": {"suspend": True, "template": {"spec": pod}}}
+
+
+def jobset(queue: str, priorities: list[Optional[str]]) -> dict:
+    replicated = []
+    for i, priority in enumerate(priorities):
+        replicated.append({"name": f"r{i}", "replicas": 1,
+                           "template": {"spec": {"template": job(None, priority)["spec"]["template"]}}})
+    return {"apiVersion": "jobset.x-k8s.io/v1alpha2", "kind": "JobSet",
+            "metadata": {"name": "train", "namespace": "team-a", "labels": {"kueue.x-k8s.io/queue-name": queue}},
+            "spec": {"replicatedJobs": replicated}}
+
+
+PLACEMENT = {"cloud.google.com/gke-placement-group": "team-a-train"}
+
+
+def test_policies_are_valid_objects_scoped_to_team_namespaces(objs):
+    policies, bindings = objs
+    assert len(policies) == 2 and len(bindings) == 2
+    for obj in policies + bindings:
+        assert is_validated(obj) and problems(obj) == []  # kubernetes-validate, strict, Kubernetes 1.35
+    for binding in bindings:
+        assert binding["spec"]["matchResources"] == {"namespaceSelector": {"matchLabels": {"batch-platform/kueue-managed": "true"}}}
+
+
+@pytest.mark.parametrize("obj", [
+    job("high", "high"), job("low", "low"), job("low", None), job("dws", None), job("dws", "low"),
+    job("compact", "compact", PLACEMENT), job(None, None), job("someone-elses-queue", None),
+    jobset("high", ["high", "high"]), jobset("low", [None, "low"]),
+])
+def test_matching_jobs_are_admitted(objs, obj):
+    assert admission_review(*objs, obj, TEAM_NS) is None
+
+
+@pytest.mark.parametrize("obj, says", [
+    (job("high", None), "set priorityClassName: high in spec.template.spec"),
+    (job("high", "low"), "its pods run at low: set priorityClassName: high"),
+    (job("low", "high"), "set priorityClassName: low"),
+    (job("compact", "low", PLACEMENT), "set priorityClassName: compact"),
+    (job("compact", "compact"), "add nodeSelector cloud.google.com/gke-placement-group"),
+    (jobset("high", ["high", None]), "set priorityClassName: high in every spec.replicatedJobs[*]"),
+])
+def test_mismatched_jobs_are_denied_saying_what_to_add(objs, obj, says):
+    message = admission_review(*objs, obj, TEAM_NS)
+    assert message is not None and says in message, message
+
+
+def test_other_namespaces_are_not_checked(objs):
+    assert admission_review(*objs, job("high", None), {"kubernetes.io/metadata.name": "monitoring"}) is None
