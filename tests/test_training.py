@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 
@@ -249,3 +250,24 @@ def test_launcher_runs_from_the_configmap_layout(tmp_path):
                          env={"PYTHONPATH": str(tmp_path), "PATH": os.environ.get("PATH", "")}, timeout=60)
     assert run.returncode == contract.EXIT_BAD_CONFIG, run.stderr
     assert "CHECKPOINT_DIR is unset" in run.stderr
+
+
+def test_contract_objects_pass_the_kubernetes_schemas():
+    """The container, volumes and code ConfigMap, put in an Indexed Job as a renderer would, are valid
+    Kubernetes 1.35 objects (the suite's validator: kubernetes-validate, strict). ConfigMap keys must be
+    alphanumerics, '-', '_' or '.' and the data stay under 1 MiB (kubernetes.io "ConfigMaps")."""
+    from components.kubernetes import manifest_validation
+
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "train", "namespace": "team-a"},
+           "spec": {"completionMode": "Indexed", "completions": 2, "parallelism": 2, "template": {
+               "metadata": {"annotations": dict(contract.POD_ANNOTATIONS)},
+               "spec": {"restartPolicy": "Never", "subdomain": "train",
+                        "terminationGracePeriodSeconds": contract.TERMINATION_GRACE_SECONDS,
+                        "containers": [contract.training_container(
+                            "train", master_addr=contract.indexed_job_master_addr("train", "train"), pods_per_job=2)],
+                        "volumes": [contract.code_volume("train-code"), contract.checkpoint_volume("bucket")]}}}}
+    configmap = contract.code_configmap("train-code", "team-a")
+    assert manifest_validation.problems(job) == []
+    assert manifest_validation.problems(configmap) == []
+    assert all(re.fullmatch(r"[-._a-zA-Z0-9]+", key) for key in configmap["data"])
+    assert sum(len(v.encode()) for v in configmap["data"].values()) < 1024 * 1024

@@ -35,11 +35,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_job(directory: Path, sleep_s: float = 0.0) -> list[subprocess.Popen]:
+def start_job(directory: Path, sleep_s: float = 0.0, pods_count: int = 2) -> list[subprocess.Popen]:
+    """`pods_count` pods of one Indexed Job; the world is always 2 ranks (1 pod x 2 GPUs or 2 x 1)."""
     port = str(_free_port())
     pods = []
-    for index in range(2):
-        env = {**os.environ, "JOB_COMPLETION_INDEX": str(index), "TRAIN_PODS_PER_JOB": "2",
+    for index in range(pods_count):
+        env = {**os.environ, "JOB_COMPLETION_INDEX": str(index), "TRAIN_PODS_PER_JOB": str(pods_count),
+               "TRAIN_PROCS_PER_POD": str(2 // pods_count),
                "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port, "CHECKPOINT_DIR": str(directory),
                "TRAIN_STEPS": str(STEPS), "TRAIN_CHECKPOINT_EVERY": "10", "TRAIN_KEEP_CHECKPOINTS": "3",
                "TRAIN_STEP_SLEEP_S": str(sleep_s), "TRAIN_RENDEZVOUS_TIMEOUT_S": "120"}
@@ -128,3 +130,12 @@ def test_sigkill_resumes_from_last_complete_checkpoint_ignoring_a_torn_one(tmp_p
     assert f"resumed from checkpoint step {complete}" in logs[0]
     assert_same_state(final_state(tmp_path), uninterrupted)
     assert not [n for n in os.listdir(tmp_path) if ".tmp." in n]
+
+
+def test_one_pod_with_two_workers_trains_like_two_pods(tmp_path, uninterrupted):
+    """TRAIN_PROCS_PER_POD=2 (a 2-GPU pod): the launcher starts ranks 0 and 1 itself; the result is the
+    same as two 1-process pods, since a rank's batches depend only on (seed, step, rank)."""
+    codes, logs = finish(start_job(tmp_path, pods_count=1))
+    assert codes == [0]
+    assert "pod 0/1, 2 process(es) per pod, world 2" in logs[0]
+    assert_same_state(final_state(tmp_path), uninterrupted)

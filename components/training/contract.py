@@ -1,8 +1,8 @@
 """What a rendered Job/JobSet must give the training script (pure; imported by the workload renderer).
 
 Container (`training_container`):
-- image `IMAGE`; the code is this package's files (`source_files()`) in a ConfigMap mounted at
-  `CODE_MOUNT/PACKAGE`, `PYTHONPATH=CODE_MOUNT`, command `COMMAND` (`python -m batch_training`):
+- image `IMAGE`; the code is this package's files in a ConfigMap (`code_configmap`, one per
+  namespace) mounted at `CODE_MOUNT/PACKAGE` (`code_volume`), `PYTHONPATH=CODE_MOUNT`, command `COMMAND` (`python -m batch_training`):
   the package uses only the standard library and torch, so no image has to be built;
 - env: `JOB_COMPLETION_INDEX` (the Job controller sets it; Indexed completion mode),
   `TRAIN_PODS_PER_JOB` (the Job's completions), `TRAIN_PROCS_PER_POD` (GPUs per pod, 1 on CPU),
@@ -41,7 +41,7 @@ from .topology import (DEFAULT_MASTER_PORT, ENV_COMPLETION_INDEX, ENV_JOB_INDEX,
 __all__ = [
     "IMAGE", "PACKAGE", "CODE_MOUNT", "COMMAND", "PORT", "PORT_NAME", "CHECKPOINT_MOUNT", "POD_ANNOTATIONS",
     "TERMINATION_GRACE_SECONDS", "EXIT_INTERRUPTED", "EXIT_BAD_CONFIG", "ENV_COMPLETION_INDEX",
-    "checkpoint_dir", "checkpoint_volume", "code_volume", "source_files", "training_container",
+    "checkpoint_dir", "checkpoint_volume", "code_configmap", "code_volume", "source_files", "training_container",
     "indexed_job_master_addr", "jobset_master_addr",
 ]
 
@@ -76,6 +76,12 @@ def checkpoint_dir(job: str) -> str:
 def source_files() -> dict[str, str]:
     """The package's modules, file name -> text: the data of the code ConfigMap."""
     return {path.name: path.read_text() for path in sorted(_SOURCES.glob("*.py"))}
+
+
+def code_configmap(name: str, namespace: str) -> dict:
+    """The ConfigMap carrying the package's code (a few tens of KB, far below the 1 MiB limit)."""
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": namespace},
+            "data": source_files()}
 
 
 def code_volume(configmap: str) -> dict:

@@ -53,8 +53,7 @@ def pod_exit_code(codes: Sequence[int]) -> int:
 def run_workers(topology: PodTopology, env: Mapping[str, str], command: Sequence[str],
                 install_signals: bool = True) -> int:
     """Start the pod's workers, forward stop signals, wait, and return the pod's exit code."""
-    procs = [subprocess.Popen(list(command), env={**env, **topology.worker_env(local)})
-             for local in range(topology.procs_per_pod)]
+    procs: list[subprocess.Popen] = []
 
     def forward(signum: int, _frame: object) -> None:
         for proc in procs:
@@ -62,9 +61,12 @@ def run_workers(topology: PodTopology, env: Mapping[str, str], command: Sequence
                 proc.send_signal(signum)
 
     if install_signals:
-        # As PID 1 in a container, a signal without a handler is ignored: forward it explicitly.
+        # As PID 1 in a container, a signal without a handler is ignored: forward it explicitly
+        # (installed before the workers start, so none is left behind).
         signal.signal(signal.SIGTERM, forward)
         signal.signal(signal.SIGINT, forward)
+    for local in range(topology.procs_per_pod):
+        procs.append(subprocess.Popen(list(command), env={**env, **topology.worker_env(local)}))
     deadline: Optional[float] = None
     while True:
         codes = [proc.poll() for proc in procs]

@@ -95,14 +95,13 @@ def train(settings: Settings, rank: int, world: int, local_rank: int) -> int:
     checkpoints = CheckpointDir(settings.checkpoint_dir)
 
     chosen = torch.tensor([-1], device=device)
-    if rank == 0:
-        latest = checkpoints.latest()
-        if latest is not None:
-            chosen.fill_(latest[0])
+    latest = checkpoints.latest() if rank == 0 else None
+    if latest is not None:
+        chosen.fill_(latest[0])
     dist.broadcast(chosen, src=0)
     saved = int(chosen.item())
     if saved >= 0:
-        payload = checkpoints.read(saved)
+        payload = latest[1] if latest is not None else checkpoints.read(saved)
         if payload is None:
             raise RuntimeError(f"rank {rank} cannot read checkpoint step {saved} that rank 0 chose "
                                f"in {settings.checkpoint_dir}")
