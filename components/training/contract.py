@@ -2,8 +2,9 @@
 
 Container (`training_container`):
 - image `IMAGE`; the code is this package's files in a ConfigMap (`code_configmap`, one per
-  namespace) mounted at `CODE_MOUNT/PACKAGE` (`code_volume`), `PYTHONPATH=CODE_MOUNT`, command `COMMAND` (`python -m batch_training`):
-  the package uses only the standard library and torch, so no image has to be built;
+  namespace) mounted at `CODE_MOUNT/PACKAGE` (`code_volume`), `PYTHONPATH=CODE_MOUNT`, command
+  `COMMAND` (`python -m batch_training`): the package uses only the standard library and torch, so
+  no image has to be built;
 - env: `JOB_COMPLETION_INDEX` (the Job controller sets it; Indexed completion mode),
   `TRAIN_PODS_PER_JOB` (the Job's completions), `TRAIN_PROCS_PER_POD` (GPUs per pod, 1 on CPU),
   `MASTER_ADDR` (the rank-0 pod's hostname: `indexed_job_master_addr` / `jobset_master_addr`, which
