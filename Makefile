@@ -26,7 +26,7 @@ test: venv
 	touch $@
 
 test-torch: .venv-torch/.installed
-	.venv-torch/bin/python -m pytest --noconftest -m torch -v tests/test_training_torch.py
+	.venv-torch/bin/python -m pytest --noconftest -o addopts="" -m torch -v tests/test_training_torch.py
 
 policy: venv
 	$(PY) -m components.cli policy $(STACK)
