@@ -231,3 +231,25 @@ def test_cost_command_json_and_bad_input(tmp_path: Path, capsys):
     assert cli(["cost", "--config-file", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "teams[0].monthlyBudgetUsd" in err and "Traceback" not in err
+
+
+def test_burst_prices_exactly_the_pools_and_nap_limits_the_program_creates(dev_capture):
+    """The burst counts the nodes the program's node pools can reach (autoscaling totalMaxNodeCount, or
+    the fixed nodeCount of the one-zone reserved pool) at the price model the pool is created with
+    (nodeConfig.spot), and NAP at the cluster's resourceLimits minus the static pools' GPUs (GKE counts
+    every node against NAP limits: cloud.google.com/kubernetes-engine/docs/how-to/node-auto-provisioning)."""
+    platform = parse_platform(load_dev_platform_raw())
+    burst = {line.item.split(" (")[0]: line.detail for line in stack_envelope(platform, "dev").burst.lines}
+    static_gpus: dict[str, int] = {}
+    for pool in dev_capture.of_type("gcp:container/nodePool:NodePool"):
+        i, node = pool.inputs, pool.inputs["nodeConfig"]
+        count = i["autoscaling"]["totalMaxNodeCount"] if i.get("autoscaling") else i["nodeCount"]
+        item = "system pool" if i["name"] == "system" else i["name"]
+        assert burst[item].startswith(f"{count} x {node['machineType']} {'spot' if node.get('spot') else 'on-demand'}")
+        for acc in node.get("guestAccelerators") or []:
+            static_gpus[acc["type"]] = static_gpus.get(acc["type"], 0) + count * acc["count"]
+    (cluster,) = dev_capture.of_type("gcp:container/cluster:Cluster")
+    limits = {x["resourceType"]: x["maximum"] for x in cluster.inputs["clusterAutoscaling"]["resourceLimits"]}
+    assert limits["nvidia-l4"] == static_gpus["nvidia-l4"]  # every L4 the burst counts, and no more
+    nap_nodes = limits["nvidia-tesla-a100"] - static_gpus.get("nvidia-tesla-a100", 0)  # a2-highgpu-1g: 1 GPU
+    assert burst["a100-compact-spot"].startswith(f"{nap_nodes} x a2-highgpu-1g spot")

@@ -16,6 +16,7 @@ from components.model.prices import Price, PriceCatalog, PriceModel, Unpriced, p
 from components.model.schema import Provisioning
 
 BOOT_DISK_TYPE = "pd-balanced"  # what components/gcp sets on every pool and NAP default
+FLEX_START_DISCOUNTED = ("a4", "a3", "a2", "h4d")
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,11 @@ def price_model(flavor: Flavor) -> tuple[PriceModel, str]:
         # commitment lowers that rate (shown separately, not assumed).
         return "onDemand", "on-demand rate, reservation bills whether used or not"
     if capacity == Provisioning.DWS.value:
-        return "onDemand", "on-demand as upper bound (DWS flex-start discount not in the catalog)"
+        # cloud.google.com/compute/docs/instances/about-flex-start-vms: flex-start discounts vCPUs, memory
+        # and GPUs of A4, A3, A2 and H4D machines; other families bill their usual rate.
+        if flavor.machine.name.split("-")[0] in FLEX_START_DISCOUNTED:
+            return "onDemand", "on-demand as upper bound (the flex-start discount is not in the catalog)"
+        return "onDemand", "on-demand (flex-start discounts only A4/A3/A2/H4D)"
     return "onDemand", "on-demand"
 
 

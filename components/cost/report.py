@@ -8,7 +8,7 @@ from components.model import Platform
 from components.model.prices import PRICES_FILE, PriceCatalog, price_catalog
 
 from .budget import budget_checks
-from .envelope import Envelope, Line, Pricer, Total, reserved_flavors, stack_envelope, usd
+from .envelope import Line, Pricer, Total, reserved_flavors, stack_envelope, usd
 from .teams import quota_costs, team_costs
 
 
@@ -32,7 +32,7 @@ def _total_lines(title: str, total: Total) -> list[str]:
     return out
 
 
-def commitment_note(platform: Platform, env: Envelope, catalog: PriceCatalog) -> list[str]:
+def commitment_note(platform: Platform, catalog: PriceCatalog) -> list[str]:
     """What the reserved pools would cost under a 1-year commitment instead of the on-demand rate."""
     pricer = Pricer(platform, catalog)
     out = []
@@ -49,7 +49,7 @@ def cost_text(platform: Platform, stack: str, catalog: Optional[PriceCatalog] = 
     out = [f"Cost envelope of stack {stack!r} ({env.region}, {catalog.currency} per month of {catalog.hours_per_month} h; "
            f"prices from {PRICES_FILE.relative_to(PRICES_FILE.parents[2])} with their dates and sources: prices change)", ""]
     out += _total_lines("Idle floor (no job running)", env.idle)
-    out += commitment_note(platform, env, catalog)
+    out += commitment_note(platform, catalog)
     out += [""] + _total_lines("Burst (every pool at its maximum, NAP at its limits)", env.burst)
     out += [""] + _total_lines("Spot saves over on-demand at burst", env.spot_saving)
     rows = []
