@@ -72,6 +72,8 @@ def _mock_outputs(type_: str, name: str, inputs: dict, project: str) -> dict:
         out["masterAuth"] = {"clusterCaCertificate": "bW9jay1jYQ=="}  # base64("mock-ca")
     elif type_ == "gcp:compute/network:Network":
         out["selfLink"] = f"projects/{project}/global/networks/{inputs.get('name', name)}"
+    elif type_ == "random:index/randomPassword:RandomPassword":
+        out["result"] = "mock-password"
     elif type_ == "gcp:compute/subnetwork:Subnetwork":
         out["selfLink"] = f"projects/{project}/regions/{inputs.get('region')}/subnetworks/{inputs.get('name', name)}"
     return out
@@ -140,6 +142,8 @@ def _alias(alias) -> dict:
 def _plain(value: Any) -> Any:
     """JSON-friendly copy: resource references become their URN, unknowns become a marker."""
     if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return _plain(value["value"])  # a secret input: keep its value (mock values only)
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]

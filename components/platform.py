@@ -13,11 +13,13 @@ from components.gcp.network import Network
 from components.gcp.node_pools import GpuNodePool, SystemNodePool
 from components.kubernetes.layer import build_kubernetes, validate_manifests
 from components.model import flavors, load_platform
+from components.monitoring.layer import build_monitoring, validate_monitoring
 
 
 def build_platform() -> None:
     platform = load_platform()  # raises ConfigError listing every problem before anything exists
     validate_manifests(platform)  # raises ManifestError: every Kubernetes object checked before any exists
+    validate_monitoring(platform)
     provider = gcp.Provider("gcp", project=platform.project, region=platform.region)
     on_gcp = pulumi.ResourceOptions(providers=[provider])
 
@@ -33,7 +35,9 @@ def build_platform() -> None:
     teams = {team.name: TeamIdentity(f"team-{team.name}", platform, team, cluster.cluster, on_gcp) for team in platform.teams}
     CostEnvelope("cost", platform)  # read by the policy pack's budget check
     access = kubeconfig(cluster)
-    build_kubernetes(platform, access, ready=[cluster.cluster, system_pool.pool], identities=teams)
+    kubernetes = build_kubernetes(platform, access, ready=[cluster.cluster, system_pool.pool], identities=teams)
+    # On top: nothing of Kueue or the teams waits for monitoring.
+    build_monitoring(platform, kubernetes, on_gcp)
 
     pulumi.export("clusterName", cluster.name)
     pulumi.export("clusterEndpoint", cluster.endpoint)

@@ -331,10 +331,10 @@ def test_every_builtin_error_is_reported_not_only_the_first() -> None:
 
 
 def test_unknown_kind_is_skipped_and_reported_as_not_validated() -> None:
-    monitor = {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
-               "metadata": {"name": "dcgm", "namespace": "monitoring"}, "spec": {"anything": True}}
-    assert problems(monitor) == []
-    assert not is_validated(monitor)
+    widget = {"apiVersion": "example.com/v1", "kind": "Widget",
+              "metadata": {"name": "dcgm", "namespace": "monitoring"}, "spec": {"anything": True}}
+    assert problems(widget) == []
+    assert not is_validated(widget)
 
 
 # --- aggregation and purity -------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from . import render
 # Built-in kinds and their typed Pulumi classes; everything else is a CustomResource.
 BUILTIN = {
     ("v1", "Namespace"): k8s.core.v1.Namespace,
+    ("v1", "ConfigMap"): k8s.core.v1.ConfigMap,
     ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
     ("v1", "ResourceQuota"): k8s.core.v1.ResourceQuota,
     ("v1", "LimitRange"): k8s.core.v1.LimitRange,
@@ -25,7 +26,7 @@ BUILTIN = {
 }
 TOP_LEVEL = {"metadata": "metadata", "spec": "spec", "rules": "rules", "roleRef": "role_ref", "subjects": "subjects",
              "value": "value", "globalDefault": "global_default", "preemptionPolicy": "preemption_policy",
-             "description": "description"}
+             "description": "description", "data": "data"}
 
 
 def apply(logical_name: str, obj: dict, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:

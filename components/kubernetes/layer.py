@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Mapping
 
 import pulumi
@@ -25,12 +26,20 @@ def validate_manifests(platform: Platform) -> None:
     validate_all(render.manifests(platform, emails).all())
 
 
+@dataclass(frozen=True)
+class KubernetesLayer:
+    """What layers on top (monitoring) build on: the cluster's provider and the PriorityClasses."""
+
+    provider: k8s.Provider
+    priorities: PriorityClasses
+
+
 def build_kubernetes(
     platform: Platform,
     kubeconfig: pulumi.Input[str],
     ready: list[pulumi.Resource],
     identities: Mapping[str, TeamIdentity],
-) -> None:
+) -> KubernetesLayer:
     """`ready` is what the cluster must have before any object applies: the cluster and its system pool
     (never the GPU pools, which keep building in parallel)."""
     provider = k8s.Provider(
@@ -51,3 +60,4 @@ def build_kubernetes(
     for team, team_objs in objs.teams.items():
         tenancy = TeamTenancy(f"tenancy-{team}", team_objs.tenancy, on_cluster)
         TeamQueues(f"queues-{team}", team_objs, tenancy, capacity, controllers, on_cluster)
+    return KubernetesLayer(provider, priorities)

@@ -29,7 +29,7 @@ from referencing import Registry, Resource
 KUBERNETES_VERSION = "1.35"
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "platform" / "schemas"
-CRD_GROUPS = frozenset({"kueue.x-k8s.io", "jobset.x-k8s.io"})
+CRD_GROUPS = frozenset({"kueue.x-k8s.io", "jobset.x-k8s.io", "monitoring.coreos.com"})
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")

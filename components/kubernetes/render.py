@@ -278,14 +278,21 @@ def limit_range(team: Team) -> dict:
     }
 
 
+# Prometheus runs here (components/monitoring); team pods accept its scrapes (design D7).
+MONITORING_NAMESPACE = "monitoring"
+
+
 def network_policy(team: Team) -> dict:
-    """Pods of a team accept traffic only from their own namespace (torchrun peers, JobSet services);
-    Dataplane V2 enforces it. Egress stays open for datasets, images and the team bucket."""
+    """Pods of a team accept traffic only from their own namespace (torchrun peers, JobSet services)
+    and from the monitoring namespace (metric scrapes); Dataplane V2 enforces it. Egress stays open
+    for datasets, images and the team bucket."""
+    monitoring = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": MONITORING_NAMESPACE}}}
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": meta("same-namespace-only", team.name),
-        "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"from": [{"podSelector": {}}]}]},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress"],
+                 "ingress": [{"from": [{"podSelector": {}}, monitoring]}]},
     }
 
 

@@ -307,7 +307,17 @@ def _versions(p: Platform) -> Iterator[Issue]:
             )
 
 
-CHECKS: tuple[Check, ...] = (_zones, _network, _private_endpoint, _machines, _pools, _names, _queues, _capacity, _dws, _versions, spread_issues)
+def _monitoring(p: Platform) -> Iterator[Issue]:
+    """HA replicas are spread over system nodes (the chart's pod anti-affinity); more replicas than the
+    system pool can ever have nodes would share a node and fail together."""
+    m, nodes = p.monitoring, p.cluster.system_pool.max_nodes
+    for key, replicas in (("prometheusReplicas", m.prometheus_replicas), ("alertmanagerReplicas", m.alertmanager_replicas)):
+        if m.enabled and replicas > nodes:
+            yield Issue(f"monitoring.{key}", f"{replicas} replicas but the system pool has at most {nodes} node(s)",
+                        f"lower it to {nodes} or raise cluster.systemPool.maxNodes")
+
+
+CHECKS: tuple[Check, ...] = (_zones, _network, _private_endpoint, _machines, _pools, _names, _queues, _capacity, _dws, _versions, spread_issues, _monitoring)
 
 
 def semantic_issues(platform: Platform) -> list[Issue]:

@@ -204,6 +204,30 @@ class KueueSettings(Model):
     )
 
 
+class PendingMinutes(Model):
+    """How long a workload may wait for admission, per queue class, before someone is paged."""
+
+    high: int = Field(15, ge=1, description="High-priority work should start within minutes.")
+    low: int = Field(240, ge=1, description="Low-priority work waits for spot or borrowed capacity.")
+    compact: int = Field(120, ge=1, description="NAP builds a compact-placement pool per job.")
+    dws: int = Field(720, ge=1, description="DWS waits until GKE can provision the whole request.")
+
+
+class Monitoring(Model):
+    """Prometheus, Alertmanager and Grafana (kube-prometheus-stack) on the system pool, and the alert thresholds."""
+
+    enabled: bool = True
+    retention_days: int = Field(15, ge=1, le=365, description="Prometheus keeps samples this long.")
+    volume_gb: int = Field(50, ge=10, le=4096, description="Persistent disk per Prometheus replica.")
+    prometheus_replicas: int = Field(2, ge=1, le=5, description="Identical replicas scrape the same targets (HA).")
+    alertmanager_replicas: int = Field(2, ge=1, le=5, description="Clustered; deduplicates notifications.")
+    pending_minutes: PendingMinutes = PendingMinutes()
+    idle_gpu_percent: int = Field(5, ge=1, le=50, description="An allocated GPU below this utilisation counts as idle.")
+    idle_gpu_minutes: int = Field(30, ge=5, description="How long an allocated GPU may idle before an alert.")
+    scale_up_minutes: int = Field(20, ge=5, description="How long a GPU pod may stay unschedulable before an alert.")
+    evictions_per_hour: int = Field(10, ge=1, description="Evictions or preemptions per ClusterQueue per hour that count as a storm.")
+
+
 class Platform(Model):
     project: str = Field(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$", description="GCP project id.")
     region: str = Field(pattern=r"^[a-z]+-[a-z]+[0-9]$")
@@ -222,6 +246,7 @@ class Platform(Model):
     )
     controllers: Controllers = Controllers()
     data_protection: DataProtection = DataProtection()
+    monitoring: Monitoring = Monitoring()
 
     @property
     def workload_pool(self) -> str:

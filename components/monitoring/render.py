@@ -1,0 +1,44 @@
+"""Every Kubernetes object the monitoring layer applies (the chart aside), rendered once from the model.
+
+The component creates exactly these and the validation checks exactly these (vendored Prometheus
+Operator CRD schemas for the monitors and rules, kubernetes-validate for the rest).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from components.kubernetes.render import MONITORING_NAMESPACE
+from components.model import Platform
+
+from . import dashboards, rules, scrape
+
+NAMESPACE = MONITORING_NAMESPACE
+
+
+def namespace() -> dict:
+    # Deliberately without batch-platform/kueue-managed: Kueue's fail-closed Job webhook selects only
+    # namespaces carrying that label, so it can never block the chart's Jobs here, even while Kueue
+    # is down or starting (kueue.md §9 item 13; kubernetes-sigs/kueue#5244).
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": NAMESPACE, "labels": {"batch-platform/component": "monitoring"}}}
+
+
+@dataclass(frozen=True)
+class MonitoringManifests:
+    namespace: dict
+    monitors: list[dict]  # ServiceMonitor (Kueue), PodMonitor (GKE's DCGM exporter)
+    rules: list[dict]  # PrometheusRule
+    dashboards: list[dict]  # ConfigMaps the Grafana sidecar loads
+
+    def all(self) -> list[dict]:
+        return [self.namespace, *self.monitors, *self.rules, *self.dashboards]
+
+
+def manifests(platform: Platform) -> MonitoringManifests:
+    return MonitoringManifests(
+        namespace=namespace(),
+        monitors=[scrape.kueue_service_monitor(), scrape.dcgm_pod_monitor()],
+        rules=[rules.prometheus_rule(platform)],
+        dashboards=dashboards.config_maps(platform),
+    )

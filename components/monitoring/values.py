@@ -1,0 +1,110 @@
+"""kube-prometheus-stack: the pinned chart and its values, derived from the model (pure)."""
+
+from __future__ import annotations
+
+from components.kubernetes.render import TEAM_LABEL
+from components.model import Platform
+from components.model.flavors import SYSTEM_POOL_LABELS
+
+from .promql import ksm_label, node_label_keys
+
+# Official chart repository of the prometheus-community charts (charts/kube-prometheus-stack/README.md).
+CHART = "kube-prometheus-stack"
+CHART_REPO = "https://prometheus-community.github.io/helm-charts"
+# 88.5.3 = Prometheus Operator v0.93.1; its CRD schemas are vendored in platform/schemas/monitoring.
+CHART_VERSION = "88.5.3"
+RELEASE = "monitoring"
+FULLNAME = "kps"  # resource name stem: kps-prometheus, kps-operator, kps-alertmanager
+GRAFANA_SERVICE = "grafana"
+GRAFANA_ADMIN_SECRET = "grafana-admin"
+ALERT_WEBHOOK_SECRET = "alert-webhook"
+# Every controller of the platform runs at this PriorityClass (components/kubernetes/render.py).
+PRIORITY = "platform-services"
+# The Grafana sidecar loads every ConfigMap with this label as a dashboard (chart grafana.sidecar.dashboards).
+DASHBOARD_LABEL = {"grafana_dashboard": "1"}
+PROMETHEUS_SERVICE = f"{FULLNAME}-prometheus"
+ALERTMANAGER_SERVICE = f"{FULLNAME}-alertmanager"
+PROMETHEUS_SERVICE_ACCOUNT = f"{FULLNAME}-prometheus"
+
+
+def _on_system_pool() -> dict:
+    # No tolerations at all: nothing here can land on a GPU node, so GPU pools still scale to zero.
+    return {"nodeSelector": dict(SYSTEM_POOL_LABELS), "tolerations": []}
+
+
+def alertmanager_config(webhook: bool) -> dict:
+    """Without a receiver, alerts are only visible in Alertmanager (and Grafana); with one, every alert
+    goes to the webhook. The URL is read from a mounted Secret (url_file), never from chart values."""
+    receivers: list[dict] = [{"name": "alertmanager-only"}]
+    receiver = "alertmanager-only"
+    if webhook:
+        receivers.append({"name": "platform-webhook", "webhook_configs": [{
+            "url_file": f"/etc/alertmanager/secrets/{ALERT_WEBHOOK_SECRET}/url", "send_resolved": True}]})
+        receiver = "platform-webhook"
+    return {
+        "route": {"receiver": receiver, "group_by": ["alertname", "namespace", "cluster_queue"],
+                  "group_wait": "1m", "group_interval": "5m", "repeat_interval": "4h",
+                  # kube-prometheus-stack's always-firing heartbeat would page every 4h otherwise.
+                  "routes": [{"receiver": "alertmanager-only", "matchers": ['alertname = "Watchdog"']}]},
+        "receivers": receivers,
+    }
+
+
+def chart_values(platform: Platform, webhook: bool = False) -> dict:
+    m = platform.monitoring
+    pinned = _on_system_pool()
+    return {
+        "fullnameOverride": FULLNAME,
+        "prometheusOperator": {
+            **pinned,
+            "priorityClassName": PRIORITY,
+            # Off: under Pulumi the chart's cert hook Jobs become plain resources that patch the webhook
+            # configurations behind Pulumi's back; rules are validated offline (schema + promtool) instead.
+            "admissionWebhooks": {"enabled": False, "patch": {"enabled": False}},
+        },
+        "prometheus": {"prometheusSpec": {
+            **pinned,
+            "priorityClassName": PRIORITY,
+            "replicas": m.prometheus_replicas,
+            "retention": f"{m.retention_days}d",
+            # Drop old blocks before the disk fills (90 %), whatever the ingest rate.
+            "retentionSize": f"{m.volume_gb * 9 // 10}GB",
+            "storageSpec": {"volumeClaimTemplate": {"spec": {
+                "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": f"{m.volume_gb}Gi"}}}}},
+            # Select every ServiceMonitor/PodMonitor/PrometheusRule, not only the release's own.
+            "serviceMonitorSelectorNilUsesHelmValues": False,
+            "podMonitorSelectorNilUsesHelmValues": False,
+            "ruleSelectorNilUsesHelmValues": False,
+        }},
+        "alertmanager": {
+            "config": alertmanager_config(webhook),
+            "alertmanagerSpec": {
+                **pinned,
+                "priorityClassName": PRIORITY,
+                "replicas": m.alertmanager_replicas,
+                "secrets": [ALERT_WEBHOOK_SECRET] if webhook else [],
+            },
+        },
+        "grafana": {
+            **pinned,
+            "fullnameOverride": GRAFANA_SERVICE,
+            "priorityClassName": PRIORITY,
+            "admin": {"existingSecret": GRAFANA_ADMIN_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"},
+            "service": {"type": "ClusterIP"},
+            "ingress": {"enabled": False},
+            "sidecar": {"dashboards": {"enabled": True, "label": "grafana_dashboard", "labelValue": "1"}},
+        },
+        "kube-state-metrics": {
+            **pinned,
+            "priorityClassName": PRIORITY,
+            # kube_node_labels carries only allowlisted node labels; the dashboards select pools by these.
+            "metricLabelsAllowlist": [f"nodes=[{','.join(node_label_keys(platform))}]", f"namespaces=[{TEAM_LABEL}]"],
+        },
+        # node-exporter defaults to tolerating every NoSchedule taint; here it covers the system pool only.
+        "prometheus-node-exporter": {**pinned, "priorityClassName": PRIORITY},
+    }
+
+
+def allowlisted_node_labels(platform: Platform) -> list[str]:
+    """The kube_node_labels label names the allowlist produces (what dashboards may select on)."""
+    return [ksm_label(k) for k in node_label_keys(platform)]
