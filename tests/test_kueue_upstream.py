@@ -3,8 +3,6 @@ scheduling rules (restated in tests/kube_semantics.py, each with its upstream so
 
 from __future__ import annotations
 
-import pytest
-
 from components.model import flavors, job_placement, parse_platform, priority_class_for
 from components.offline import Capture
 from conftest import load_dev_platform_raw
@@ -160,8 +158,7 @@ def test_dws_job_cannot_land_on_another_requests_nodes(dev_capture):
     assert schedulable(pods["req-b"], node_a) is not None
 
 
-@pytest.mark.parametrize("name", ["ProvisioningRequestConfig"])
-def test_dws_config_is_valid_for_kueue_and_the_pool_uses_flex_start(dev_capture, name):
+def test_dws_config_is_valid_for_kueue_and_the_pool_uses_flex_start(dev_capture):
     """Defect 7. The ProvisioningRequestConfig passes the vendored Kueue 0.19.2 schema
     (platform/schemas), and the DWS pool sets flex-start with queued provisioning, as GKE requires: "To use
     flex-start with queued provisioning, you have to add the --flex-start and --enable-queued-provisioning
@@ -169,7 +166,7 @@ def test_dws_config_is_valid_for_kueue_and_the_pool_uses_flex_start(dev_capture,
     from components.kubernetes.manifest_validation import problems
     from components.plan import kubernetes_object
 
-    prc = next(kubernetes_object(r) for r in dev_capture.of_type(KUEUE + name))
+    prc = next(kubernetes_object(r) for r in dev_capture.of_type(KUEUE + "ProvisioningRequestConfig"))
     assert problems(prc) == []
     assert prc["spec"]["podSetUpdates"] == {"nodeSelector": [
         {"key": "autoscaling.gke.io/provisioning-request", "valueFromProvisioningClassDetail": "ResizeRequestName"}]}
