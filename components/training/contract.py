@@ -22,7 +22,9 @@ Container (`training_container`):
 
 Pod: `terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS`. On spot preemption GKE gives pods
 the first 15 s of its 30 s shutdown ("Spot VMs", GKE docs: "Termination and graceful shutdown of Spot
-VMs"); SIGTERM makes every rank stop after the current step and rank 0 write a checkpoint.
+VMs"); SIGTERM makes every rank stop after the current step and rank 0 write a checkpoint. A model
+whose checkpoint takes longer than that to write loses at most `TRAIN_CHECKPOINT_EVERY` steps: the
+periodic checkpoints are the floor, the SIGTERM one is a bonus.
 Exit codes (for podFailurePolicy): 0 done; `EXIT_INTERRUPTED` (75) stopped on request after a
 checkpoint, retry resumes; `EXIT_BAD_CONFIG` (2) the env is inconsistent, retrying cannot help;
 anything else is a failure of the training itself.
@@ -46,10 +48,11 @@ __all__ = [
     "indexed_job_master_addr", "jobset_master_addr",
 ]
 
-# torch 2.13.0 (what the torch test group runs) built for CUDA 12.6: CUDA 12.x user-space runs on any
-# R525+ driver through CUDA minor-version compatibility, which GKE's DEFAULT driver channel satisfies,
-# and the build carries kernels for L4 (sm_89) and A100 (sm_80). A CUDA 13 build would need an R580+
-# driver. The `-runtime` variant: no compiler needed, smaller image.
+# torch 2.13.0 (what the torch test group runs) built for CUDA 12.6. CUDA 12.x user space runs on any
+# R525+ driver through NVIDIA's minor-version compatibility, and GKE's DEFAULT/LATEST driver channels
+# install R535-or-newer production branches on current COS images; a CUDA 13 build would need R580+.
+# The build carries kernels for L4 (sm_89) and A100 (sm_80); `-runtime`: no compiler, smaller image.
+# Not pulled or run here (no registry or GPU access): check `nvidia-smi` on a node before pinning newer.
 IMAGE = "pytorch/pytorch:2.13.0-cuda12.6-cudnn9-runtime"
 PACKAGE = "batch_training"
 CODE_MOUNT = "/opt/training"
