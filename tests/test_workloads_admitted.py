@@ -15,8 +15,9 @@ import pytest
 
 from components.explain import ADMITTED, explain, from_capture, from_object
 from components.model import parse_platform
+from components.offline import PROJECT
 from components.workloads import kinds_for, render
-from conftest import load_dev_platform_raw
+from conftest import load_dev_platform_raw, load_stack_config
 
 DEV = parse_platform(load_dev_platform_raw())
 COHORT_HIGH = {"team-a": ["team-a-high", "team-b-high"], "team-b": ["team-a-high", "team-b-high"],
@@ -53,3 +54,18 @@ def test_rendered_workload_is_admitted_and_placed(cluster, team, kind):
     assert verdict.borrowing_from == (COHORT_HIGH[team] if borrows else []), verdict.format()
     assert verdict.admission_checks == checks
     assert verdict.preempts == []
+
+
+def test_every_shipped_stack_admits_and_places_every_workload(stack_capture):
+    """The same end-to-end guarantee for each shipped stack (dev, prod): whatever flavor the queues pick,
+    no rendered workload of any team is left unadmittable or without a node."""
+    platform = parse_platform(load_stack_config(stack_capture.stack)[f"{PROJECT}:platform"])
+    cluster = from_capture(stack_capture)
+    failed = []
+    for team in platform.teams:
+        for kind in kinds_for(platform, team):
+            obj = next(o for o in render(platform, team.name, kind) if o["kind"] in ("Job", "JobSet"))
+            verdict = explain(cluster, from_object(obj))
+            if verdict.status != ADMITTED or not verdict.pools:
+                failed.append(verdict.format())
+    assert not failed, "\n\n".join(failed)
