@@ -132,3 +132,20 @@ def test_platform_given_as_a_string_exits_2(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(components.offline, "stack_config", lambda stack: {PLATFORM_KEY: "oops"})
     assert cli(["plan", "dev", "--out", str(tmp_path)]) == 2
     assert "platform" in capsys.readouterr().err
+
+
+def test_plan_prints_the_cost_section_and_writes_cost_and_picture(dev_plan):
+    """The plan's cost section and files are the cost command's numbers (components/cost)."""
+    from components.cost import cost_json
+    from components.cost.report import summary_lines
+
+    _, stdout, _, out = dev_plan
+    platform = parse_platform(load_dev_platform_raw())
+    section = stdout.split("\nCost (details: `python -m components.cli cost dev`):\n", 1)[1]
+    assert section.startswith("\n".join(summary_lines(platform)))
+    for team in ("team-a", "team-b", "team-c", "team-d"):
+        assert f"\n  {team}  $" in section
+    written = json.loads((out / "dev" / "cost.json").read_text())
+    assert written["summary"] == cost_json(platform, "dev")["summary"]
+    for name in ("platform.html", "platform.md", "platform.svg"):
+        assert (out / "dev" / name).stat().st_size > 0
