@@ -251,3 +251,22 @@ def test_monitors_keep_the_exporters_namespace_and_pod_labels(kind):
     monitor = next(m for m in render.manifests(_platform()).monitors if m["kind"] == kind)
     endpoints = monitor["spec"].get("endpoints") or monitor["spec"]["podMetricsEndpoints"]
     assert all(e["honorLabels"] for e in endpoints)
+
+
+def test_kueue_service_monitor_selects_the_charts_metrics_service():
+    """Kueue v0.19.2 charts/kueue/templates/manager/auth_proxy_service.yaml: Service
+    `<fullname>-controller-manager-metrics-service` in the release namespace, labels from
+    kueue.metricsService.labels (`app.kubernetes.io/name: kueue`, `app.kubernetes.io/component:
+    metrics-service`, `control-plane: controller-manager`, ...), port `https` 8443 (values.yaml
+    metricsService.ports); the controller serves HTTPS with authn/authz (cmd/kueue/main.go)."""
+    chart_service_labels = {"app.kubernetes.io/name": "kueue", "app.kubernetes.io/component": "metrics-service",
+                            "control-plane": "controller-manager", "app.kubernetes.io/managed-by": "Helm"}
+    monitor = render.manifests(_platform()).monitors[0]
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    assert all(chart_service_labels.get(k) == v for k, v in selector.items())
+    assert monitor["spec"]["namespaceSelector"] == {"matchNames": [k8s_render.KUEUE_NAMESPACE]}
+    endpoint = monitor["spec"]["endpoints"][0]
+    assert (endpoint["port"], endpoint["scheme"]) == ("https", "https")
+    # The webhook Service (same chart) carries other labels and must not be scraped.
+    webhook_service_labels = {"app.kubernetes.io/name": "kueue", "control-plane": "controller-manager"}
+    assert not all(webhook_service_labels.get(k) == v for k, v in selector.items())

@@ -132,7 +132,8 @@ def _openmetrics(platform, end: int) -> str:
             labels = {"cohort": cq["spec"].get("cohortName", ""), "cluster_queue": name, "flavor": f["name"],
                       "resource": "nvidia.com/gpu", **leader}
             add("kueue_cluster_queue_nominal_quota", labels, lambda i, g=gpus: g)
-            add("kueue_cluster_queue_resource_usage", labels, lambda i, g=gpus: g + 1)
+            # Ramps up to one GPU over nominal: borrowing shows, and the picture is not flat.
+            add("kueue_cluster_queue_resource_usage", labels, lambda i, g=gpus: min(g + 1, 1 + i // 12))
     for team in platform.teams:
         add("kube_namespace_labels", {"namespace": team.name, promql.ksm_label(k8s_render.TEAM_LABEL): team.name}, lambda i: 1)
         for lq in k8s_render.team_local_queues(team):
