@@ -13,7 +13,7 @@ from decimal import Decimal
 from components.model import flavors, gpu_node_allocatable, parse_platform
 from components.model.allocatable import gke_reserved, kubelet_allocatable, node_overhead
 from components.model.catalog import machine_types
-from conftest import load_dev_platform_raw
+from conftest import PLATFORM_KEY, load_stack_config
 
 KUEUE = "kubernetes:kueue.x-k8s.io/v1beta2:"
 
@@ -49,13 +49,13 @@ def test_reservation_matches_gkes_table_and_example():
     assert gke_reserved(machine_types()["a3-highgpu-8g"], image_streaming=False).memory_mib == 45261 + 100
 
 
-def test_per_gpu_quota_times_gpus_per_node_fits_one_node_of_every_flavor(dev_capture):
+def test_per_gpu_quota_times_gpus_per_node_fits_one_node_of_every_flavor(stack_capture):
     """The issue's check: for every flavor, the cpu/memory quota per GPU (read from the ClusterQueues the
     program applies) x GPUs per node <= what one node of that machine offers pods (GKE allocatable less
     the GPU-node DaemonSets of platform/catalog/gpu_node_overhead.yaml). Raw machine size fails this."""
-    model = flavors(parse_platform(load_dev_platform_raw()))
+    model = flavors(parse_platform(load_stack_config(stack_capture.stack)[PLATFORM_KEY]))
     seen = set()
-    for cq in dev_capture.of_type(KUEUE + "ClusterQueue"):
+    for cq in stack_capture.of_type(KUEUE + "ClusterQueue"):
         for group in cq.inputs["spec"]["resourceGroups"]:
             for fq in group["flavors"]:
                 res = {r["name"]: r for r in fq["resources"]}

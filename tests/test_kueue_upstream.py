@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from components.model import flavors, job_placement, parse_platform, priority_class_for
 from components.offline import Capture
-from conftest import load_dev_platform_raw
+from conftest import PLATFORM_KEY, load_dev_platform_raw, load_stack_config
 from kube_semantics import (
     GPU, extended_resource_toleration, kueue_admit, kueue_flavor_fits, nap_node, schedulable, static_pool_node,
 )
@@ -18,10 +18,10 @@ def _specs(capture: Capture, kind: str) -> dict[str, dict]:
     return {r.inputs["metadata"]["name"]: {**r.inputs, "spec": r.inputs.get("spec") or {}} for r in capture.of_type(KUEUE + kind)}
 
 
-def minimal_job_template(queue: str, queue_flavors: list[str], job: str, namespace: str) -> dict:
+def minimal_job_template(queue: str, queue_flavors: list[str], job: str, namespace: str, stack: str = "dev") -> dict:
     """A job as the README asks users to write one: queue label, GPU request, the queue's priority (D3),
     and what the model says its flavor needs beyond Kueue (D2, `job_placement`)."""
-    model = flavors(parse_platform(load_dev_platform_raw()))
+    model = flavors(parse_platform(load_stack_config(stack)[PLATFORM_KEY]))
     spec: dict = {
         "priorityClassName": priority_class_for(queue),
         "containers": [{"name": "main", "image": "trainer", "resources": {"limits": {GPU: "1"}}}],
@@ -47,25 +47,26 @@ def _queue_cases(capture: Capture):
         yield meta["namespace"], meta["name"], queue_flavors
 
 
-def test_minimal_job_is_admitted_on_every_flavor_of_its_queue_and_tolerates_the_node(dev_capture):
+def test_minimal_job_is_admitted_on_every_flavor_of_its_queue_and_tolerates_the_node(stack_capture):
     """Defect 3 (D1). Kueue v0.19.2 `pkg/scheduler/flavorassigner/flavorassigner.go` checkFlavorForPodSets
     assigns a flavor only if the job template plus the flavor's `tolerations` tolerate its `nodeTaints`, and
     `pkg/podset/podset.go` FromAssignment injects only the flavor's nodeLabels and tolerations; the node must
     then pass kube-scheduler's taint filter (k8s.io/api ToleratesTaint) for every taint GKE puts on it
     (nvidia.com/gpu=present, gke-queued, spot on NAP nodes, and ours). A minimal job (queue label + GPU
     request) of every team's every queue must get through all of it, on every flavor its queue may pick."""
-    rfs = _specs(dev_capture, "ResourceFlavor")
-    cases = list(_queue_cases(dev_capture))
+    capture = stack_capture
+    rfs = _specs(capture, "ResourceFlavor")
+    cases = list(_queue_cases(capture))
     assert {q for _, q, _ in cases} == {"high", "low", "compact", "dws"}
     for namespace, queue, queue_flavors in cases:
-        template = minimal_job_template(queue, queue_flavors, "train", namespace)
+        template = minimal_job_template(queue, queue_flavors, "train", namespace, capture.stack)
         for flavor in queue_flavors:
             reason = kueue_flavor_fits(template, rfs[flavor]["spec"])
             assert reason is None, f"{namespace}/{queue}: Kueue would not assign flavor {flavor}: {reason}"
             pod = extended_resource_toleration(kueue_admit(template, rfs[flavor]["spec"]))
-            node = _gpu_node(dev_capture, flavor, pod)
-            node["labels"].update(_dws_request_label(dev_capture, flavor, "req-1"))
-            pod["nodeSelector"].update(_dws_pod_set_update(dev_capture, flavor, "req-1"))
+            node = _gpu_node(capture, flavor, pod)
+            node["labels"].update(_dws_request_label(capture, flavor, "req-1"))
+            pod["nodeSelector"].update(_dws_pod_set_update(capture, flavor, "req-1"))
             assert schedulable(pod, node) is None, f"{namespace}/{queue} on {flavor}: {schedulable(pod, node)}"
 
 
