@@ -209,3 +209,13 @@ def test_cli_on_a_users_file(tmp_path, capsys, monkeypatch, dev_capture):
     assert cli(["explain", "dev", str(path), "--used", "nope"]) == 2
     assert "CLUSTERQUEUE=FLAVOR:GPUS" in capsys.readouterr().err
     assert cli(["explain", "dev", "--team", "team-a", "--kind", "compact"]) == 0
+
+
+def test_csi_volume_needs_its_gke_add_on(cluster, dev_capture):
+    """The cluster enables the Cloud Storage FUSE CSI driver (addonsConfig.gcsFuseCsiDriverConfig), so the
+    team bucket mounts; a driver whose add-on is off leaves the pod unable to start."""
+    obj = job(volumes=[{"name": "b", "csi": {"driver": "gcsfuse.csi.storage.gke.io", "volumeAttributes": {"bucketName": "x"}}}])
+    assert run(cluster, obj).status == ADMITTED
+    obj["spec"]["template"]["spec"]["volumes"] = [{"name": "f", "csi": {"driver": "secrets-store.csi.k8s.io"}}]
+    v = run(cluster, obj)
+    assert v.status == PENDING and v.reasons == ["pod set main: CSI driver secrets-store.csi.k8s.io is not enabled on the cluster"]

@@ -53,11 +53,18 @@ class Nap:
     limits: dict[str, int]  # cpu (cores), memory (GB), and one entry per accelerator type (GPUs)
 
 
+# GKE add-ons that install a CSI driver (addonsConfig field -> driver name), GKE "About CSI drivers".
+CSI_ADDONS = {"gcsFuseCsiDriverConfig": "gcsfuse.csi.storage.gke.io",
+              "gcePersistentDiskCsiDriverConfig": "pd.csi.storage.gke.io",
+              "gcpFilestoreCsiDriverConfig": "filestore.csi.storage.gke.io"}
+
+
 @dataclass
 class ClusterView:
     objects: list[dict]
     pools: list[NodePool] = field(default_factory=list)
     nap: Nap = field(default_factory=lambda: Nap(False, {}))
+    csi_drivers: Optional[frozenset[str]] = None  # None: unknown (a view built by hand), not checked
 
     def of_kind(self, kind: str) -> list[dict]:
         return [o for o in self.objects if o.get("kind") == kind]
@@ -117,7 +124,9 @@ def from_capture(capture) -> ClusterView:
     pools = [pool_from_inputs(r.inputs) for r in capture.of_type(NODE_POOL_TYPE)]
     clusters = capture.of_type(CLUSTER_TYPE)
     nap = nap_from_cluster(clusters[0].inputs) if clusters else Nap(False, {})
-    return ClusterView(objects, pools, nap)
+    addons = (clusters[0].inputs.get("addonsConfig") or {}) if clusters else {}
+    drivers = frozenset(d for key, d in CSI_ADDONS.items() if (addons.get(key) or {}).get("enabled"))
+    return ClusterView(objects, pools, nap, drivers)
 
 
 def view(objects: Iterable[dict], pools: Iterable[NodePool] = (), nap: Optional[Nap] = None) -> ClusterView:

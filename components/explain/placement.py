@@ -63,6 +63,11 @@ def _fits(requests: dict[str, int], room: dict[str, int]) -> list[str]:
 
 
 def place(cluster: ClusterView, spec: dict, annotations: dict[str, str], count: int) -> Placement:
+    missing = sorted({v["csi"]["driver"] for v in spec.get("volumes") or [] if "csi" in v} - cluster.csi_drivers) \
+        if cluster.csi_drivers is not None else []
+    if missing:  # the kubelet cannot mount the volume: the pod never starts
+        return Placement(None, 0, [f"CSI driver {', '.join(missing)} is not enabled on the cluster"],
+                         "enable its GKE add-on (addonsConfig) or drop the volume")
     requests = pod_requests(spec, gcsfuse_sidecar(annotations))
     tolerations = list(spec.get("tolerations") or [])
     matching: list[NodePool] = []

@@ -17,13 +17,14 @@ Order of the checks, as the systems apply them:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional
 
 import yaml
 
 from .admission import rejections
-from .cluster import ClusterView, NodePool
+from .cluster import ClusterView
 from .placement import place
 from .quantity import parse, show
 from .quota import NO_CANDIDATES, NO_FIT, PREEMPT, Assignment, Queue, Quotas, Running, assign
@@ -269,9 +270,9 @@ def _place_all(cluster: ClusterView, workload: Workload, flavors: dict[str, dict
     if updates:
         # Nodes GKE provisions for this job's ProvisioningRequest carry its name in the update's label keys.
         request = f"{workload.name}-{checks[0]}-1"
-        pools = [NodePool(p.name, p.machine, {**p.labels, **{k: request for k in updates}}, p.taints, p.max_nodes,
-                          p.accelerator, p.gpus, p.queued_provisioning) if p.queued_provisioning else p for p in cluster.pools]
-    view = ClusterView(cluster.objects, pools, cluster.nap)
+        pools = [dataclasses.replace(p, labels={**p.labels, **{k: request for k in updates}}) if p.queued_provisioning
+                 else p for p in cluster.pools]
+    view = dataclasses.replace(cluster, pools=pools)
     placed, failed = {}, []
     for ps in workload.pod_sets:
         spec = flavors[ps.name].get("spec") or {}
