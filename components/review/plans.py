@@ -1,0 +1,72 @@
+"""Offline plans of a stack file or of a git revision, as plain data for `compare`.
+
+A revision is planned with its own code: `git worktree add --detach` checks it out in a temp folder and
+this interpreter runs that checkout's `components.offline.run_stack` there (the one entry point every
+revision has), printing the captured resources and the stack config as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from components.offline import REPO, read_config_file, run_stack
+
+# Run inside the revision's checkout: its own code, its own stack file.
+_DUMP = """
+import json, sys, yaml
+sys.path.insert(0, '.')
+from components.offline import run_stack
+stack = sys.argv[1]
+config = (yaml.safe_load(open(f'Pulumi.{stack}.yaml')) or {}).get('config', {})
+print(json.dumps({'resources': run_stack(stack, config=config).to_json(), 'config': config}, default=str))
+"""
+
+
+class PlanError(Exception):
+    """The plan of one side could not be made (bad ref, bad config); the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    label: str  # what a reviewer reads: `dev @ main`, `Pulumi.dev.yaml`
+    stack: str
+    resources: list[dict]
+    config: dict[str, Any]
+
+
+def plan_of_file(path: Path, stack: str = "") -> Plan:
+    """The plan of a stack file (Pulumi.<stack>.yaml-like) with the current code."""
+    if not path.exists():
+        raise PlanError(f"{path}: no such stack file")
+    stack = stack or path.stem.removeprefix("Pulumi.")
+    config = read_config_file(path)
+    label = str(path.resolve().relative_to(REPO)) if path.resolve().is_relative_to(REPO) else str(path)
+    return Plan(label, stack, run_stack(stack, config=config).to_json(), config)
+
+
+def plan_of_revision(ref: str, stack: str, repo: Path = REPO) -> Plan:
+    """The plan of `stack` as committed at git `ref`, run with that revision's code."""
+    if subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=repo,
+                      capture_output=True).returncode:
+        raise PlanError(f"{ref}: not a git revision of {repo}")
+    with tempfile.TemporaryDirectory(prefix="plan-diff-") as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(tree), ref], cwd=repo,
+                       check=True, capture_output=True)
+        try:
+            if not (tree / f"Pulumi.{stack}.yaml").exists():
+                raise PlanError(f"{ref}: has no Pulumi.{stack}.yaml")
+            done = subprocess.run([sys.executable, "-c", _DUMP, stack], cwd=tree, capture_output=True, text=True)
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=repo, capture_output=True)
+    if done.returncode:
+        last = (done.stderr.strip().splitlines() or ["(no output)"])[-12:]
+        raise PlanError(f"{ref}: the plan of stack {stack!r} failed:\n" + "\n".join(last))
+    data = json.loads(done.stdout.strip().splitlines()[-1])
+    return Plan(f"{stack} @ {ref}", stack, data["resources"], data["config"])

@@ -1,0 +1,71 @@
+"""The one list of input fields whose change makes Pulumi replace a resource (delete + create).
+
+Pulumi replaces a resource when its provider's diff marks a changed property as replace-forcing, or
+when the property is in the resource's `replaceOnChanges` option. The offline plan has no provider,
+so the forcing properties are listed here, per resource type, as input paths (camelCase, as captured).
+A change at or below a listed path forces replacement.
+
+Sources. GCP: pulumi-gcp is generated from terraform-provider-google, whose schema marks these
+`ForceNew` (`resource_container_cluster.go`, `resource_container_node_pool.go` + `node_config.go`,
+`resource_storage_bucket.go`, `resource_compute_reservation.go`, `resource_compute_network.go`,
+`resource_compute_subnetwork.go`, `resource_compute_router(_nat).go`, `resource_google_service_account.go`,
+the IAM member resources); the Pulumi registry pages say "Changing this forces a new resource to be
+created" for them, and the SDK docstrings (`.venv/.../pulumi_gcp`) say so for the few they mention
+(NodePool `initialNodeCount`, Cluster `nodePools`, Account `accountId`). Kubernetes: an object's
+identity is apiVersion/kind/metadata.name/namespace (pulumi-kubernetes replaces on any change of them);
+RoleBinding `roleRef` and PriorityClass `value` are immutable (Kubernetes API validation); LocalQueue
+`spec.clusterQueue` and AdmissionCheck `spec.controllerName` are immutable CEL rules of Kueue v0.19.2
+(kueue.md §9 item 15), ResourceFlavor `spec.topologyName` too.
+"""
+
+from __future__ import annotations
+
+K8S_IDENTITY = ("apiVersion", "kind", "metadata.name", "metadata.namespace")
+
+REPLACE_ON: dict[str, tuple[str, ...]] = {
+    "gcp:container/cluster:Cluster": (
+        "name", "location", "project", "network", "subnetwork", "ipAllocationPolicy", "nodeConfig",
+        "initialNodeCount", "nodePools", "datapathProvider", "networkingMode", "defaultMaxPodsPerNode",
+        "clusterIpv4Cidr", "enableAutopilot", "enableKubernetesAlpha", "privateClusterConfig.masterIpv4CidrBlock",
+        "privateClusterConfig.enablePrivateNodes", "description",
+    ),
+    "gcp:container/nodePool:NodePool": (
+        "name", "namePrefix", "cluster", "location", "project", "initialNodeCount", "maxPodsPerNode",
+        "placementPolicy", "queuedProvisioning", "networkConfig",
+        "nodeConfig.guestAccelerators", "nodeConfig.serviceAccount", "nodeConfig.oauthScopes", "nodeConfig.spot",
+        "nodeConfig.preemptible", "nodeConfig.shieldedInstanceConfig", "nodeConfig.reservationAffinity",
+        "nodeConfig.minCpuPlatform", "nodeConfig.localSsdCount", "nodeConfig.sandboxConfig",
+        "nodeConfig.advancedMachineFeatures", "nodeConfig.bootDiskKmsKey",
+    ),
+    "gcp:storage/bucket:Bucket": ("name", "location", "project"),
+    "gcp:compute/reservation:Reservation": (
+        "name", "zone", "project", "specificReservationRequired", "specificReservation.instanceProperties",
+        "shareSettings", "description",
+    ),
+    "gcp:compute/network:Network": ("name", "project", "autoCreateSubnetworks", "description"),
+    "gcp:compute/subnetwork:Subnetwork": ("name", "project", "region", "network", "description"),
+    "gcp:compute/router:Router": ("name", "project", "region", "network"),
+    "gcp:compute/routerNat:RouterNat": ("name", "project", "region", "router"),
+    "gcp:serviceaccount/account:Account": ("accountId", "project"),
+    "gcp:projects/iAMMember:IAMMember": ("project", "role", "member", "condition"),
+    "gcp:serviceaccount/iAMMember:IAMMember": ("serviceAccountId", "role", "member", "condition"),
+    "gcp:storage/bucketIAMMember:BucketIAMMember": ("bucket", "role", "member", "condition"),
+    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": K8S_IDENTITY + ("roleRef",),
+    "kubernetes:scheduling.k8s.io/v1:PriorityClass": K8S_IDENTITY + ("value",),
+    "kubernetes:kueue.x-k8s.io/v1beta2:LocalQueue": K8S_IDENTITY + ("spec.clusterQueue",),
+    "kubernetes:kueue.x-k8s.io/v1beta2:AdmissionCheck": K8S_IDENTITY + ("spec.controllerName",),
+    "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor": K8S_IDENTITY + ("spec.topologyName",),
+}
+
+
+def forcing_paths(type_: str, replace_on_changes: list[str] | tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Input paths whose change replaces a resource of `type_` (plus its own `replaceOnChanges` option)."""
+    base = REPLACE_ON.get(type_)
+    if base is None and type_.startswith("kubernetes:") and ":helm.sh/" not in type_:
+        base = K8S_IDENTITY
+    return tuple(base or ()) + tuple(replace_on_changes)
+
+
+def forces_replacement(path: str, forcing: tuple[str, ...]) -> bool:
+    """`path` (e.g. `nodeConfig.guestAccelerators[0].count`) is at or below a forcing path."""
+    return any(path == f or path.startswith(f + ".") or path.startswith(f + "[") for f in forcing)
