@@ -253,3 +253,20 @@ def test_burst_prices_exactly_the_pools_and_nap_limits_the_program_creates(dev_c
     assert limits["nvidia-l4"] == static_gpus["nvidia-l4"]  # every L4 the burst counts, and no more
     nap_nodes = limits["nvidia-tesla-a100"] - static_gpus.get("nvidia-tesla-a100", 0)  # a2-highgpu-1g: 1 GPU
     assert burst["a100-compact-spot"].startswith(f"{nap_nodes} x a2-highgpu-1g spot")
+
+
+def test_broken_price_catalog_exits_2_naming_the_entry(monkeypatch, tmp_path: Path, capsys):
+    from components.model import prices
+
+    raw = yaml.safe_load(PRICES_FILE.read_text())
+    del raw["machineTypes"]["g2-standard-24"]["date"]
+    broken = tmp_path / "prices.yaml"
+    broken.write_text(yaml.safe_dump(raw))
+    monkeypatch.setattr(prices, "PRICES_FILE", broken)
+    prices.price_catalog.cache_clear()
+    try:
+        assert cli(["cost", "dev"]) == 2
+    finally:
+        prices.price_catalog.cache_clear()  # the next caller reloads the real catalog
+    err = capsys.readouterr().err
+    assert "machineTypes.g2-standard-24.date: Field required" in err and "Traceback" not in err

@@ -33,8 +33,9 @@ def cost(stack: str, config_file: Optional[Path], as_json: bool) -> int:
     try:
         config = read_config_file(config_file) if config_file else stack_config(stack)
         platform = parse_platform(config.get(f"{PROJECT}:platform"), source)
-    except (ConfigError, FileNotFoundError) as err:
+        report = json.dumps(cost_json(platform, stack), indent=2) if as_json else "\n".join(cost_text(platform, stack))
+    except (ConfigError, FileNotFoundError) as err:  # the stack's config, or the price catalog itself
         print(f"Cannot price {source}:\n{err}", file=sys.stderr)
         return 2
-    print(json.dumps(cost_json(platform, stack), indent=2) if as_json else "\n".join(cost_text(platform, stack)))
+    print(report)
     return 0

@@ -111,7 +111,7 @@ class Unpriced(Exception):
         self.fix = fix
 
 
-def parse_catalog(raw: object, source: str = str(PRICES_FILE)) -> PriceCatalog:
+def parse_catalog(raw: object, source: str = "platform/catalog/prices.yaml") -> PriceCatalog:
     try:
         return PriceCatalog.model_validate(raw)
     except ValidationError as err:
