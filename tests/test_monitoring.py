@@ -270,3 +270,19 @@ def test_kueue_service_monitor_selects_the_charts_metrics_service():
     # The webhook Service (same chart) carries other labels and must not be scraped.
     webhook_service_labels = {"app.kubernetes.io/name": "kueue", "control-plane": "controller-manager"}
     assert not all(webhook_service_labels.get(k) == v for k, v in selector.items())
+
+
+def test_components_gke_does_not_run_in_cluster_are_not_scraped(dev_capture):
+    """GKE manages the control plane: kube-controller-manager, kube-scheduler and etcd are not pods
+    Prometheus can reach (GKE docs, "GKE cluster architecture": the control plane is managed by Google);
+    with Dataplane V2 (datapath_provider ADVANCED_DATAPATH, set by components/gcp/cluster.py) there is
+    no kube-proxy ("About GKE Dataplane V2"); GKE's DNS is kube-dns. kube-prometheus-stack enables
+    their ServiceMonitors and alerts by default (values.yaml kubeControllerManager/kubeScheduler/
+    kubeEtcd/kubeProxy/coreDns.enabled: true, defaultRules.rules.*: true), which would fire forever."""
+    vals = _chart(dev_capture).inputs["values"]
+    for component in ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy", "coreDns"):
+        assert vals[component] == {"enabled": False}, component
+    assert all(not on for on in vals["defaultRules"]["rules"].values())
+    assert {"etcd", "kubeControllerManager", "kubeSchedulerAlerting", "kubeProxy"} <= set(vals["defaultRules"]["rules"])
+    cluster = dev_capture.of_type("gcp:container/cluster:Cluster")[0]
+    assert cluster.inputs["datapathProvider"] == "ADVANCED_DATAPATH"

@@ -22,6 +22,8 @@ ALERT_WEBHOOK_SECRET = "alert-webhook"
 PRIORITY = "platform-services"
 # The Grafana sidecar loads every ConfigMap with this label as a dashboard (chart grafana.sidecar.dashboards).
 DASHBOARD_LABEL = {"grafana_dashboard": "1"}
+GKE_ABSENT_COMPONENTS = ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy", "coreDns")
+GKE_ABSENT_RULES = ("etcd", "kubeControllerManager", "kubeSchedulerAlerting", "kubeSchedulerRecording", "kubeProxy")
 PROMETHEUS_SERVICE = f"{FULLNAME}-prometheus"
 ALERTMANAGER_SERVICE = f"{FULLNAME}-alertmanager"
 PROMETHEUS_SERVICE_ACCOUNT = f"{FULLNAME}-prometheus"
@@ -102,6 +104,11 @@ def chart_values(platform: Platform, webhook: bool = False) -> dict:
         },
         # node-exporter defaults to tolerating every NoSchedule taint; here it covers the system pool only.
         "prometheus-node-exporter": {**pinned, "priorityClassName": PRIORITY},
+        # GKE runs the control plane (no scrapable kube-controller-manager, kube-scheduler or etcd in the
+        # cluster) and Dataplane V2 replaces kube-proxy; GKE's DNS is kube-dns, not CoreDNS. Left on,
+        # their targets never come up and KubeControllerManagerDown & co. would fire forever.
+        **{c: {"enabled": False} for c in GKE_ABSENT_COMPONENTS},
+        "defaultRules": {"rules": {r: False for r in GKE_ABSENT_RULES}},
     }
 
 
