@@ -286,3 +286,20 @@ def test_components_gke_does_not_run_in_cluster_are_not_scraped(dev_capture):
     assert {"etcd", "kubeControllerManager", "kubeSchedulerAlerting", "kubeProxy"} <= set(vals["defaultRules"]["rules"])
     cluster = dev_capture.of_type("gcp:container/cluster:Cluster")[0]
     assert cluster.inputs["datapathProvider"] == "ADVANCED_DATAPATH"
+
+
+def test_a_new_pool_appears_in_the_dashboards_by_its_own_labels():
+    """Pools are selected by the node labels the model gives them (kube_node_labels, allowlisted in
+    kube-state-metrics), so a new pool needs no dashboard edit and its label key is allowlisted."""
+    raw = load_dev_platform_raw()
+    raw["gpuPools"].append({"name": "h100-spot", "machineType": "a3-highgpu-8g", "provisioning": "spot", "maxNodes": 2,
+                            "accelerator": {"type": "nvidia-h100-80gb", "count": 8}})
+    platform = parse_platform(raw)
+    boards = dashboards.dashboards(platform)
+    exprs = [e for b in boards.values() for _, e in dashboards.panel_queries(b)]
+    assert sum('label_batch_platform_flavor="h100-spot"' in e for e in exprs) == 3  # nodes, GPU util, GPU memory
+    legends = [t["legendFormat"] for p in boards["gpu-platform-overview"]["panels"] if p.get("title") == "Nodes per pool"
+               for t in p["targets"]]
+    assert "h100-spot" in legends
+    allow = values.chart_values(platform)["kube-state-metrics"]["metricLabelsAllowlist"][0]
+    assert "batch-platform/flavor" in allow and "cloud.google.com/gke-accelerator" in allow
