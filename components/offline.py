@@ -20,6 +20,9 @@ from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components.model.errors import ConfigError, Issue
+from components.model.stack_file import read_stack_file
+
 REPO = Path(__file__).resolve().parents[1]
 PROJECT = yaml.safe_load((REPO / "Pulumi.yaml").read_text())["name"]
 
@@ -160,13 +163,17 @@ def stack_config(stack: str) -> dict[str, Any]:
     path = REPO / f"Pulumi.{stack}.yaml"
     if not path.exists():
         known = sorted(p.name for p in REPO.glob("Pulumi.*.yaml"))
-        raise FileNotFoundError(f"no stack file {path.name}; known: {', '.join(known)}")
+        raise ConfigError([Issue(path.name, f"no stack file {path.name}", f"use a known stack (known: {', '.join(known)})")], path.name)
     return read_config_file(path)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
-    """The `config:` map of a Pulumi.<stack>.yaml-like file."""
-    return (yaml.safe_load(path.read_text()) or {}).get("config", {}) or {}
+    """The `config:` map of a Pulumi.<stack>.yaml-like file (ConfigError on YAML or layout mistakes)."""
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise ConfigError([Issue(str(path), f"cannot read the file: {err.strerror}", "check the path")], str(path)) from None
+    return read_stack_file(text, path.name, PROJECT)
 
 
 def run(

@@ -11,13 +11,18 @@ import json
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import yaml
 
 from components.cost.report import plan_section
 from components.cost.outputs import write_cost_outputs
+from components.kubernetes.manifest_validation import ManifestError
 from components.model import ConfigError, capacity_rows, nap_limits, parse_platform
 from components.offline import PROJECT, REPO, Capture, run_stack, stack_config
+
+
+T = TypeVar("T")
 
 
 def tree_lines(capture: Capture) -> list[str]:
@@ -125,15 +130,27 @@ def _sorted(value, top: bool = False):
 DEFAULT_OUT = REPO / "build" / "plan"
 
 
-def run(stack: str, out: Path = DEFAULT_OUT) -> int:
-    """Print the plan of `stack` and write it under `out`/<stack>; the exit code (2: bad config)."""
+def guarded(what: str, run: Callable[[], T]) -> T | None:
+    """run(), or None after printing why it failed: a bad config, an invalid derived Kubernetes object,
+    or anything unexpected, always as a message (never a traceback); the caller exits 2."""
     try:
-        capture = run_stack(stack)
+        return run()
     except ConfigError as err:
-        print(f"Plan of stack {stack!r} failed, nothing would be created.\n{err}", file=sys.stderr)
-        return 2
-    except FileNotFoundError as err:
-        print(err, file=sys.stderr)
+        print(f"{what} failed, nothing would be created.\n{err}", file=sys.stderr)
+    except ManifestError as err:
+        print(f"{what} failed, nothing would be created: a Kubernetes object derived from the config is invalid "
+              f"(the upstream schema's reason follows).\n{err}", file=sys.stderr)
+    except Exception as err:  # noqa: BLE001 - the promise is "never a traceback"
+        print(f"{what} failed unexpectedly, nothing would be created: {err or type(err).__name__}\n"
+              "This is a bug in the program rather than in your config; please report it with your stack file.",
+              file=sys.stderr)
+    return None
+
+
+def run(stack: str, out: Path = DEFAULT_OUT) -> int:
+    """Print the plan of `stack` and write it under `out`/<stack>; the exit code (2: bad config, never a traceback)."""
+    capture = guarded(f"Plan of stack {stack!r}", lambda: run_stack(stack))
+    if capture is None:
         return 2
 
     print(f"Offline plan of stack {stack!r} (Pulumi mock runtime; ids and endpoints are mock values)\n")

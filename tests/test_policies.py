@@ -183,12 +183,16 @@ def test_private_nodes(dev: Capture):
     assert_violation(report, "gke-private-nodes", "enablePrivateNodes: false", pool.urn)
 
 
-def test_master_authorized_networks_from_config():
-    """The model accepts any authorized network; the policy refuses one open to the internet."""
+def test_open_control_plane_is_stopped_by_the_model_before_the_pack():
+    """An authorized network of 0.0.0.0/0 never reaches the pack: the typed model rejects it (issue 9),
+    and the pack still catches it on resources that bypass the model (test_master_authorized_networks)."""
+    from components.model import ConfigError
+
     config = dev_config()
     config[PLATFORM_KEY]["network"]["authorizedNetworks"].append({"name": "anywhere", "cidr": "0.0.0.0/0"})
-    report = check(run_stack("dev", config=config), "gke-master-authorized-networks")
-    assert_violation(report, "gke-master-authorized-networks", "authorized network 0.0.0.0/0")
+    with pytest.raises(ConfigError) as info:
+        run_stack("dev", config=config)
+    assert "network.authorizedNetworks[2].cidr" in info.value.paths()
 
 
 def test_master_authorized_networks(dev: Capture):
@@ -589,18 +593,20 @@ def test_offline_report_on_broken_capture(dev: Capture, monkeypatch, capsys):
 
 
 def test_offline_config_file(tmp_path: Path, capsys):
-    config = dev_config()
-    config[PLATFORM_KEY]["network"]["authorizedNetworks"] = [{"name": "anywhere", "cidr": "0.0.0.0/0"}]
+    """A stack file the model accepts, judged by a stricter policy config (as with --policy-pack-config):
+    the dev stack's /22 VPC block is wider than a minPrefixLength of 23."""
     path = tmp_path / "Pulumi.broken.yaml"
-    path.write_text(yaml.safe_dump({"config": config}))
-    assert cli(["policy", "--config-file", str(path)]) == 1
+    path.write_text(yaml.safe_dump({"config": dev_config()}))
+    strict = tmp_path / "strict.json"
+    strict.write_text(json.dumps({"gke-master-authorized-networks": {"minPrefixLength": 23}}))
+    assert cli(["policy", "--config-file", str(path), "--policy-config", str(strict)]) == 1
     out = capsys.readouterr().out
     assert "stack 'broken'" in out
     assert "[mandatory] gke-master-authorized-networks: urn:pulumi:broken::" in out
-    # The same violation downgraded by a policy pack config file (as with --policy-pack-config).
-    policy_config = tmp_path / "policy-config.json"
-    policy_config.write_text(json.dumps({"gke-master-authorized-networks": "advisory"}))
-    assert cli(["policy", "--config-file", str(path), "--policy-config", str(policy_config)]) == 0
+    # The same violation downgraded by a policy pack config file.
+    advisory = tmp_path / "advisory.json"
+    advisory.write_text(json.dumps({"gke-master-authorized-networks": {"enforcementLevel": "advisory", "minPrefixLength": 23}}))
+    assert cli(["policy", "--config-file", str(path), "--policy-config", str(advisory)]) == 0
     assert "[advisory] gke-master-authorized-networks:" in capsys.readouterr().out
 
 
@@ -744,11 +750,11 @@ def test_policies_survive_odd_nested_shapes(policy_dev: Capture, depth: int, odd
     run_policies(capture)
 
 
-def test_shipped_example_of_a_config_only_the_pack_rejects(capsys):
-    """policies/examples/open-control-plane.yaml passes the typed model; the pack must stop it."""
+def test_shipped_open_control_plane_example_is_rejected_by_the_model(capsys):
+    """policies/examples/open-control-plane.yaml: the typed model now refuses it (exit 2, path named)
+    before any resource exists; the pack is the second line for resources that bypass the model."""
     from components.offline import REPO
 
-    assert cli(["policy", "--config-file", str(REPO / "policies/examples/open-control-plane.yaml")]) == 1
-    out = capsys.readouterr().out
-    assert "FAIL  [mandatory] gke-master-authorized-networks" in out
-    assert "authorized network 0.0.0.0/0 (cidrBlocks[2]) is wider than /8" in out
+    assert cli(["policy", "--config-file", str(REPO / "policies/examples/open-control-plane.yaml")]) == 2
+    captured = capsys.readouterr()
+    assert "network.authorizedNetworks[2].cidr: 0.0.0.0/0 opens the control plane" in captured.out + captured.err

@@ -6,6 +6,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.model import Platform, nap_limits
+from components.model.names import cluster_name
 
 from .network import PODS_RANGE, SERVICES_RANGE, Network
 
@@ -60,11 +61,14 @@ class GkeCluster(pulumi.ComponentResource):
         cfg = platform.cluster
         self.cluster = gcp.container.Cluster(
             f"{name}-gke",
-            name=platform.name_prefix,
+            name=cluster_name(platform),
             location=platform.region,
             node_locations=list(platform.zones),
             network=network.network.id,
             subnetwork=network.subnet.id,
+            # Sizes every node's slice of the pod range (checked against podsCidr by the model);
+            # NAP-created pools take this default too.
+            default_max_pods_per_node=cfg.max_pods_per_node,
             ip_allocation_policy={
                 "cluster_secondary_range_name": PODS_RANGE,
                 "services_secondary_range_name": SERVICES_RANGE,

@@ -6,6 +6,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.model import Platform
+from components.model.names import node_account_id, team_account_id, team_bucket_name
 from components.model.schema import DataProtection, Team
 
 # What a GKE node needs to run, log and pull images; nothing else (GKE's documented minimum).
@@ -26,10 +27,6 @@ MEMBER_PROJECT_ROLE = "roles/container.clusterViewer"
 
 def _member(account: gcp.serviceaccount.Account) -> pulumi.Output[str]:
     return account.email.apply(lambda email: f"serviceAccount:{email}")
-
-
-def team_account_id(platform: Platform, team: Team) -> str:
-    return f"{platform.name_prefix}-{team.name}"
 
 
 def ksa_name(team: Team) -> str:
@@ -65,7 +62,7 @@ class NodeIdentity(pulumi.ComponentResource):
         super().__init__("gpu-batch:gcp:NodeIdentity", name, None, opts)
         account = gcp.serviceaccount.Account(
             f"{name}-sa",
-            account_id=f"{platform.name_prefix}-nodes",
+            account_id=node_account_id(platform),
             display_name=f"GKE nodes of {platform.name_prefix}",
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -6,6 +6,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.model import Platform
+from components.model.names import nat_name, network_name, router_name, subnet_name
 
 PODS_RANGE = "pods"
 SERVICES_RANGE = "services"
@@ -21,14 +22,14 @@ class Network(pulumi.ComponentResource):
         cidrs = platform.network
         self.network = gcp.compute.Network(
             f"{name}-vpc",
-            name=platform.name_prefix,
+            name=network_name(platform),
             auto_create_subnetworks=False,
             routing_mode="GLOBAL",
             opts=child,
         )
         self.subnet = gcp.compute.Subnetwork(
             f"{name}-subnet",
-            name=platform.name_prefix,
+            name=subnet_name(platform),
             region=platform.region,
             network=self.network.id,
             ip_cidr_range=cidrs.subnet_cidr,
@@ -41,13 +42,13 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
         router = gcp.compute.Router(
-            f"{name}-router", name=f"{platform.name_prefix}-router", region=platform.region,
+            f"{name}-router", name=router_name(platform), region=platform.region,
             network=self.network.id, opts=child,
         )
         # Private nodes reach the internet (image pulls, datasets) only through NAT.
         gcp.compute.RouterNat(
             f"{name}-nat",
-            name=f"{platform.name_prefix}-nat",
+            name=nat_name(platform),
             router=router.name,
             region=platform.region,
             nat_ip_allocate_option="AUTO_ONLY",

@@ -7,6 +7,7 @@ import pulumi_gcp as gcp
 
 from components.model import Flavor, Platform, Provisioning
 from components.model.flavors import SYSTEM_POOL_LABELS
+from components.model.names import node_pool_name, reservation_name
 
 from .cluster import CLOUD_PLATFORM, SHIELDED, GkeCluster
 
@@ -40,6 +41,7 @@ class SystemNodePool(pulumi.ComponentResource):
         self.pool = gcp.container.NodePool(
             f"{name}-pool",
             name=SYSTEM_POOL,
+            max_pods_per_node=platform.cluster.max_pods_per_node,
             cluster=cluster.cluster.id,
             location=platform.region,
             node_locations=list(platform.zones),
@@ -83,7 +85,7 @@ class GpuNodePool(pulumi.ComponentResource):
         if provisioning is Provisioning.RESERVED:
             self.reservation = gcp.compute.Reservation(
                 f"{name}-reservation",
-                name=f"{platform.name_prefix}-{pool.name}",
+                name=reservation_name(platform, pool),
                 zone=zones[0],
                 specific_reservation_required=True,
                 specific_reservation={
@@ -126,7 +128,8 @@ class GpuNodePool(pulumi.ComponentResource):
         )
         self.pool = gcp.container.NodePool(
             f"{name}-pool",
-            name=pool.name,
+            name=node_pool_name(pool),
+            max_pods_per_node=platform.cluster.max_pods_per_node,
             cluster=cluster.cluster.id,
             location=platform.region,
             node_locations=zones,

@@ -8,7 +8,8 @@ from typing import Mapping
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.gcp.identity import TeamIdentity, team_account_id
+from components.gcp.identity import TeamIdentity
+from components.model.names import team_account_id
 from components.model import Platform
 
 from . import render

@@ -43,7 +43,7 @@ _QUANTITY_SUFFIX = {
 }
 _OLD_SELF = re.compile(r"\boldSelf\b")
 _ITEMS, _VALUES = "[]", "{}"  # schema-location steps for array items and map values
-_MAX_MESSAGE = 300
+_MAX_VALUE = 200  # an echoed value longer than this is abbreviated; the reason never is
 
 FieldPath = tuple[str | int, ...]
 
@@ -288,9 +288,10 @@ def _schema_problems(validator: Validator, instance: dict) -> Iterator[tuple[Fie
             for field in (key for key in error.instance if key not in known):
                 yield (*path, field), "unknown field: not in the schema, the API server would drop it"
         elif error.validator == "anyOf" and error.schema.get("x-kubernetes-int-or-string"):
-            yield path, _shorten(f"Invalid value {error.instance!r}: must be an integer or a string")
+            yield path, f"Invalid value {_value(error.instance)}: must be an integer or a string"
         else:
-            yield path, _shorten(error.message)
+            # The whole upstream reason; only an echoed value that is itself huge is abbreviated.
+            yield path, error.message.replace(repr(error.instance), _value(error.instance))
 
 
 def _collect_rules(schema: dict, location: tuple[str, ...]) -> Iterator[_Rule]:
@@ -495,5 +496,6 @@ def _format_path(path: FieldPath) -> str:
     return out or "(root)"
 
 
-def _shorten(message: str) -> str:
-    return message if len(message) <= _MAX_MESSAGE else message[:_MAX_MESSAGE] + "..."
+def _value(instance: object) -> str:
+    shown = repr(instance)
+    return shown if len(shown) <= _MAX_VALUE else shown[:_MAX_VALUE] + "...(abbreviated)"

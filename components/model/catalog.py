@@ -34,3 +34,13 @@ def machine_types() -> dict[str, MachineType]:
         )
         for name, spec in raw.items()
     }
+
+
+ZONES_FILE = CATALOG_FILE.with_name("zones.yaml")
+
+
+@cache
+def region_zones() -> dict[str, tuple[str, ...]]:
+    """region -> its zones (full names), from platform/catalog/zones.yaml."""
+    raw = yaml.safe_load(ZONES_FILE.read_text())
+    return {region: tuple(f"{region}-{suffix}" for suffix in suffixes) for region, suffixes in raw.items()}

@@ -1,99 +1,30 @@
 """Cross-field rules the pydantic types cannot express. Each returns issues; none raises.
 
-They run after the structural validation succeeded, before any resource exists, and every issue
-names its config path and a fix.
+They run after structural validation, on every section that parsed (components/model/load.py), before
+any resource exists; every issue names its config path and a fix. Network, names and queue rules live
+in checks_network.py, names.py and checks_queues.py.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
-from collections import defaultdict
 from typing import Callable, Iterator
 
-from .capacity import quota_uses
 from .catalog import machine_types
-from .errors import Issue
-from .flavors import COMPACT, flavors
+from .checks_network import authorized_network_issues, ip_capacity_issues, network_issues, zone_issues
+from .checks_queues import borrowing_issues, capacity_issues, flavor_limit_issues, queue_issues
+from .errors import REMOVE, Issue
 from .ha import spread_issues
+from .names import name_issues
 from .schema import SCHEMA_VERSIONS, Platform, Provisioning
 
-# Which capacity each queue class may draw from, in the order its flavors must be listed.
-CLASS_CAPACITY = {
-    "high": (Provisioning.RESERVED.value, Provisioning.ON_DEMAND.value),
-    "low": (Provisioning.RESERVED.value, Provisioning.SPOT.value),
-    "compact": (COMPACT,),
-}
-MEMBER_PREFIXES = ("user:", "group:", "serviceAccount:", "domain:")
-GSA_ID = re.compile(r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
-GKE_POOL_NAME_MAX = 40
+# IAM member forms a team member may take (IAM "Principal identifiers"); domain: takes a domain, not an e-mail.
+MEMBER = re.compile(r"^(user|group|serviceAccount):[^@\s:]+@[a-z0-9.-]+\.[a-z]{2,}$|^domain:[a-z0-9.-]+\.[a-z]{2,}$")
 # Namespaces the platform or GKE own; a team must never be put in one of them.
 RESERVED_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease", "kueue-system", "jobset-system",
                        "monitoring", "gmp-system", "gmp-public", "gke-managed-system"}
 
 Check = Callable[[Platform], Iterator[Issue]]
-
-
-def _zones(p: Platform) -> Iterator[Issue]:
-    for i, zone in enumerate(p.zones):
-        if zone in p.zones[:i]:
-            yield Issue(f"zones[{i}]", f"{zone!r} is listed twice", "list each zone once")
-        if not zone.startswith(p.region + "-"):
-            yield Issue(f"zones[{i}]", f"{zone!r} is not a zone of region {p.region!r}", f"use e.g. {p.region}-a")
-    for i, pool in enumerate(p.gpu_pools):
-        for j, zone in enumerate(pool.zones or []):
-            if zone not in p.zones:
-                yield Issue(
-                    f"gpuPools[{i}].zones[{j}]",
-                    f"{zone!r} is not one of the platform's zones {p.zones}",
-                    "add it to zones or pick a listed zone",
-                )
-
-
-def _network(p: Platform) -> Iterator[Issue]:
-    n = p.network
-    ranges = {
-        "network.subnetCidr": n.subnet_cidr,
-        "network.podsCidr": n.pods_cidr,
-        "network.servicesCidr": n.services_cidr,
-        "network.masterCidr": n.master_cidr,
-    }
-    nets = {k: ipaddress.ip_network(v) for k, v in ranges.items()}
-    not_ipv4 = [key for key, net in nets.items() if net.version != 4]
-    for key in not_ipv4:
-        yield Issue(key, f"{nets[key]} is not IPv4; GKE's node, pod, service and control-plane ranges are IPv4", "use an IPv4 range")
-    if not_ipv4:
-        return  # overlap and size rules below assume IPv4
-    keys = list(nets)
-    for a in range(len(keys)):
-        for b in range(a + 1, len(keys)):
-            if nets[keys[a]].overlaps(nets[keys[b]]):
-                yield Issue(
-                    keys[b],
-                    f"{nets[keys[b]]} overlaps {keys[a]} ({nets[keys[a]]})",
-                    "give every range its own address space",
-                )
-    if nets["network.masterCidr"].prefixlen != 28:
-        yield Issue("network.masterCidr", f"{n.master_cidr} must be a /28 (GKE requirement)", "use e.g. 172.16.0.0/28")
-    for key in ("network.subnetCidr", "network.podsCidr", "network.servicesCidr", "network.masterCidr"):
-        if not nets[key].is_private:
-            yield Issue(key, f"{nets[key]} is not a private (RFC 1918) range", "use a 10.x, 172.16-31.x or 192.168.x range")
-
-
-def _private_endpoint(p: Platform) -> Iterator[Issue]:
-    """With the public endpoint off, only internal addresses reach the control plane (GKE "Add
-    authorized networks for control plane access": the VPC's nodes and Pods, and allowed internal CIDRs
-    reached over VPN/Interconnect); a public block there is dead config that hides a broken admin path."""
-    if not p.cluster.private_endpoint:
-        return
-    for i, block in enumerate(p.network.authorized_networks):
-        net = ipaddress.ip_network(block.cidr)
-        if not net.is_private:
-            yield Issue(
-                f"network.authorizedNetworks[{i}].cidr",
-                f"{block.cidr} is a public range; with cluster.privateEndpoint the control plane has no public IP to reach",
-                "list the internal ranges your admins and CI come from (VPC subnet, VPN or Interconnect ranges)",
-            )
 
 
 def _machines(p: Platform) -> Iterator[Issue]:
@@ -142,19 +73,21 @@ def _pools(p: Platform) -> Iterator[Issue]:
                 yield Issue(f"{path}.reservedNodes", "a reserved pool needs reservedNodes >= 1 (its reservation size)", "set reservedNodes to the machines you reserve")
             for key, value in (("minNodes", pool.min_nodes), ("maxNodes", pool.max_nodes)):
                 if value:
-                    yield Issue(f"{path}.{key}", f"a reserved pool has a fixed size (reservedNodes); {key} does not apply", f"remove {key}")
+                    yield Issue(f"{path}.{key}", f"a reserved pool has a fixed size (reservedNodes); {key} does not apply", f"remove {key}",
+                                example=REMOVE)
             if len(pool.zones or p.zones) != 1:
                 yield Issue(f"{path}.zones", f"a reservation lives in one zone, got {pool.zones or p.zones}", "list exactly one zone")
         else:
             if pool.reserved_nodes:
-                yield Issue(f"{path}.reservedNodes", f"only reserved pools consume a reservation, this one is {pool.provisioning.value}", "remove reservedNodes")
+                yield Issue(f"{path}.reservedNodes", f"only reserved pools consume a reservation, this one is {pool.provisioning.value}",
+                            "remove reservedNodes", example=REMOVE)
             if pool.max_nodes < 1:
                 yield Issue(f"{path}.maxNodes", "an autoscaled pool needs maxNodes >= 1", "set maxNodes")
             if pool.min_nodes != 0:
                 yield Issue(
                     f"{path}.minNodes",
                     f"{pool.provisioning.value} GPU pools scale from zero, got minNodes {pool.min_nodes} (idle GPUs cost money)",
-                    "set minNodes: 0; use a reserved pool for always-on capacity",
+                    "set minNodes: 0; use a reserved pool for always-on capacity", example=0,
                 )
     nap = p.node_auto_provisioning
     if nap.shapes and not nap.enabled:
@@ -164,128 +97,45 @@ def _pools(p: Platform) -> Iterator[Issue]:
             yield Issue(
                 f"nodeAutoProvisioning.shapes[{i}].maxGpus",
                 f"{shape.max_gpus} is not a multiple of {shape.accelerator.count} GPUs per node",
-                f"use a multiple of {shape.accelerator.count}",
+                f"use a multiple of {shape.accelerator.count}, e.g. {max(shape.accelerator.count, shape.max_gpus - shape.max_gpus % shape.accelerator.count)}",
+                example=max(shape.accelerator.count, shape.max_gpus - shape.max_gpus % shape.accelerator.count),
             )
 
 
-def _names(p: Platform) -> Iterator[Issue]:
+def _teams(p: Platform) -> Iterator[Issue]:
     seen: dict[str, int] = {}
     for i, team in enumerate(p.teams):
         if team.name in seen:
-            yield Issue(f"teams[{i}].name", f"{team.name!r} is already teams[{seen[team.name]}]", "team names must be unique")
+            yield Issue(f"teams[{i}].name", f"{team.name!r} is already teams[{seen[team.name]}]",
+                        f"team names must be unique: rename it or merge it into teams[{seen[team.name]}]")
         seen.setdefault(team.name, i)
-        gsa = f"{p.name_prefix}-{team.name}"
-        if not GSA_ID.match(gsa):
-            yield Issue(
-                f"teams[{i}].name",
-                f"service account id {gsa!r} (namePrefix-team) must be 6-30 characters",
-                "shorten namePrefix or the team name",
-            )
         if team.name in RESERVED_NAMESPACES or team.name.startswith("kube-"):
             yield Issue(f"teams[{i}].name", f"{team.name!r} is a system namespace; a team cannot own it", "pick another team name")
+        members: dict[str, int] = {}
         for j, member in enumerate(team.members):
-            if not member.startswith(MEMBER_PREFIXES):
-                yield Issue(f"teams[{i}].members[{j}]", f"{member!r} is not an IAM member", "write user:alice@example.com or group:ml@example.com")
-    for i, pool in enumerate(p.gpu_pools):
-        if len(pool.name) > GKE_POOL_NAME_MAX:
-            yield Issue(f"gpuPools[{i}].name", f"{pool.name!r} exceeds {GKE_POOL_NAME_MAX} characters", "shorten it")
-    if not GSA_ID.match(f"{p.name_prefix}-nodes"):
-        yield Issue("namePrefix", f"{p.name_prefix!r} makes the node service account id too long", "use at most 24 characters")
-
-
-def _queues(p: Platform) -> Iterator[Issue]:
-    all_flavors = flavors(p)
-    for t, team in enumerate(p.teams):
-        classes = team.queues.by_class()
-        if not any(quotas for _, quotas in classes):
-            yield Issue(f"teams[{t}].queues", f"team {team.name!r} has no queue", "give it at least one of high, low, compact")
-        for cls, quotas in classes:
-            allowed = CLASS_CAPACITY[cls]
-            seen_rank = -1
-            listed: set[str] = set()
-            for q, quota in enumerate(quotas):
-                path = f"teams[{t}].queues.{cls}[{q}]"
-                flavor = all_flavors.get(quota.flavor)
-                if flavor is None:
-                    yield Issue(f"{path}.flavor", f"unknown flavor {quota.flavor!r}", f"use one of: {', '.join(all_flavors)}")
-                    continue
-                if quota.flavor in listed:
-                    yield Issue(f"{path}.flavor", f"{quota.flavor!r} is listed twice", "list each flavor once")
-                listed.add(quota.flavor)
-                if flavor.capacity not in allowed:
-                    yield Issue(
-                        f"{path}.flavor",
-                        f"{quota.flavor!r} is {flavor.capacity} capacity; the {cls} class may only use {' / '.join(allowed)}",
-                        "pick a flavor of an allowed capacity type",
-                    )
-                    continue
-                rank = allowed.index(flavor.capacity)
-                if rank < seen_rank:
-                    yield Issue(
-                        f"{path}.flavor",
-                        f"{quota.flavor!r} ({flavor.capacity}) is listed after a {allowed[seen_rank]} flavor; Kueue tries flavors in order",
-                        f"list {' before '.join(allowed)}",
-                    )
-                seen_rank = max(seen_rank, rank)
-                if quota.borrowing_limit is not None and team.cohort is None:
-                    yield Issue(f"{path}.borrowingLimit", "borrowing needs a cohort (Kueue rejects borrowingLimit without one)", "set the team's cohort or remove borrowingLimit")
-    yield from _borrowing(p)
-
-
-def _borrowing(p: Platform) -> Iterator[Issue]:
-    """A borrowing limit is only reachable if other queues of the cohort (the team's own other
-    classes included) own nominal quota in that flavor."""
-    lendable: dict[tuple[str, str], list] = defaultdict(list)
-    uses = [u for u in quota_uses(p) if u.cohort]
-    for use in uses:
-        lendable[(use.cohort, use.flavor)].append(use)
-    for use in uses:
-        if not use.borrowing_limit:
-            continue
-        peers = sum(u.gpus for u in lendable[(use.cohort, use.flavor)] if u.owner != use.owner)
-        if use.borrowing_limit > peers:
-            yield Issue(
-                f"{use.path}.borrowingLimit",
-                f"{use.borrowing_limit} GPUs of {use.flavor!r} can never be borrowed: the other queues in cohort "
-                f"{use.cohort!r} own only {peers} nominal GPUs there",
-                f"lower borrowingLimit to at most {peers}",
-            )
-
-
-def _capacity(p: Platform) -> Iterator[Issue]:
-    """Per flavor, the nominal quotas must fit what the pool or NAP allowance can supply."""
-    all_flavors = flavors(p)
-    by_flavor: dict[str, list] = defaultdict(list)
-    for use in quota_uses(p):
-        if use.flavor in all_flavors:
-            by_flavor[use.flavor].append(use)
-    for name, uses in by_flavor.items():
-        flavor = all_flavors[name]
-        total = sum(u.gpus for u in uses)
-        if total <= flavor.gpus:
-            continue
-        parts = ", ".join(f"{u.owner} {u.gpus}" for u in uses if u.gpus)
-        supply = f"{flavor.max_nodes} nodes x {flavor.gpus_per_node} GPUs"
-        if flavor.is_nap:
-            supply = f"NAP allowance maxGpus {flavor.gpus}"
-        elif flavor.capacity == Provisioning.RESERVED.value:
-            supply = f"{flavor.max_nodes} reserved nodes x {flavor.gpus_per_node} GPUs"
-        largest = max(uses, key=lambda u: u.gpus)
-        yield Issue(
-            f"{largest.path}.gpus" if largest.path != "dws" else "dws.gpus",
-            f"flavor {name!r} is over-subscribed: nominal quotas sum to {total} GPUs ({parts}) "
-            f"but it supplies {flavor.gpus} ({supply})",
-            f"lower the quotas by {total - flavor.gpus} GPUs or grow the pool",
-        )
+            path = f"teams[{i}].members[{j}]"
+            if member in members:
+                yield Issue(path, f"{member!r} is already members[{members[member]}]", "list each member once", example=REMOVE)
+            elif not MEMBER.match(member):
+                kind = "group" if "group" in member.split("@")[0] else "user"
+                address = member.split(":", 1)[-1]
+                example = f"{kind}:{address}" if "@" in address and MEMBER.match(f"{kind}:{address}") else None
+                yield Issue(path, f"{member!r} is not an IAM member (user:, group: or serviceAccount: and an e-mail, or domain:)",
+                            f"write {example}" if example else "write user:alice@example.com or group:ml@example.com",
+                            example=example)
+            members.setdefault(member, j)
 
 
 def _dws(p: Platform) -> Iterator[Issue]:
-    dws_pools = [i for i, pool in enumerate(p.gpu_pools) if pool.provisioning is Provisioning.DWS]
     granted = [i for i, team in enumerate(p.teams) if team.dws]
+    pools = p.gpu_pools if isinstance(p.gpu_pools, list) or not granted or p.dws is not None else []
+    dws_pools = [i for i, pool in enumerate(pools) if pool.provisioning is Provisioning.DWS]
     if p.dws is None:
+        # Said without the pools when gpuPools did not parse: this rule needs only teams and dws.
+        pool_name = pools[dws_pools[0]].name if dws_pools else "<a pool with provisioning: dws>"
         for i in granted:
-            yield Issue(f"teams[{i}].dws", "the team is granted DWS but no dws section exists", "add dws: {flavor: <dws pool>, gpus: N}")
-        for i in dws_pools:
+            yield Issue(f"teams[{i}].dws", "the team is granted DWS but no dws section exists", f"add dws: {{flavor: {pool_name}, gpus: N}}")
+        for i in dws_pools if not granted else ():  # with granted teams the missing section is the one cause
             yield Issue(f"gpuPools[{i}]", "a dws pool exists but no dws queue uses it", "add a dws section or remove the pool")
         return
     pool = next((x for x in p.gpu_pools if x.name == p.dws.flavor), None)
@@ -314,14 +164,24 @@ def _monitoring(p: Platform) -> Iterator[Issue]:
     for key, replicas in (("prometheusReplicas", m.prometheus_replicas), ("alertmanagerReplicas", m.alertmanager_replicas)):
         if m.enabled and replicas > nodes:
             yield Issue(f"monitoring.{key}", f"{replicas} replicas but the system pool has at most {nodes} node(s)",
-                        f"lower it to {nodes} or raise cluster.systemPool.maxNodes")
+                        f"lower it to {nodes} or raise cluster.systemPool.maxNodes", example=nodes)
 
 
-CHECKS: tuple[Check, ...] = (_zones, _network, _private_endpoint, _machines, _pools, _names, _queues, _capacity, _dws, _versions, spread_issues, _monitoring)
+CHECKS: tuple[Check, ...] = (
+    zone_issues, network_issues, ip_capacity_issues, authorized_network_issues, _machines, _pools, _teams,
+    name_issues, queue_issues, flavor_limit_issues, borrowing_issues, capacity_issues, _dws, _versions, spread_issues,
+    _monitoring,
+)
 
 
-def semantic_issues(platform: Platform) -> list[Issue]:
+def semantic_issues(platform: Platform, skip: type[Exception] | tuple = ()) -> list[Issue]:
+    """Every check's issues. `skip`: the exception a partial model raises when a check reaches a
+    section that did not parse; that check's remaining issues are dropped, the others still run."""
     issues: list[Issue] = []
     for check in CHECKS:
-        issues.extend(check(platform))
+        try:
+            for issue in check(platform):
+                issues.append(issue)
+        except skip:
+            continue
     return issues

@@ -1,59 +1,152 @@
-"""The edge: raw stack config in, a validated `Platform` out, or a `ConfigError` listing every problem."""
+"""The edge: raw stack config in, a validated `Platform` out, or a `ConfigError` listing every problem.
+
+Structure is validated section by section (each top-level key on its own), so a broken section
+never hides the problems of another: the cross-field checks then run on a partial model in which a
+broken section is a placeholder, and a check that needs a broken section is skipped (its problems
+would only echo the structural error already reported).
+"""
 
 from __future__ import annotations
 
+import copy
+import json
+from functools import cache
 from typing import Any, Mapping
 
 import pulumi
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from .checks import semantic_issues
-from .errors import ConfigError, Issue, format_path
+from .errors import REMOVE, ConfigError, Issue, apply_fix
+from .stack_file import CONFIG_KEY, locate_platform
+from .translate import MISSING, translate
 from .schema import Platform
 
-CONFIG_KEY = "platform"
+
+class SectionUnavailable(Exception):
+    """A check touched a section that failed structural validation."""
 
 
-def _pydantic_issues(err: ValidationError) -> list[Issue]:
-    issues = []
-    for e in err.errors():
-        path = format_path(tuple(e["loc"]))
-        if e["type"] == "extra_forbidden":
-            issues.append(Issue(path, "unknown key", "check the spelling against the README's config reference"))
-        elif e["type"] == "missing":
-            issues.append(Issue(path, "required key is missing", "add it"))
-        else:
-            got = e.get("input")
-            shown = f" (got {got!r})" if not isinstance(got, (dict, list)) else ""
-            issues.append(Issue(path, e["msg"] + shown))
-    return issues
+class _Broken:
+    """Stands in for a section that did not parse; any use of it skips the check that uses it."""
+
+    def __init__(self, key: str):
+        object.__setattr__(self, "_key", key)
+
+    def _unavailable(self, *_: Any, **__: Any) -> Any:
+        raise SectionUnavailable(object.__getattribute__(self, "_key"))
+
+    __getattr__ = __iter__ = __len__ = __bool__ = __getitem__ = __contains__ = _unavailable
+    __eq__ = __ne__ = __hash__ = __str__ = __format__ = __int__ = __index__ = __float__ = _unavailable
+    __lt__ = __le__ = __gt__ = __ge__ = __add__ = __radd__ = __sub__ = __rsub__ = _unavailable
+    __mul__ = __rmul__ = __truediv__ = __floordiv__ = __mod__ = __rmod__ = _unavailable
+
+
+@cache
+def _sections() -> dict[str, tuple[str, TypeAdapter]]:
+    """alias -> (field name, validator of that one section)."""
+    from typing import Annotated
+
+    out = {}
+    for name, field in Platform.model_fields.items():
+        annotation = Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
+        out[field.alias or name] = (name, TypeAdapter(annotation))
+    return out
+
+
+def _structure(raw: Mapping) -> tuple[dict[str, Any], list[Issue]]:
+    """Every section validated on its own: (field name -> value or _Broken, issues)."""
+    values: dict[str, Any] = {}
+    issues: list[Issue] = []
+    sections = _sections()
+    by_name = {name: alias for alias, (name, _) in sections.items()}
+    for key in raw:
+        if key not in sections and key not in by_name:
+            issues.append(translate({"type": "extra_forbidden", "loc": (key,), "input": raw[key]}))
+    for alias, (name, adapter) in sections.items():
+        present = alias in raw or name in raw
+        if not present:
+            field = Platform.model_fields[name]
+            if field.is_required():
+                issues.append(translate({"type": "missing", "loc": (alias,), "input": raw}))
+                values[name] = _Broken(alias)
+            continue
+        section = raw[alias] if alias in raw else raw[name]
+        try:
+            values[name] = adapter.validate_python(section)
+        except ValidationError as err:
+            found = _one_per_typo([translate({**e, "loc": (alias, *e["loc"])}) for e in err.errors()])
+            issues.extend(found)
+            values[name] = _repaired(adapter, alias, section, found)
+    return values, _one_per_typo(issues)
+
+
+def _one_per_typo(issues: list[Issue]) -> list[Issue]:
+    """A misspelled key also leaves the real key missing: report the misspelling only."""
+    renamed = {issue.path.rsplit(".", 1)[0] + "." + issue.rename if "." in issue.path else issue.rename
+               for issue in issues if issue.rename}
+    return [i for i in issues if not (i.message == MISSING and i.path in renamed)]
+
+
+def _repaired(adapter: TypeAdapter, alias: str, section: Any, found: list[Issue]) -> Any:
+    """The section as it reads once its misspelled or stray keys are fixed as the issues say, so the
+    cross-field checks still see it; a placeholder when any problem has no such mechanical fix."""
+    if not all(issue.rename or issue.example is REMOVE for issue in found):
+        return _Broken(alias)
+    fixed = {alias: copy.deepcopy(section)}
+    try:
+        for issue in found:
+            apply_fix(fixed, issue)
+        return adapter.validate_python(fixed[alias])
+    except (ValidationError, LookupError, TypeError):
+        return _Broken(alias)
 
 
 def parse_platform(raw: Any, source: str = "stack config") -> Platform:
-    """Validate once: structure and types first, then the cross-field rules, all issues together."""
+    """Validate once: structure per section, then the cross-field rules on what parsed, all issues together."""
     if not isinstance(raw, Mapping):
-        raise ConfigError([Issue(CONFIG_KEY, f"expected a mapping, got {type(raw).__name__}", "see Pulumi.dev.yaml")], source)
-    try:
+        shown = "text" if isinstance(raw, str) else "a list" if isinstance(raw, list) else "nothing" if raw is None else repr(raw)
+        raise ConfigError([Issue(CONFIG_KEY, f"expected a mapping of keys (project, region, ...), got {shown}",
+                                 "indent the platform keys under it, as in Pulumi.dev.yaml")], source)
+    values, issues = _structure(raw)
+    broken = any(isinstance(v, _Broken) for v in values.values())
+    if not broken and not issues:
         platform = Platform.model_validate(raw)
-    except ValidationError as err:
-        raise ConfigError(_pydantic_issues(err), source) from None
-    issues = semantic_issues(platform)
+        issues = semantic_issues(platform)
+    else:
+        partial = Platform.model_construct(**{k: v for k, v in values.items()})
+        issues += semantic_issues(partial, skip=SectionUnavailable)
     if issues:
         raise ConfigError(issues, source)
     return platform
+
+
+def _all_config() -> dict[str, Any]:
+    from pulumi.runtime import config as runtime_config
+
+    merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    return {key: _decoded(value) for key, value in merged.items()}
+
+
+def _decoded(value: Any) -> Any:
+    """Pulumi hands structured config values over as JSON text."""
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
 
 
 def load_platform() -> Platform:
     """Read `<project>:platform` from the current stack's config (real run or mocks alike)."""
     config = pulumi.Config()
     stack = pulumi.get_stack()
+    source = f"Pulumi.{stack}.yaml"
     try:
         raw = config.get_object(CONFIG_KEY)
     except pulumi.ConfigTypeError:
         raw = config.get(CONFIG_KEY)  # a plain string; parse_platform reports it with the fix
     if raw is None:
-        raise ConfigError(
-            [Issue(CONFIG_KEY, f"no '{config.name}:{CONFIG_KEY}' in the config of stack {stack!r}", "copy the block from Pulumi.dev.yaml")],
-            f"Pulumi.{stack}.yaml",
-        )
-    return parse_platform(raw, f"Pulumi.{stack}.yaml")
+        raise ConfigError(locate_platform(_all_config(), config.name, stack), source)
+    return parse_platform(raw, source)

@@ -13,16 +13,32 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
+# Patterns of the schema; components/model/translate.py explains each to the user in words.
 DNS_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+PROJECT_ID = r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$"
+REGION = r"^[a-z]+-[a-z]+[0-9]{1,2}$"  # two-digit regions exist (europe-west12)
+VERSION = r"^[0-9]+\.[0-9]+\.[0-9]+$"
 DnsLabel = Annotated[str, Field(pattern=DNS_LABEL, max_length=40)]
 
 
 def _cidr(value: str) -> str:
     try:
         return str(ipaddress.ip_network(value, strict=True))
-    except ValueError as err:
-        raise ValueError(f"{value!r} is not a CIDR block ({err}); write it as e.g. 10.0.0.0/22") from None
+    except ValueError:
+        pass
+    try:
+        network = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise PydanticCustomError(
+            "platform_cidr", "{value} is not a CIDR block (address/prefix length)",
+            {"value": repr(value), "fix": "write it like 10.0.0.0/22"},
+        ) from None
+    raise PydanticCustomError(
+        "platform_cidr", "{value} has host bits set: the block starting at that prefix is {network}",
+        {"value": repr(value), "network": str(network), "fix": f"write {network}", "example": str(network)},
+    ) from None
 
 
 Cidr = Annotated[str, AfterValidator(_cidr)]
@@ -64,6 +80,11 @@ class SystemPool(Model):
     max_nodes: int = Field(6, ge=1)
 
 
+# GKE Standard: 8 to 256 Pods per node; the default is 110 ("Configure maximum Pods per node",
+# cloud.google.com/kubernetes-engine/docs/how-to/flexible-pod-cidr).
+MAX_PODS_DEFAULT, MAX_PODS_MIN, MAX_PODS_MAX = 110, 8, 256
+
+
 class Cluster(Model):
     release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
     deletion_protection: bool = True
@@ -71,6 +92,10 @@ class Cluster(Model):
         False, description="True: the control plane has no public IP (reach it through the VPC)."
     )
     system_pool: SystemPool = SystemPool()
+    max_pods_per_node: int = Field(
+        MAX_PODS_DEFAULT, ge=MAX_PODS_MIN, le=MAX_PODS_MAX,
+        description="Every node's pod limit; sizes each node's slice of podsCidr (set on the cluster and every pool).",
+    )
 
 
 class Accelerator(Model):
@@ -147,7 +172,7 @@ class Dws(Model):
 
 # The releases whose CRD schemas are vendored in platform/schemas; every object is validated against them.
 SCHEMA_VERSIONS = {"kueue": "0.19.2", "jobset": "0.12.0"}
-ExactVersion = Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$", description="Exact chart version, no ranges.")]
+ExactVersion = Annotated[str, Field(pattern=VERSION, description="Exact chart version, no ranges.")]
 
 
 class Versions(Model):
@@ -174,7 +199,10 @@ class Controllers(Model):
 def _soft_delete_days(days: int) -> int:
     # GCS accepts a retention of 0 (off) or 7 to 90 days (pulumi_gcp BucketSoftDeletePolicy docs).
     if days != 0 and not 7 <= days <= 90:
-        raise ValueError(f"GCS soft delete keeps objects 7 to 90 days, or is off (0); got {days}; use 0 or 7..90")
+        raise PydanticCustomError(
+            "platform_soft_delete", "GCS soft delete keeps objects 7 to 90 days, or is off (0); got {days}",
+            {"days": days, "fix": "use 0 or 7..90", "example": min(max(days, 7), 90)},
+        )
     return days
 
 
@@ -229,8 +257,8 @@ class Monitoring(Model):
 
 
 class Platform(Model):
-    project: str = Field(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$", description="GCP project id.")
-    region: str = Field(pattern=r"^[a-z]+-[a-z]+[0-9]$")
+    project: str = Field(pattern=PROJECT_ID, description="GCP project id.")
+    region: str = Field(pattern=REGION)
     zones: list[str] = Field(min_length=1)
     name_prefix: DnsLabel = Field(description="Prefix of every GCP name (network, cluster, accounts).")
     network: Network
