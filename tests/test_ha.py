@@ -96,4 +96,30 @@ def test_preferred_zone_spread_needs_only_distinct_nodes():
 
 
 def test_single_replica_needs_no_spread():
-    parse_platform(_prod_with(**{"controllers.replicas": 1, "cluster.systemPool.minNodes": 1}))
+    raw = _prod_with(**{"controllers.replicas": 1, "cluster.systemPool.minNodes": 1})
+    raw["monitoring"] = {"prometheusReplicas": 1, "alertmanagerReplicas": 1}
+    parse_platform(raw)
+
+
+def test_monitoring_statefulsets_use_the_same_spread_and_budget(stack_capture):
+    """kube-prometheus-stack 88.5.3 values: prometheus.prometheusSpec / alertmanager.alertmanagerSpec
+    `topologySpreadConstraints` and `podAntiAffinity` ("" turns the chart's own rule off), and
+    {prometheus,alertmanager}.podDisruptionBudget."""
+    values = next(r for r in stack_capture.of_type(T_CHART) if "kube-prometheus-stack" in r.inputs["chart"]).inputs["values"]
+    for key, spec_key, name in (("prometheus", "prometheusSpec", "prometheus"), ("alertmanager", "alertmanagerSpec", "alertmanager")):
+        spec = values[key][spec_key]
+        ha_on = stack_capture.stack == "prod"
+        assert spec["replicas"] == (2 if ha_on else 1)
+        assert values[key]["podDisruptionBudget"]["enabled"] is ha_on
+        assert spec["podAntiAffinity"] == ""
+        selectors = {c["labelSelector"]["matchLabels"]["app.kubernetes.io/name"] for c in spec["topologySpreadConstraints"]}
+        assert selectors == ({name} if ha_on else set())
+
+
+def test_monitoring_replicas_are_checked_against_the_system_pool(assert_issue):
+    raw = _prod_with(**{"cluster.systemPool.minNodes": 2})
+    raw["monitoring"] = {"prometheusReplicas": 3}
+    with pytest.raises(ConfigError) as info:
+        parse_platform(raw)
+    assert_issue(info.value, "cluster.systemPool.minNodes", "cannot hold 3 prometheus replicas",
+                 fix="monitoring.prometheusReplicas to 2")

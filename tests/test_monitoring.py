@@ -169,6 +169,7 @@ def test_a_webhook_receiver_from_stack_config_gets_every_alert():
 def test_retention_volume_and_replicas_come_from_the_model():
     raw = load_dev_platform_raw()
     raw["monitoring"] = {"retentionDays": 30, "volumeGb": 200, "prometheusReplicas": 3, "alertmanagerReplicas": 1}
+    raw["cluster"]["systemPool"]["minNodes"] = 3  # three replicas spread over distinct nodes (model/ha.py)
     vals = values.chart_values(parse_platform(raw))
     spec = vals["prometheus"]["prometheusSpec"]
     assert (spec["retention"], spec["retentionSize"], spec["replicas"]) == ("30d", "180GB", 3)

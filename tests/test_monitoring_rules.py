@@ -31,7 +31,7 @@ def _platform():
     """The dev stack with short pending thresholds: promtool evaluates every rule at every step, and
     dev's 12-hour DWS window would cost seconds; the rule text is generated the same way."""
     raw = load_dev_platform_raw()
-    raw["monitoring"] = {"pendingMinutes": {"high": 10, "low": 15, "compact": 20, "dws": 25}}
+    raw["monitoring"]["pendingMinutes"] = {"high": 10, "low": 15, "compact": 20, "dws": 25}
     return parse_platform(raw)
 
 

@@ -387,7 +387,7 @@ def kueue_manager_config(platform: Platform) -> dict:
 
 
 def kueue_values(platform: Platform) -> dict:
-    kueue = next(c for c in ha.platform_controllers(platform) if c.name == "kueue")
+    kueue = ha.controller(platform, "kueue")
     return {
         "controllerManager": {
             "replicas": kueue.replicas,
@@ -401,6 +401,6 @@ def kueue_values(platform: Platform) -> dict:
 
 
 def jobset_values(platform: Platform) -> dict:
-    jobset = next(c for c in ha.platform_controllers(platform) if c.name == "jobset")
+    jobset = ha.controller(platform, "jobset")
     return {"controller": {"replicas": jobset.replicas, "affinity": ha.anti_affinity(jobset),
                            "podDisruptionBudget": ha.disruption_budget(jobset), "nodeSelector": SYSTEM_POOL_LABELS}}

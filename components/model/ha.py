@@ -33,19 +33,32 @@ class Controller:
     pod_labels: dict[str, str]  # the chart's selector labels (release-name independent)
     replicas: int
     spread_across_zones: bool
+    replicas_path: str = "controllers.replicas"  # where the replica count is configured
 
 
 def platform_controllers(platform: Platform) -> list[Controller]:
     """Every HA controller on the system pool. Labels are the charts' selector labels:
-    kueue v0.19.2 charts/kueue/templates/_helpers.tpl ("kueue.selectorLabels") and jobset v0.12.0
-    charts/jobset/templates/controller/_helpers.tpl ("jobset.controller.selectorLabels")."""
-    ha = platform.controllers
-    return [
+    kueue v0.19.2 charts/kueue/templates/_helpers.tpl ("kueue.selectorLabels"), jobset v0.12.0
+    charts/jobset/templates/controller/_helpers.tpl ("jobset.controller.selectorLabels"), and the
+    label prometheus-operator puts on the Prometheus / Alertmanager pods it creates
+    (`app.kubernetes.io/name`; one of each lives in the monitoring namespace, and a spread's selector
+    counts pods of the pod's own namespace only)."""
+    ha, mon = platform.controllers, platform.monitoring
+    controllers = [
         Controller("kueue", {"app.kubernetes.io/name": "kueue", "control-plane": "controller-manager"},
                    ha.replicas, ha.spread_across_zones),
         Controller("jobset", {"app.kubernetes.io/name": "jobset", "app.kubernetes.io/component": "controller"},
                    ha.replicas, ha.spread_across_zones),
+        Controller("prometheus", {"app.kubernetes.io/name": "prometheus"},
+                   mon.prometheus_replicas, ha.spread_across_zones, "monitoring.prometheusReplicas"),
+        Controller("alertmanager", {"app.kubernetes.io/name": "alertmanager"},
+                   mon.alertmanager_replicas, ha.spread_across_zones, "monitoring.alertmanagerReplicas"),
     ]
+    return controllers if mon.enabled else controllers[:2]
+
+
+def controller(platform: Platform, name: str) -> Controller:
+    return next(c for c in platform_controllers(platform) if c.name == name)
 
 
 def topology_spread(controller: Controller) -> list[dict]:
@@ -94,19 +107,19 @@ def spread_issues(platform: Platform) -> Iterator[Issue]:
     Pending exactly when a node is lost (the autoscaler may add nodes, but not during a zone outage)."""
     pool = platform.cluster.system_pool
     zones = len(platform.zones)
-    worst = max(platform_controllers(platform), key=lambda c: c.replicas)
-    if worst.replicas < 2:
-        return
-    if pool.min_nodes < worst.replicas:
-        yield Issue(
-            "cluster.systemPool.minNodes",
-            f"{pool.min_nodes} node(s) cannot hold {worst.replicas} {worst.name} replicas on distinct nodes "
-            f"(controllers.replicas {worst.replicas}); one node going down would stop the platform",
-            f"set cluster.systemPool.minNodes to at least {worst.replicas}, or controllers.replicas to {pool.min_nodes}",
-        )
-    if worst.spread_across_zones and zones < worst.replicas:
-        yield Issue(
-            "controllers.spreadAcrossZones",
-            f"{worst.replicas} {worst.name} replicas cannot be in distinct zones: the platform has {zones} zone(s)",
-            f"add zones, lower controllers.replicas to {zones}, or set spreadAcrossZones: false",
-        )
+    for c in platform_controllers(platform):
+        if c.replicas < 2:
+            continue
+        if pool.min_nodes < c.replicas:
+            yield Issue(
+                "cluster.systemPool.minNodes",
+                f"{pool.min_nodes} node(s) cannot hold {c.replicas} {c.name} replicas on distinct nodes "
+                f"({c.replicas_path} {c.replicas}); one node going down would stop the platform",
+                f"set cluster.systemPool.minNodes to at least {c.replicas}, or {c.replicas_path} to {pool.min_nodes}",
+            )
+        if c.spread_across_zones and zones < c.replicas:
+            yield Issue(
+                "controllers.spreadAcrossZones",
+                f"{c.replicas} {c.name} replicas cannot be in distinct zones: the platform has {zones} zone(s)",
+                f"add zones, lower {c.replicas_path} to {zones}, or set spreadAcrossZones: false",
+            )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from components.kubernetes.render import TEAM_LABEL
-from components.model import Platform
+from components.model import Platform, ha
 from components.model.flavors import SYSTEM_POOL_LABELS
 
 from .promql import ksm_label, node_label_keys
@@ -64,10 +64,14 @@ def chart_values(platform: Platform, webhook: bool = False) -> dict:
             # configurations behind Pulumi's back; rules are validated offline (schema + promtool) instead.
             "admissionWebhooks": {"enabled": False, "patch": {"enabled": False}},
         },
-        "prometheus": {"prometheusSpec": {
+        "prometheus": {"podDisruptionBudget": ha.disruption_budget(ha.controller(platform, "prometheus")), "prometheusSpec": {
             **pinned,
             "priorityClassName": PRIORITY,
             "replicas": m.prometheus_replicas,
+            # Spread and disruption budget (kube-prometheus-stack 88.5.3 values) from the platform's HA
+            # model (components/model/ha.py); the chart's own soft anti-affinity is replaced by the spread.
+            "podAntiAffinity": "",
+            "topologySpreadConstraints": ha.topology_spread(ha.controller(platform, "prometheus")),
             "retention": f"{m.retention_days}d",
             # Drop old blocks before the disk fills (90 %), whatever the ingest rate.
             "retentionSize": f"{m.volume_gb * 9 // 10}GB",
@@ -79,11 +83,14 @@ def chart_values(platform: Platform, webhook: bool = False) -> dict:
             "ruleSelectorNilUsesHelmValues": False,
         }},
         "alertmanager": {
+            "podDisruptionBudget": ha.disruption_budget(ha.controller(platform, "alertmanager")),
             "config": alertmanager_config(webhook),
             "alertmanagerSpec": {
                 **pinned,
                 "priorityClassName": PRIORITY,
                 "replicas": m.alertmanager_replicas,
+                "podAntiAffinity": "",
+                "topologySpreadConstraints": ha.topology_spread(ha.controller(platform, "alertmanager")),
                 "secrets": [ALERT_WEBHOOK_SECRET] if webhook else [],
             },
         },
