@@ -65,8 +65,9 @@ CASES = [
          "GCS soft delete keeps objects 7 to 90 days, or is off (0); got 3", "use 0 or 7..90"),
     Case("controller-replicas-zero", setting("controllers", {"replicas": 0}), "controllers.replicas", "must be at least 1, got 0",
          "use at least 1"),
-    Case("monitoring-retention-as-text", setting("monitoring", {"retentionDays": "two weeks"}), "monitoring.retentionDays",
-         "expected a whole number, got 'two weeks'", "write a number", then(setting("monitoring", {"retentionDays": 14}))),
+    Case("monitoring-retention-as-text", lambda raw: raw.setdefault("monitoring", {}).update(retentionDays="two weeks"),
+         "monitoring.retentionDays", "expected a whole number, got 'two weeks'", "write a number",
+         then(setting("monitoring", "retentionDays", 14))),
     Case("max-pods-too-low", setting("cluster", "maxPodsPerNode", 4), "cluster.maxPodsPerNode", "must be at least 8", "e.g. 8"),
     # --- zones (catalog) --------------------------------------------------------------------------------
     Case("region-typo", setting("region", "us-centrl1"), "region", "'us-centrl1' is not a known region", "write us-central1"),
