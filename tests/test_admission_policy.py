@@ -38,7 +38,7 @@ def _eval(expression: str, activation: dict):
 
 
 def admission_review(policies: list[dict], bindings: list[dict], obj: dict, namespace_labels: dict,
-                     operation: str = "CREATE") -> Optional[str]:
+                     operation: str = "CREATE", old: Optional[dict] = None) -> Optional[str]:
     """The first denial message for `obj`, or None when every bound policy admits it."""
     group, _, version = obj["apiVersion"].rpartition("/")
     resource = obj["kind"].lower() + "s"
@@ -51,7 +51,8 @@ def admission_review(policies: list[dict], bindings: list[dict], obj: dict, name
         if not any(group in r["apiGroups"] and version in r["apiVersions"] and resource in r["resources"]
                    and operation in r["operations"] for r in spec["matchConstraints"]["resourceRules"]):
             continue
-        activation = {"object": celpy.json_to_cel(obj), "request": celpy.json_to_cel({"operation": operation})}
+        activation = {"object": celpy.json_to_cel(obj), "oldObject": celpy.json_to_cel(old),
+                      "request": celpy.json_to_cel({"operation": operation})}
         if not all(_eval(c["expression"], activation) for c in spec.get("matchConditions", [])):
             continue
         variables: dict = {}
@@ -129,3 +130,14 @@ def test_mismatched_jobs_are_denied_saying_what_to_add(objs, obj, says):
 
 def test_other_namespaces_are_not_checked(objs):
     assert admission_review(*objs, job("high", None), {"kubernetes.io/metadata.name": "monitoring"}) is None
+
+
+def test_updates_are_checked_only_when_they_rename_the_queue(objs):
+    """A Job's and a JobSet's pod templates (and so their priority) are immutable; an update that leaves the
+    queue label alone is admitted even if the object predates the policy (its controller must still be able
+    to update and finalize it); moving a job to another queue is checked like a create."""
+    legacy = job("high", None)
+    assert admission_review(*objs, legacy, TEAM_NS, "UPDATE", old=legacy) is None
+    moved = admission_review(*objs, job("high", None), TEAM_NS, "UPDATE", old=job("low", None))
+    assert moved is not None and "set priorityClassName: high" in moved
+    assert admission_review(*objs, job("high", "high"), TEAM_NS, "UPDATE", old=job("low", "high")) is None

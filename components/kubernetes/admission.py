@@ -58,6 +58,7 @@ def queue_priority_policy(resource: str) -> dict:
     kind = KINDS[resource]
     expected = "{" + ", ".join(f"{_cel_string(c)}: {_cel_string(priority_class_for(c))}" for c in QUEUE_CLASSES) + "}"
     where = kind["where"]
+    label = _cel_string(QUEUE_LABEL)
     return {
         "apiVersion": VAP_API,
         "kind": "ValidatingAdmissionPolicy",
@@ -68,14 +69,25 @@ def queue_priority_policy(resource: str) -> dict:
                 "apiGroups": [kind["group"]], "apiVersions": [kind["version"]],
                 "operations": ["CREATE", "UPDATE"], "resources": [resource],
             }]},
-            # Only jobs that name one of the platform's queue classes; other queue names have no LocalQueue.
-            "matchConditions": [{
-                "name": "names-a-queue-class",
-                "expression": f"has(object.metadata.labels) && {_cel_string(QUEUE_LABEL)} in object.metadata.labels && "
-                              f"object.metadata.labels[{_cel_string(QUEUE_LABEL)}] in {expected}",
-            }],
+            "matchConditions": [
+                # Only jobs that name one of the platform's queue classes; other queue names have no LocalQueue.
+                {
+                    "name": "names-a-queue-class",
+                    "expression": f"has(object.metadata.labels) && {label} in object.metadata.labels && "
+                                  f"object.metadata.labels[{label}] in {expected}",
+                },
+                # Updates only when they (re)name the queue: the pod priority of a Job or JobSet is immutable,
+                # and checking every update would let a job that predates the policy block its own
+                # controller's updates and deletion (finalizers).
+                {
+                    "name": "creates-or-renames-the-queue",
+                    "expression": f"request.operation != 'UPDATE' || !has(oldObject.metadata.labels) || "
+                                  f"!({label} in oldObject.metadata.labels) || "
+                                  f"oldObject.metadata.labels[{label}] != object.metadata.labels[{label}]",
+                },
+            ],
             "variables": [
-                {"name": "queue", "expression": f"object.metadata.labels[{_cel_string(QUEUE_LABEL)}]"},
+                {"name": "queue", "expression": f"object.metadata.labels[{label}]"},
                 {"name": "expected", "expression": f"{expected}[variables.queue]"},
                 {"name": "podSpecs", "expression": kind["pod_specs"]},
                 # A pod without priorityClassName runs at the global default.
