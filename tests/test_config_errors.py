@@ -12,7 +12,7 @@ import copy
 
 import pytest
 
-from components.model import parse_platform
+from components.model import ConfigError, parse_platform
 from components.model.checks_network import max_nodes, pod_block_prefix
 from config_cases import Case, all_of, assert_readable, check_case, removing, rename_flavor, setting, then
 from conftest import assert_issue, config_error, load_dev_platform_raw
@@ -307,3 +307,31 @@ def test_dropping_a_whole_section_reports_no_cross_field_noise():
     removing("gpuPools")(raw)
     errors = {i.path for i in config_error(raw).issues}
     assert errors == {"gpuPools", "teams[0].dws", "teams[1].dws"}
+
+
+def _leaves(node, path=()):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _leaves(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _leaves(value, (*path, i))
+    if path:
+        yield path
+
+
+@pytest.mark.parametrize("odd", [None, [], {}, "x", -1, 1.5], ids=["null", "list", "mapping", "text", "negative", "fraction"])
+def test_any_value_anywhere_is_an_error_not_a_crash(odd):
+    """Every key of the dev config (sections, list items and leaves) replaced by a value of the wrong
+    kind: parse_platform either accepts it or raises ConfigError with readable messages, never anything else."""
+    base = load_dev_platform_raw()
+    for path in _leaves(base):
+        raw = copy.deepcopy(base)
+        node = raw
+        for part in path[:-1]:
+            node = node[part]
+        node[path[-1]] = copy.deepcopy(odd)
+        try:
+            parse_platform(raw)
+        except ConfigError as err:
+            assert_readable(err)

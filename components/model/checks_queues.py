@@ -174,11 +174,12 @@ def _lonely_cohort(p: Platform, cohort: str, members: dict[str, list[int]], unre
         else:
             first, later = members[other][0], t
         right = p.teams[first].cohort
+        lost = ", ".join(f"{u.flavor} {u.borrowing_limit}" for u, _ in unreachable.get(p.teams[later].cohort, []))
         yield Issue(
             f"teams[{later}].cohort",
-            f"cohort {p.teams[later].cohort!r} has no other team, so team {p.teams[later].name!r} can never borrow "
-            f"({', '.join(f'{u.flavor} {u.borrowing_limit}' for u, _ in unreachable.get(p.teams[later].cohort, []))}); "
-            f"it looks like a misspelling of cohort {right!r}",
+            f"cohort {p.teams[later].cohort!r} has no other team, so team {p.teams[later].name!r} "
+            + (f"can never borrow ({lost}); " if lost else "lends to and borrows from nobody; ")
+            + f"it looks like a misspelling of cohort {right!r}",
             f"write {right}", example=right,
         )
         return
