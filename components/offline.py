@@ -8,6 +8,7 @@ Computed outputs that only a cloud can produce (ids, e-mails, the endpoint) get 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any, Callable, Optional
 
 import pulumi
 import yaml
+from pulumi.output import Unknown
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
@@ -64,14 +66,37 @@ class Capture:
         return [r.__dict__ for r in self.resources]
 
 
+# Resources the program leaves unnamed so that Pulumi auto-names them (pulumi-gcp's provider/resources.go
+# applies `SetAutonaming(255, "-")` to every resource with a string `name` input): the provider's Check
+# fills `name` with "<logical name>-<7 random characters>" before the engine (and any analyzer) sees
+# the inputs, and picks a new one on replacement.
+AUTONAMED = {"gcp:container/nodePool:NodePool", "gcp:compute/reservation:Reservation"}
+
+
+def autoname(type_: str, name: str) -> str:
+    """A stable stand-in for the provider's random suffix, so captures and goldens do not churn."""
+    return f"{name}-{hashlib.sha256(f'{type_}::{name}'.encode()).hexdigest()[:7]}"
+
+
+def checked_inputs(type_: str, name: str, inputs: dict) -> dict:
+    """The inputs as the provider's Check returns them (what the engine stores and analyzers get)."""
+    if type_ in AUTONAMED and not inputs.get("name"):
+        return {**inputs, "name": autoname(type_, name)}
+    return inputs
+
+
 def _mock_outputs(type_: str, name: str, inputs: dict, project: str) -> dict:
     """Values the cloud would compute that the program reads back."""
-    out = dict(inputs)
+    out = dict(checked_inputs(type_, name, inputs))
     if type_ == "gcp:serviceaccount/account:Account":
         out["email"] = f"{inputs['accountId']}@{project}.iam.gserviceaccount.com"
         out["name"] = f"projects/{project}/serviceAccounts/{out['email']}"
     elif type_ == "gcp:container/cluster:Cluster":
         out["endpoint"] = "203.0.113.10"
+        private = dict(inputs.get("privateClusterConfig") or {})
+        out["privateClusterConfig"] = {**private, "privateEndpoint": "172.16.0.34", "publicEndpoint": "203.0.113.10"}
+        if private.get("enablePrivateEndpoint"):
+            out["endpoint"] = out["privateClusterConfig"]["privateEndpoint"]
         out["masterAuth"] = {"clusterCaCertificate": "bW9jay1jYQ=="}  # base64("mock-ca")
     elif type_ == "gcp:compute/network:Network":
         out["selfLink"] = f"projects/{project}/global/networks/{inputs.get('name', name)}"
@@ -83,10 +108,15 @@ def _mock_outputs(type_: str, name: str, inputs: dict, project: str) -> dict:
 
 
 class _Mocks(pulumi.runtime.Mocks):
-    def __init__(self, project: str):
+    def __init__(self, project: str, preview: bool = False):
         self.project = project
+        self.preview = preview
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        if self.preview:
+            # A preview of a new stack: nothing exists yet, so the cloud has computed no output; only what
+            # the provider's Check fills in (auto-names) is known. Every other output is unknown.
+            return "", checked_inputs(args.typ, args.name, args.inputs)
         return f"{args.name}-id", _mock_outputs(args.typ, args.name, args.inputs, self.project)
 
     def call(self, args: pulumi.runtime.MockCallArgs):
@@ -102,7 +132,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
-        inputs = rpc.deserialize_properties(request.object)
+        inputs = checked_inputs(request.type, request.name, rpc.deserialize_properties(request.object))
         self.capture.resources.append(
             Resource(
                 urn=response.urn,
@@ -115,6 +145,10 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 dependencies=sorted(set(request.dependencies)),
                 provider=request.provider,
                 options={
+                    # A remote component (e.g. helm.v4.Chart) is built by its provider's Construct, not by the
+                    # engine's step generator: analyzers never see these inputs (policies/offline.py).
+                    "remote": bool(request.remote),
+                    "additionalSecretOutputs": list(request.additionalSecretOutputs),
                     "aliases": [_alias(a) for a in request.aliases],
                     "protect": bool(request.protect),
                     "ignoreChanges": list(request.ignoreChanges),
@@ -150,6 +184,8 @@ def _plain(value: Any) -> Any:
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
+    if isinstance(value, Unknown):
+        return rpc.UNKNOWN  # what the engine sends for a value unknown during preview
     if isinstance(value, pulumi.Resource):
         return {"$ref": getattr(value, "_name", str(value))}
     if isinstance(value, float) and value.is_integer():
@@ -181,19 +217,22 @@ def run(
     config: dict[str, Any],
     stack: str = "dev",
     capture: Optional[Capture] = None,
+    preview: bool = False,
 ) -> Capture:
     """Run `program` once under mocks with `config` (Pulumi.<stack>.yaml's `config:` map).
 
-    Pass your own `capture` to inspect what was registered even when the program raises.
+    Pass your own `capture` to inspect what was registered even when the program raises. `preview=True`
+    runs it as the first `pulumi preview` of a new stack: cloud-computed outputs (ids, e-mails, the
+    endpoint) are unknown, and so is every input derived from them (recorded as the wire's UNKNOWN).
     """
     capture = capture if capture is not None else Capture(stack=stack)
     platform_cfg = config.get(f"{PROJECT}:platform")
     project = platform_cfg.get("project", "project") if isinstance(platform_cfg, dict) else "project"
-    mocks = _Mocks(project)
+    mocks = _Mocks(project, preview)
     pulumi.runtime.set_all_config(
         {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
     )
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False,
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview,
                              monitor=_RecordingMonitor(mocks, capture))
     _sync_await(run_pulumi_func(program))
     root = pulumi.runtime.get_root_resource()
@@ -205,7 +244,8 @@ def _resolve(value: Any) -> Any:
     return _plain(_sync_await(pulumi.Output.from_input(value).future()))
 
 
-def run_stack(stack: str = "dev", config: Optional[dict[str, Any]] = None, capture: Optional[Capture] = None) -> Capture:
+def run_stack(stack: str = "dev", config: Optional[dict[str, Any]] = None, capture: Optional[Capture] = None,
+              preview: bool = False) -> Capture:
     from components.platform import build_platform
 
-    return run(build_platform, stack_config(stack) if config is None else config, stack, capture)
+    return run(build_platform, stack_config(stack) if config is None else config, stack, capture, preview)

@@ -18,7 +18,8 @@ import yaml
 from components.cost.report import plan_section
 from components.cost.outputs import write_cost_outputs
 from components.kubernetes.manifest_validation import ManifestError
-from components.model import ConfigError, capacity_rows, nap_limits, parse_platform
+from components.model import ConfigError, capacity_rows, endpoint_warnings, nap_limits, parse_platform
+from components.review.replace import forced_replacements
 from components.offline import PROJECT, REPO, Capture, run_stack, stack_config
 
 
@@ -50,6 +51,27 @@ def table(rows: list[dict]) -> list[str]:
 
 def stack_platform(stack: str):
     return parse_platform(stack_config(stack)[f"{PROJECT}:platform"], f"Pulumi.{stack}.yaml")
+
+
+def warning_lines(stack: str) -> list[str]:
+    """What the plan flags without refusing the config (e.g. no authorized network reaches the endpoint)."""
+    return [f"WARNING {w}" for w in endpoint_warnings(stack_platform(stack))]
+
+
+def replacement_lines(previous: list[dict], capture: Capture) -> list[str]:
+    """Resources whose replace-forcing inputs changed since `previous` (an earlier resources.json)."""
+    old = {r["urn"]: r for r in previous}
+    lines = []
+    for r in capture.resources:
+        before = old.get(r.urn)
+        if before is None:
+            continue
+        paths = forced_replacements(r.type, before["inputs"], r.inputs, r.options.get("ignoreChanges", []))
+        if paths:
+            order = ("the OLD one is deleted FIRST" if r.options.get("deleteBeforeReplace")
+                     else "the new one is created before the old one is deleted")
+            lines.append(f"REPLACE {r.type} {r.name}: {', '.join(paths)} changed; {order}")
+    return lines
 
 
 def capacity_lines(stack: str) -> list[str]:
@@ -162,10 +184,19 @@ def run(stack: str, out: Path = DEFAULT_OUT) -> int:
         print(f"  {n:4d}  {type_}")
     print("\nGPU capacity:")
     print("\n".join(capacity_lines(stack)))
+    warnings = warning_lines(stack)
+    if warnings:
+        print("\n" + "\n".join(warnings))
     platform = stack_platform(stack)
     print(f"\nCost (details: `python -m components.cli cost {stack}`):")
     print("\n".join(plan_section(platform)))
     target = out / stack
+    previous = target / "resources.json"
+    if previous.exists():
+        replaced = replacement_lines(json.loads(previous.read_text()), capture)
+        print("\nReplacements since the last plan of this stack:" if replaced else "\nNo replacement since the last plan.")
+        for line in replaced:
+            print(f"  {line}")
     written = write_outputs(capture, target)
     written += write_cost_outputs(platform, stack, target)
     print(f"\nWrote {len(written)} file(s) under {target.relative_to(REPO) if target.is_relative_to(REPO) else target}")

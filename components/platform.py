@@ -7,12 +7,14 @@ import pulumi_gcp as gcp
 
 from components.cost.component import CostEnvelope
 from components.gcp.cluster import GkeCluster
+from components.gcp.firewall import ControlPlaneFirewall
 from components.gcp.identity import NodeIdentity, TeamIdentity
 from components.gcp.kubeconfig import kubeconfig
 from components.gcp.network import Network
 from components.gcp.node_pools import GpuNodePool, SystemNodePool
+from components.gcp.services import ProjectApis
 from components.kubernetes.layer import build_kubernetes, validate_manifests
-from components.model import flavors, load_platform
+from components.model import endpoint_warnings, flavors, load_platform
 from components.monitoring.layer import build_monitoring, validate_monitoring
 
 
@@ -20,24 +22,32 @@ def build_platform() -> None:
     platform = load_platform()  # raises ConfigError listing every problem before anything exists
     validate_manifests(platform)  # raises ManifestError: every Kubernetes object checked before any exists
     validate_monitoring(platform)
+    for warning in endpoint_warnings(platform):
+        pulumi.log.warn(str(warning))
     provider = gcp.Provider("gcp", project=platform.project, region=platform.region)
     on_gcp = pulumi.ResourceOptions(providers=[provider])
 
-    network = Network("network", platform, on_gcp)
-    nodes = NodeIdentity("nodes", platform, on_gcp)
-    cluster = GkeCluster("cluster", platform, network, nodes.email, on_gcp)
-    system_pool = SystemNodePool("system", platform, cluster, nodes.email, on_gcp)
+    apis = ProjectApis("apis", platform, on_gcp)
+    network = Network("network", platform, apis, on_gcp)
+    nodes = NodeIdentity("nodes", platform, apis, on_gcp)
+    cluster = GkeCluster("cluster", platform, network, nodes.email, apis, on_gcp)
+    system_pool = SystemNodePool("system", platform, cluster, nodes.email, apis, on_gcp)
+    # Without it the control plane cannot call the Kueue/JobSet webhooks on the private nodes.
+    firewall = ControlPlaneFirewall("control-plane", platform, network, nodes.email, apis, on_gcp)
     # GPU pools hang off the cluster only: nothing waits for them, so they build in parallel with
     # the Kubernetes layer (which needs the cluster and its system pool).
     for flavor in flavors(platform).values():
         if not flavor.is_nap:
-            GpuNodePool(flavor.name, platform, flavor, cluster, nodes.email, on_gcp)
-    teams = {team.name: TeamIdentity(f"team-{team.name}", platform, team, cluster.cluster, on_gcp) for team in platform.teams}
+            GpuNodePool(flavor.name, platform, flavor, cluster, nodes.email, apis, on_gcp)
+    teams = {team.name: TeamIdentity(f"team-{team.name}", platform, team, cluster.cluster, apis, on_gcp)
+             for team in platform.teams}
     CostEnvelope("cost", platform)  # read by the policy pack's budget check
     access = kubeconfig(cluster)
-    kubernetes = build_kubernetes(platform, access, ready=[cluster.cluster, system_pool.pool], identities=teams)
+    kubernetes = build_kubernetes(platform, access, ready=[cluster.cluster, system_pool.pool, firewall.rule],
+                                  identities=teams)
     # On top: nothing of Kueue or the teams waits for monitoring.
-    build_monitoring(platform, kubernetes, on_gcp)
+    build_monitoring(platform, kubernetes, pulumi.ResourceOptions.merge(
+        on_gcp, pulumi.ResourceOptions(depends_on=apis.ready("monitoring-dashboard"))))
 
     pulumi.export("clusterName", cluster.name)
     pulumi.export("clusterEndpoint", cluster.endpoint)

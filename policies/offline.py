@@ -52,10 +52,26 @@ from .gpu_batch_policies import PACK_ENFORCEMENT, PACK_NAME, POLICIES
 # Resource options the SDK sets by itself that the offline capture does not record. The Kubernetes SDK
 # marks a Secret's data and stringData as secret outputs (pulumi_kubernetes/core/v1/Secret.py).
 SDK_SECRET_OUTPUTS = {"kubernetes:core/v1:Secret": ["data", "stringData"]}
+# The wire form of a secret value (pulumi sdk/go/common/resource/sig: signature key and secret signature).
+SIG_KEY, SECRET_SIG = "4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"
 
 
 # ---------------------------------------------------------------------------------------------------
 # What the engine sends
+#
+# Two views of one capture. "program": every resource with the inputs the program registered. "engine":
+# what the Pulumi CLI hands the analyzer, per pulumi/pulumi pkg/resource/deploy:
+# * source_eval.go (resmon.RegisterResource): a remote component (`remote: true`, e.g. helm.v4.Chart, a
+#   multi-language component of pulumi-kubernetes) is sent to the provider's Construct; "Remote components
+#   don't go through the step generator", so the analyzer never sees the program's inputs. The provider
+#   registers the component itself (pulumi-kubernetes provider/pkg/provider/helm/v4/chart.go Construct:
+#   ctx.RegisterComponentResource(typ, name, comp, options), no properties) and then each rendered object
+#   as its own resource (yaml/v2 Register), which the offline run cannot render without the chart archives.
+# * step_generator.go: Analyze gets the inputs after the provider's Check (auto-names filled in), and
+#   AnalyzeStack the outputs, with analyzer_plugin.go marshalling both with KeepUnknowns and KeepSecrets:
+#   values unknown during preview arrive as the UNKNOWN sentinel, and outputs named in
+#   additionalSecretOutputs arrive wrapped as secrets (the policy SDK unwraps them again).
+VIEWS = ("engine", "program")
 
 
 def wire_dict(props: Mapping[str, Any]) -> dict:
@@ -63,6 +79,21 @@ def wire_dict(props: Mapping[str, Any]) -> dict:
     struct = struct_pb2.Struct()
     struct.update(dict(props))
     return json_format.MessageToDict(struct)
+
+
+def engine_inputs(resource: Resource) -> dict:
+    """The inputs an analyzer receives for `resource`: none for a remote component."""
+    return {} if (resource.options or {}).get("remote") else resource.inputs
+
+
+def engine_outputs(resource: Resource) -> dict:
+    """The outputs AnalyzeStack receives: secret-marked per additionalSecretOutputs; none for a remote component
+    (its Construct registers only the child list, which offline has no rendering of)."""
+    if (resource.options or {}).get("remote"):
+        return {}
+    outputs = resource.outputs if resource.outputs else resource.inputs
+    secret = set((resource.options or {}).get("additionalSecretOutputs") or SDK_SECRET_OUTPUTS.get(resource.type, []))
+    return {k: ({SIG_KEY: SECRET_SIG, "value": v} if k in secret else v) for k, v in outputs.items()}
 
 
 def policy_props(wired: dict) -> Mapping[str, Any]:
@@ -281,12 +312,20 @@ def run_policies(
     capture: Capture,
     policies: Sequence[Policy] = POLICIES,
     policy_config: Optional[Mapping[str, Mapping[str, Any]]] = None,
+    view: str = "engine",
 ) -> Report:
-    """Every policy against every captured resource, the way `pulumi preview --policy-pack` runs them."""
+    """Every policy against every captured resource, the way `pulumi preview --policy-pack` runs them
+    (`view="engine"`), or with the program's own inputs for every resource (`view="program"`)."""
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
     resolved = resolve_config(policies, policy_config)
     by_urn = {r.urn: r for r in capture.resources}
-    inputs = {r.urn: wire_dict(r.inputs) for r in capture.resources}
-    outputs = {r.urn: wire_dict(r.outputs if r.outputs else r.inputs) for r in capture.resources}
+    if view == "engine":
+        inputs = {r.urn: wire_dict(engine_inputs(r)) for r in capture.resources}
+        outputs = {r.urn: wire_dict(engine_outputs(r)) for r in capture.resources}
+    else:
+        inputs = {r.urn: wire_dict(r.inputs) for r in capture.resources}
+        outputs = {r.urn: wire_dict(r.outputs if r.outputs else r.inputs) for r in capture.resources}
     runs = []
     for policy in policies:
         level, props = resolved[policy.name]
@@ -344,16 +383,20 @@ def stack_from_file(path: str | Path) -> tuple[str, dict]:
 
 
 def run(stack: Optional[str] = None, config_file: Optional[str | Path] = None,
-        policy_config: Optional[str | Path] = None, as_json: bool = False, verbose: bool = False) -> int:
-    """Print the pack's report for a stack (or a stack-like file); the exit code (1 mandatory, 2 bad input)."""
+        policy_config: Optional[str | Path] = None, as_json: bool = False, verbose: bool = False,
+        view: str = "engine", preview: bool = False) -> int:
+    """Print the pack's report for a stack (or a stack-like file); the exit code (1 mandatory, 2 bad input).
+
+    `view`: "engine" (what the CLI's analyzer receives, the default) or "program"; `preview`: run as the
+    first preview of a new stack (cloud-computed values unknown)."""
     try:
         given = load_policy_config(policy_config) if policy_config else None
         if config_file:
             name, config = stack_from_file(config_file)
-            capture = run_stack(stack or name, config=config)
+            capture = run_stack(stack or name, config=config, preview=preview)
         else:
-            capture = run_stack(stack or "dev")
-        report = run_policies(capture, POLICIES, given)
+            capture = run_stack(stack or "dev", preview=preview)
+        report = run_policies(capture, POLICIES, given, view=view)
     except PolicyConfigError as err:
         print(err, file=sys.stderr)
         return 2

@@ -17,8 +17,9 @@ from components.model.checks_network import max_nodes, pod_block_prefix
 from config_cases import Case, all_of, assert_readable, check_case, removing, rename_flavor, setting, then
 from conftest import assert_issue, config_error, load_dev_platform_raw
 
-LONG_POOL = "l4-reserved-with-a-forty-character-name1"  # 40 characters, the GKE node pool maximum
-assert len(LONG_POOL) == 40
+# Two characters too long: GKE allows 40, and the pool is auto-named "<pool>-pool-" + 7 characters.
+LONG_POOL = "l4-reserved-one-over-limit-2x"
+assert len(LONG_POOL) == 29
 
 
 def team_e(raw: dict) -> None:
@@ -103,9 +104,9 @@ CASES = [
          "network.authorizedNetworks[2].cidr", "is a public range: with cluster.privateEndpoint", "authorize internal ranges",
          then(lambda raw: raw["network"]["authorizedNetworks"].pop())),
     # --- derived GCP names --------------------------------------------------------------------------------
-    Case("reservation-name-too-long", all_of(setting("namePrefix", "batch-platform-dev-prd1"), rename_flavor("l4-reserved", LONG_POOL)),
-         "gpuPools[0].name", f"the reservation name 'batch-platform-dev-prd1-{LONG_POOL}' is 64 characters; GCP allows 1-63",
-         "shorten the pool name by 1 characters, e.g. l4-reserved-with-a-forty-character-name",
+    Case("node-pool-name-too-long", rename_flavor("l4-reserved", LONG_POOL),
+         "gpuPools[0].name", f"the node pool name '{LONG_POOL}-pool-xxxxxxx' is 42 characters; GCP allows 1-40",
+         "shorten the pool name by 2 characters, e.g. l4-reserved-one-over-limit",
          lambda raw, issue: rename_flavor(LONG_POOL, issue.example)(raw)),
     Case("bucket-with-google", setting("teams", 3, "name", "google-ml"), "teams[3].name",
          "contains 'goog(le)', which Cloud Storage forbids", "rename the team", then(setting("teams", 3, "name", "team-d"))),
@@ -213,10 +214,10 @@ def _two_digit_region(raw: dict) -> None:
 
 
 def _long_legal_names(raw: dict) -> None:
-    """Every derived name exactly at its limit: reservation 63, service accounts 30, pool 40."""
+    """Every derived name exactly at its limit: service accounts 30, pool 40 (27 + "-pool-" + 7 auto-name)."""
     raw["project"] = "a-thirty-character-project-id1"
     raw["namePrefix"] = "batch-platform-dev-prd1"  # 23: namePrefix-team-a is 30
-    rename_flavor("l4-reserved", "l4-reserved-with-a-forty-character-name")(raw)  # reservation: 23 + 1 + 39 = 63
+    rename_flavor("l4-reserved", "l4-reserved-at-the-limit-27")(raw)
 
 
 def _team_without_cohort(raw: dict) -> None:
@@ -263,10 +264,10 @@ def test_valid_but_unusual_config_passes(mutate):
 def test_long_names_are_at_their_limits():
     raw = load_dev_platform_raw()
     _long_legal_names(raw)
-    from components.model.names import reservation_name, team_account_id, team_bucket_name
+    from components.model.names import node_pool_name, team_account_id, team_bucket_name
 
     p = parse_platform(raw)
-    assert len(reservation_name(p, p.gpu_pools[0])) == 63
+    assert len(node_pool_name(p.gpu_pools[0])) == 40
     assert len(team_account_id(p, p.teams[0])) == 30
     assert len(team_bucket_name(p, p.teams[0])) <= 63
 

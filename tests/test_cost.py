@@ -244,7 +244,8 @@ def test_burst_prices_exactly_the_pools_and_nap_limits_the_program_creates(dev_c
     for pool in dev_capture.of_type("gcp:container/nodePool:NodePool"):
         i, node = pool.inputs, pool.inputs["nodeConfig"]
         count = i["autoscaling"]["totalMaxNodeCount"] if i.get("autoscaling") else i["nodeCount"]
-        item = "system pool" if i["name"] == "system" else i["name"]
+        pool_name = pool.name.removesuffix("-pool")  # the GKE name is auto-named from it (components/gcp/node_pools.py)
+        item = "system pool" if pool_name == "system" else pool_name
         assert burst[item].startswith(f"{count} x {node['machineType']} {'spot' if node.get('spot') else 'on-demand'}")
         for acc in node.get("guestAccelerators") or []:
             static_gpus[acc["type"]] = static_gpus.get(acc["type"], 0) + count * acc["count"]

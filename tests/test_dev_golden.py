@@ -28,5 +28,13 @@ def test_kubernetes_objects(dev, snapshot):
 
 
 def test_gpu_node_pools(dev, snapshot):
-    pools = {r.inputs["name"]: r.inputs for r in dev.of_type("gcp:container/nodePool:NodePool")}
+    pools = {r.name: r.inputs for r in dev.of_type("gcp:container/nodePool:NodePool")}
     assert pools == snapshot
+
+
+def test_urns_are_stable(dev, snapshot):
+    """Every URN of the dev stack. Pulumi identifies a resource by its URN (type, parent chain, name):
+    a URN that changes without an `aliases` entry is a delete plus a create in a real stack
+    (https://www.pulumi.com/docs/iac/concepts/options/aliases/), e.g. renaming a component would
+    replace every team namespace. A diff here must come with an alias, or be a new resource."""
+    assert sorted(r.urn for r in dev.resources) == snapshot

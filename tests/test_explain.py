@@ -14,9 +14,15 @@ import pytest
 import yaml
 
 from components.cli import main as cli
+from components.offline import autoname
 from components.explain import ADMITTED, PENDING, REJECTED, explain, from_capture, from_object, parse_used
 
 QUEUE = "kueue.x-k8s.io/queue-name"
+
+
+def gke_pool(flavor: str) -> str:
+    """The GKE pool name (node label cloud.google.com/gke-nodepool): auto-named from `<flavor>-pool`."""
+    return autoname("gcp:container/nodePool:NodePool", f"{flavor}-pool")
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +51,7 @@ def run(cluster, obj, *used):
 def test_fits_nominal(cluster):
     v = run(cluster, job())
     assert v.status == ADMITTED and v.flavor == "l4-reserved" and v.borrowing_from == []
-    assert v.pools == {"main": "l4-reserved"}
+    assert v.pools == {"main": gke_pool("l4-reserved")}
     assert "within nominal quota" in v.summary
 
 
@@ -116,7 +122,7 @@ def test_dws_team(cluster):
     the pods land on queued-provisioning nodes (they tolerate cloud.google.com/gke-queued via the flavor)."""
     v = run(cluster, job(queue="dws", namespace="team-b", priority="low"))
     assert v.status == ADMITTED and v.flavor == "l4-dws" and v.admission_checks == ["dws"]
-    assert v.pools == {"main": "l4-dws"}
+    assert v.pools == {"main": gke_pool("l4-dws")}
 
 
 def test_compact_job_on_nap(cluster):

@@ -54,8 +54,9 @@ def the_cluster(c: Capture) -> Resource:
 
 
 def pool(c: Capture, name: str) -> Resource:
-    """The GKE node pool called `name` in GKE (its `name` input, not the Pulumi name)."""
-    return only([r for r in c.of_type(NODE_POOL) if r.inputs.get("name") == name])
+    """The node pool of GPU pool (or flavor) `name`, or of the system pool: Pulumi name `<name>-pool`
+    (the GKE name is auto-named from it, see components/gcp/node_pools.py)."""
+    return only([r for r in c.of_type(NODE_POOL) if r.name == f"{name}-pool"])
 
 
 def gpu_pools(c: Capture) -> list[Resource]:
@@ -169,14 +170,14 @@ def test_dws_pool_uses_queued_provisioning_without_reservations(dev_capture):
 def test_only_the_reserved_pool_may_consume_a_reservation(dev_capture):
     for r in gpu_pools(dev_capture):
         affinity = r.inputs["nodeConfig"]["reservationAffinity"]["consumeReservationType"]
-        expected = "SPECIFIC_RESERVATION" if r.inputs["name"] == "l4-reserved" else "NO_RESERVATION"
-        assert affinity == expected, r.inputs["name"]
+        expected = "SPECIFIC_RESERVATION" if r.name == "l4-reserved-pool" else "NO_RESERVATION"
+        assert affinity == expected, r.name
 
 
 def test_one_gpu_pool_per_static_flavor_with_the_flavors_labels_and_taints(dev_capture):
     model = flavors(parse_platform(load_dev_platform_raw()))
     static = {name: f for name, f in model.items() if not f.is_nap}
-    assert sorted(r.inputs["name"] for r in gpu_pools(dev_capture)) == sorted(static)
+    assert sorted(r.name.removesuffix("-pool") for r in gpu_pools(dev_capture)) == sorted(static)
     for name, flavor in static.items():
         node = pool(dev_capture, name).inputs["nodeConfig"]
         assert node["labels"] == flavor.own_labels, name

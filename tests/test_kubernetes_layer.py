@@ -56,11 +56,11 @@ def test_resource_flavor_selects_exactly_its_node_pool(dev):
     """Labels of each static pool reach its ResourceFlavor unchanged, plus GKE's own; its taints (the pool's
     and GKE's) become the flavor's tolerations, which Kueue injects into admitted pods (no nodeTaints)."""
     rfs = by_name(dev, "ResourceFlavor")
-    pools = [r for r in dev.of_type("gcp:container/nodePool:NodePool") if r.inputs["name"] != "system"]
+    pools = [r for r in dev.of_type("gcp:container/nodePool:NodePool") if r.name != "system-pool"]
     assert len(pools) == 4
     for pool in pools:
         node = pool.inputs["nodeConfig"]
-        spec = rfs[pool.inputs["name"]].inputs["spec"]
+        spec = rfs[pool.name.removesuffix("-pool")].inputs["spec"]
         assert spec["nodeLabels"] == {**node["labels"], "cloud.google.com/gke-accelerator": node["guestAccelerators"][0]["type"],
                                       **({"cloud.google.com/gke-spot": "true"} if node.get("spot") else {})}
         pool_taints = [{"key": t["key"], "value": t["value"], "effect": _gke_effect(t["effect"])} for t in node["taints"]]
@@ -158,6 +158,7 @@ def test_team_rbac_is_namespaced_and_secret_free(dev):
 def test_members_get_a_rolebinding():
     def add_members(p):
         p["teams"][0]["members"] = ["user:alice@example.com", "group:ml@example.com"]
+        p["cluster"]["securityGroup"] = "gke-security-groups@example.com"  # Group subjects need it (defect 8)
 
     capture = run_with(add_members)
     (binding,) = capture.of_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
@@ -239,11 +240,14 @@ def test_destroy_order_edges(dev):
     assert dev.named("priorities-platform-services").urn in kueue.dependencies
 
 
-def test_kubernetes_provider_waits_for_cluster_and_system_pool_only(dev):
+def test_kubernetes_provider_waits_for_cluster_system_pool_and_webhook_firewall_only(dev):
+    """GKE private clusters: the control plane reaches nodes only on 443/10250 unless a firewall rule
+    opens the webhook ports (https://cloud.google.com/kubernetes-engine/docs/how-to/private-clusters#add_firewall_rules),
+    so no Kueue/JobSet object may be applied before that rule exists."""
     provider = dev.of_type("pulumi:providers:kubernetes")[0]
     deps = {dev.by_urn()[u].name for u in provider.dependencies}
-    assert deps == {"cluster-gke", "system-pool"}
-    gpu_pools = {r.urn for r in dev.of_type("gcp:container/nodePool:NodePool") if r.inputs["name"] != "system"}
+    assert deps == {"cluster-gke", "system-pool", "control-plane-webhooks"}
+    gpu_pools = {r.urn for r in dev.of_type("gcp:container/nodePool:NodePool") if r.name != "system-pool"}
     assert not any(gpu_pools & set(r.dependencies) for r in dev.resources)
     for r in dev.resources:
         if r.type.startswith("kubernetes:") and r.custom:

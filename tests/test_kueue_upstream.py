@@ -171,8 +171,8 @@ def test_dws_config_is_valid_for_kueue_and_the_pool_uses_flex_start(dev_capture)
     assert problems(prc) == []
     assert prc["spec"]["podSetUpdates"] == {"nodeSelector": [
         {"key": "autoscaling.gke.io/provisioning-request", "valueFromProvisioningClassDetail": "ResizeRequestName"}]}
-    dws_pool = next(r.inputs for r in dev_capture.of_type(POOL) if r.inputs["name"] == "l4-dws")
+    dws_pool = next(r.inputs for r in dev_capture.of_type(POOL) if r.name == "l4-dws-pool")
     assert dws_pool["queuedProvisioning"] == {"enabled": True}
     assert dws_pool["nodeConfig"]["flexStart"] is True
-    other = [r.inputs for r in dev_capture.of_type(POOL) if r.inputs["name"] != "l4-dws"]
+    other = [r.inputs for r in dev_capture.of_type(POOL) if r.name != "l4-dws-pool"]
     assert not any(p["nodeConfig"].get("flexStart") for p in other)

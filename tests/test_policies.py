@@ -21,7 +21,7 @@ from typing import Any, Callable, Optional
 import pytest
 import yaml
 
-from components.offline import PROJECT, REPO, Capture, Resource, run_stack
+from components.offline import PROJECT, REPO, Capture, Resource, autoname, run_stack
 from policies import offline
 from policies.gpu_batch_policies import PACK_NAME, POLICIES
 from policies.gpu_batch_policies.common import UNKNOWN, plain
@@ -38,6 +38,14 @@ SECRET_SIG = "4dabf18193072939515e22adb298388d"
 T_CLUSTER = "gcp:container/cluster:Cluster"
 T_POOL = "gcp:container/nodePool:NodePool"
 T_RESERVATION = "gcp:compute/reservation:Reservation"
+
+
+def gke_pool(flavor: str) -> str:
+    """The GKE name the provider auto-names the pool of `flavor` with (stable under the mocks)."""
+    return autoname(T_POOL, f"{flavor}-pool")
+
+
+RESERVATION = autoname(T_RESERVATION, "l4-reserved-reservation")
 T_CQ = "kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue"
 T_LQ = "kubernetes:kueue.x-k8s.io/v1beta2:LocalQueue"
 T_RF = "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor"
@@ -92,9 +100,10 @@ def add(capture: Capture, type_: str, name: str, inputs: dict, options: Optional
     return resource
 
 
-def check(capture: Capture, name: str, config: Optional[dict] = None) -> Report:
-    """Run one policy (with its schema defaults, plus `config`) on the capture."""
-    return run_policies(capture, [POLICY[name]], {name: config} if config else None)
+def check(capture: Capture, name: str, config: Optional[dict] = None, view: str = "engine") -> Report:
+    """Run one policy (with its schema defaults, plus `config`) on the capture, in the engine's view
+    unless `view="program"` (a chart's values are visible only there: see test_engine_view.py)."""
+    return run_policies(capture, [POLICY[name]], {name: config} if config else None, view=view)
 
 
 def assert_violation(report: Report, name: str, message: str, urn: Optional[str] = None,
@@ -324,7 +333,8 @@ def test_nap_gpu_limits_cover_pools(dev: Capture):
     edit(cluster, shrink)
     report = check(dev, "nap-gpu-limits-cover-pools")
     assert_violation(report, "nap-gpu-limits-cover-pools", "NAP limit for nvidia-l4 is 72, but its node pools can "
-                     "hold 144 (l4-dws 8x2, l4-ondemand 24x2, l4-reserved 4x2, l4-spot 36x2)", cluster.urn)
+                     f"hold 144 ({gke_pool('l4-dws')} 8x2, {gke_pool('l4-ondemand')} 24x2, {gke_pool('l4-reserved')} 4x2, "
+                     f"{gke_pool('l4-spot')} 36x2)", cluster.urn)
     edit(cluster, lambda p: p["clusterAutoscaling"].update(resourceLimits=[
         x for x in p["clusterAutoscaling"]["resourceLimits"] if x["resourceType"] != "nvidia-l4"]))
     assert_violation(check(dev, "nap-gpu-limits-cover-pools"), "nap-gpu-limits-cover-pools", "no nvidia-l4 limit")
@@ -349,10 +359,10 @@ def test_reserved_pool_must_match_its_reservation(dev: Capture):
     edit(res(dev, T_RESERVATION, "l4-reserved-reservation"), mismatch)
     report = check(dev, "reserved-pools-consume-stack-reservation")
     name = "reserved-pools-consume-stack-reservation"
-    assert_violation(report, name, "runs g2-standard-24 but reservation 'batch-dev-l4-reserved' reserves g2-standard-12", pool.urn)
-    assert_violation(report, name, "attaches 2 x nvidia-l4 GPUs but reservation 'batch-dev-l4-reserved' reserves 1 x nvidia-l4")
-    assert_violation(report, name, "can have 4 nodes but reservation 'batch-dev-l4-reserved' holds only 2 machines")
-    assert_violation(report, name, "spans zones us-central1-c but reservation 'batch-dev-l4-reserved' is in us-central1-a")
+    assert_violation(report, name, f"runs g2-standard-24 but reservation '{RESERVATION}' reserves g2-standard-12", pool.urn)
+    assert_violation(report, name, f"attaches 2 x nvidia-l4 GPUs but reservation '{RESERVATION}' reserves 1 x nvidia-l4")
+    assert_violation(report, name, f"can have 4 nodes but reservation '{RESERVATION}' holds only 2 machines")
+    assert_violation(report, name, f"spans zones us-central1-c but reservation '{RESERVATION}' is in us-central1-a")
 
 
 def test_reservations_specific_only_is_advisory(dev: Capture):
@@ -386,7 +396,7 @@ def test_quota_over_reserved_capacity(dev: Capture):
     assert_violation(report, "kueue-gpu-quota-within-capacity",
                      "flavor 'l4-reserved' is over-subscribed: nominal nvidia.com/gpu quotas sum to 16 (team-a-high 4, "
                      "team-b-high 4, team-c-high 4, team-d-high 4) but the node pool(s) it selects supply 8 "
-                     "(l4-reserved: 4 nodes x 2 GPUs)", res(dev, T_RF, "l4-reserved").urn)
+                     f"({gke_pool('l4-reserved')}: 4 nodes x 2 GPUs)", res(dev, T_RF, "l4-reserved").urn)
 
 
 def test_quota_over_nap_limit(dev: Capture):
@@ -403,7 +413,7 @@ def test_flavor_taint_no_node_carries(dev: Capture):
     flavor = edit(res(dev, T_RF, "l4-spot"), lambda p: p["spec"].update(
         nodeTaints=[{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}]))
     report = check(dev, "kueue-flavors-match-nodes")
-    assert_violation(report, "kueue-flavors-match-nodes", "closest node pool 'l4-spot' lacks: taint "
+    assert_violation(report, "kueue-flavors-match-nodes", f"closest node pool '{gke_pool('l4-spot')}' lacks: taint "
                      "nvidia.com/gpu=true:NoSchedule (not on the pool)", flavor.urn)
 
 
@@ -466,7 +476,7 @@ def test_kueue_api_version(dev: Capture):
         "spec": {"namespaceSelector": {"matchLabels": {"team": "x"}}}})
     chart = edit(res(dev, T_CHART, "controllers-kueue"), lambda p: p["values"]["managerConfig"].update(
         controllerManagerConfigYaml="apiVersion: config.kueue.x-k8s.io/v1beta1\nkind: Configuration\n"))
-    report = check(dev, "kueue-api-version")
+    report = check(dev, "kueue-api-version", view="program")
     assert_violation(report, "kueue-api-version", "uses kueue.x-k8s.io/v1beta1", old.urn)
     assert_violation(report, "kueue-api-version", "config.kueue.x-k8s.io/v1beta1", chart.urn)
 
@@ -474,7 +484,7 @@ def test_kueue_api_version(dev: Capture):
 @pytest.mark.parametrize("version", ["", "latest", "^0.19", "~0.19.2", ">=0.19.0", "0.19", "0.x", "0.19.*"])
 def test_helm_charts_pinned(dev: Capture, version: str):
     chart = edit(res(dev, T_CHART, "controllers-kueue"), lambda p: p.update(version=version))
-    report = check(dev, "helm-charts-pinned")
+    report = check(dev, "helm-charts-pinned", view="program")
     assert_violation(report, "helm-charts-pinned", "no version" if not version else "not an exact semantic version",
                      chart.urn)
 
@@ -482,7 +492,7 @@ def test_helm_charts_pinned(dev: Capture, version: str):
 def test_helm_charts_pinned_accepts_exact_and_local(dev: Capture):
     edit(res(dev, T_CHART, "controllers-kueue"), lambda p: p.update(version="v0.19.2-rc.1+build.5"))
     add(dev, T_CHART, "local", {"chart": "./charts/local", "values": {}})
-    assert_clean(check(dev, "helm-charts-pinned"), "helm-charts-pinned")
+    assert_clean(check(dev, "helm-charts-pinned", view="program"), "helm-charts-pinned")
 
 
 def test_borrowing_reachable_is_advisory(dev: Capture):
@@ -521,7 +531,7 @@ def test_gpu_taints_only_for_gpu_workloads(dev: Capture):
     add(dev, "kubernetes:apps/v1:Deployment", "web", _workload("Deployment", "web", [{"key": "dedicated", "operator": "Exists"}]))
     chart = edit(res(dev, T_CHART, "controllers-kueue"), lambda p: p["values"]["controllerManager"].update(
         tolerations=[{"key": "batch-platform/capacity", "operator": "Exists"}]))
-    report = check(dev, "gpu-taints-only-for-gpu-workloads")
+    report = check(dev, "gpu-taints-only-for-gpu-workloads", view="program")
     name = "gpu-taints-only-for-gpu-workloads"
     assert_violation(report, name, "Deployment 'prometheus' requests no GPU but tolerates every taint", monitoring.urn)
     assert_violation(report, name, "DaemonSet 'fluent-bit' requests no GPU but tolerates nvidia.com/gpu", logging_ds.urn)
@@ -579,13 +589,13 @@ def _broken(capture: Capture) -> Capture:
 
 def test_offline_report_on_broken_capture(dev: Capture, monkeypatch, capsys):
     broken = _broken(dev)
-    monkeypatch.setattr(offline, "run_stack", lambda stack, config=None: broken)
+    monkeypatch.setattr(offline, "run_stack", lambda stack, config=None, preview=False: broken)
     assert cli(["policy", "dev"]) == 1
     out = capsys.readouterr().out
     pool_urn = res(broken, T_POOL, "l4-spot-pool").urn
     assert "FAIL  [mandatory] gpu-pools-capacity-taint (resource)" in out
     assert f"[mandatory] gpu-pools-capacity-taint: {pool_urn}" in out
-    assert "GPU node pool 'l4-spot' has no batch-platform/capacity taint" in out
+    assert f"GPU node pool '{gke_pool('l4-spot')}' has no batch-platform/capacity taint" in out
     assert f"[mandatory] kueue-gpu-quota-within-capacity: {res(broken, T_RF, 'l4-reserved').urn}" in out
     assert "flavor 'l4-reserved' is over-subscribed: nominal nvidia.com/gpu quotas sum to 14" in out
     assert f"[mandatory] kueue-flavors-match-nodes: {res(broken, T_RF, 'l4-spot').urn}" in out

@@ -9,6 +9,7 @@ from components.model import Platform, nap_limits
 from components.model.names import cluster_name
 
 from .network import PODS_RANGE, SERVICES_RANGE, Network
+from .services import ProjectApis
 
 CLOUD_PLATFORM = ["https://www.googleapis.com/auth/cloud-platform"]
 SHIELDED = {"enable_secure_boot": True, "enable_integrity_monitoring": True}
@@ -55,6 +56,7 @@ class GkeCluster(pulumi.ComponentResource):
         platform: Platform,
         network: Network,
         node_sa: pulumi.Input[str],
+        apis: ProjectApis,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("gpu-batch:gcp:Cluster", name, None, opts)
@@ -88,6 +90,10 @@ class GkeCluster(pulumi.ComponentResource):
                 "gcp_public_cidrs_access_enabled": False,
             },
             workload_identity_config={"workload_pool": platform.workload_pool},
+            # Google Groups for RBAC: RoleBindings to the teams' Google groups take effect only with it.
+            authenticator_groups_config=(
+                {"security_group": cfg.security_group} if cfg.security_group else None
+            ),
             datapath_provider="ADVANCED_DATAPATH",
             enable_shielded_nodes=True,
             release_channel={"channel": cfg.release_channel},
@@ -103,6 +109,7 @@ class GkeCluster(pulumi.ComponentResource):
             cluster_autoscaling=autoscaling(platform, node_sa),
             opts=pulumi.ResourceOptions(
                 parent=self,
+                depends_on=apis.ready("cluster"),
                 # node_config only shapes the transient default pool, and any change to it forces a
                 # new cluster in the provider: it must never replace the cluster once it exists.
                 ignore_changes=["nodeConfig", "initialNodeCount"],
@@ -112,6 +119,12 @@ class GkeCluster(pulumi.ComponentResource):
             ),
         )
         self.name = self.cluster.name
-        self.endpoint = self.cluster.endpoint
+        # The endpoint the kubeconfig (and so the Kubernetes layer) targets: the private one when the
+        # control plane has no public endpoint, else the public one (model.reachability checks that an
+        # authorized network can reach it).
+        self.endpoint = (
+            self.cluster.private_cluster_config.apply(lambda c: c.private_endpoint)
+            if cfg.private_endpoint else self.cluster.endpoint
+        )
         self.ca_certificate = self.cluster.master_auth.cluster_ca_certificate
         self.register_outputs({"name": self.name, "endpoint": self.endpoint})

@@ -9,6 +9,8 @@ from components.model import Platform
 from components.model.names import node_account_id, team_account_id, team_bucket_name
 from components.model.schema import DataProtection, Team
 
+from .services import ProjectApis
+
 # What a GKE node needs to run, log and pull images; nothing else (GKE's documented minimum).
 NODE_ROLES = (
     "roles/container.defaultNodeServiceAccount",
@@ -58,13 +60,13 @@ class NodeIdentity(pulumi.ComponentResource):
 
     email: pulumi.Output[str]
 
-    def __init__(self, name: str, platform: Platform, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, platform: Platform, apis: ProjectApis, opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-batch:gcp:NodeIdentity", name, None, opts)
         account = gcp.serviceaccount.Account(
             f"{name}-sa",
             account_id=node_account_id(platform),
             display_name=f"GKE nodes of {platform.name_prefix}",
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=apis.ready("service-account")),
         )
         for role in NODE_ROLES:
             gcp.projects.IAMMember(
@@ -72,7 +74,7 @@ class NodeIdentity(pulumi.ComponentResource):
                 project=platform.project,
                 role=role,
                 member=_member(account),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=apis.ready("project-iam")),
             )
         self.email = account.email
         self.register_outputs({"email": self.email})
@@ -90,20 +92,24 @@ class TeamIdentity(pulumi.ComponentResource):
         platform: Platform,
         team: Team,
         cluster: pulumi.Resource,
+        apis: ProjectApis,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("gpu-batch:gcp:TeamIdentity", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+
+        def child(kind: str, *after: pulumi.Resource) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, depends_on=[*apis.ready(kind), *after])
+
         account = gcp.serviceaccount.Account(
             f"{name}-sa",
             account_id=team_account_id(platform, team),
             display_name=f"Workloads of {team.name}",
-            opts=child,
+            opts=child("service-account"),
         )
         for role in TEAM_PROJECT_ROLES:
             gcp.projects.IAMMember(
                 f"{name}-{role.split('/')[1]}", project=platform.project, role=role,
-                member=_member(account), opts=child,
+                member=_member(account), opts=child("project-iam"),
             )
         # Checkpoints and datasets live in the team's own bucket (spot-friendly training resumes from it);
         # the reference's project-wide storage.admin is replaced by object access to this bucket only.
@@ -116,12 +122,12 @@ class TeamIdentity(pulumi.ComponentResource):
             force_destroy=False,  # GCS refuses to delete a bucket that still holds objects
             **bucket_protection(platform.data_protection),
             opts=pulumi.ResourceOptions(
-                parent=self, protect=platform.data_protection.protect,
+                parent=self, depends_on=apis.ready("bucket"), protect=platform.data_protection.protect,
                 retain_on_delete=platform.data_protection.retain_buckets_on_delete),
         )
         gcp.storage.BucketIAMMember(
             f"{name}-bucket-objects", bucket=bucket.name, role="roles/storage.objectUser",
-            member=_member(account), opts=child,
+            member=_member(account), opts=child("bucket"),
         )
         # The workload pool exists only once the cluster does, so the binding waits for it.
         gcp.serviceaccount.IAMMember(
@@ -129,12 +135,12 @@ class TeamIdentity(pulumi.ComponentResource):
             service_account_id=account.name,
             role="roles/iam.workloadIdentityUser",
             member=f"serviceAccount:{platform.workload_pool}[{team.name}/{ksa_name(team)}]",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster]),
+            opts=child("service-account-iam", cluster),
         )
         for member in team.members:
             gcp.projects.IAMMember(
                 f"{name}-member-{member.split(':', 1)[1].replace('@', '-at-')}",
-                project=platform.project, role=MEMBER_PROJECT_ROLE, member=member, opts=child,
+                project=platform.project, role=MEMBER_PROJECT_ROLE, member=member, opts=child("project-iam"),
             )
         self.email = account.email
         self.bucket = bucket.name

@@ -8,6 +8,8 @@ import pulumi_gcp as gcp
 from components.model import Platform
 from components.model.names import nat_name, network_name, router_name, subnet_name
 
+from .services import ProjectApis
+
 PODS_RANGE = "pods"
 SERVICES_RANGE = "services"
 
@@ -16,9 +18,9 @@ class Network(pulumi.ComponentResource):
     network: gcp.compute.Network
     subnet: gcp.compute.Subnetwork
 
-    def __init__(self, name: str, platform: Platform, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, platform: Platform, apis: ProjectApis, opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-batch:gcp:Network", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = pulumi.ResourceOptions(parent=self, depends_on=apis.ready("network"))
         cidrs = platform.network
         self.network = gcp.compute.Network(
             f"{name}-vpc",

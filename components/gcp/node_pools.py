@@ -1,18 +1,44 @@
-"""Node pools: the system pool and one GPU pool per static flavor of the model."""
+"""Node pools: the system pool and one GPU pool per static flavor of the model.
+
+Pools and reservations carry no explicit `name`: Pulumi auto-names them (`<logical name>-<random>`)
+and picks a new name on replacement, so a change to a field that forces a new pool (see
+`components/review/replace.py`) creates the new pool first and deletes the old one after, instead
+of deleting GPU capacity first or colliding on the name. Kueue and the workloads select nodes by the
+`batch-platform/flavor` label, never by pool name, so the flavor stays stable across the swap.
+"""
 
 from __future__ import annotations
+
+import math
 
 import pulumi
 import pulumi_gcp as gcp
 
 from components.model import Flavor, Platform, Provisioning
 from components.model.flavors import SYSTEM_POOL_LABELS
-from components.model.names import node_pool_name, reservation_name
 
 from .cluster import CLOUD_PLATFORM, SHIELDED, GkeCluster
+from .services import ProjectApis
 
-SYSTEM_POOL = "system"
 GPU_POOL_TIMEOUTS = pulumi.CustomTimeouts(create="30m", update="20m")
+# GKE "Ensure resources for node upgrades" (https://cloud.google.com/kubernetes-engine/docs/how-to/node-upgrades-quota):
+# surge nodes count against quota and, for pools with specific reservation affinity, against the
+# reservation's capacity. A fully used reservation has no room for a surge node, so reserved pools
+# (and GPU pools generally, where surge capacity is the scarce thing) upgrade one node at a time in place.
+IN_PLACE_UPGRADE = {"strategy": "SURGE", "max_surge": 0, "max_unavailable": 1}
+# The system pool is cheap CPU: a surge node keeps the controllers' capacity during the upgrade.
+SURGE_UPGRADE = {"strategy": "SURGE", "max_surge": 1, "max_unavailable": 0}
+
+
+def upgrade_settings(provisioning: Provisioning) -> dict | None:
+    """Upgrade settings per provisioning type; None for DWS.
+
+    Queued-provisioning pools get GKE's SHORT_LIVED strategy ("the dedicated upgrade strategy for
+    QueuedProvisioning and flex start node pools", GKE API NodePoolUpdateStrategy): their nodes are
+    never upgraded in place but replaced by the next request. The provider accepts only SURGE or
+    BLUE_GREEN, so nothing is set and GKE chooses.
+    """
+    return None if provisioning is Provisioning.DWS else IN_PLACE_UPGRADE
 
 
 def _node_config(platform: Platform, node_sa: pulumi.Input[str], machine_type: str, **extra) -> dict:
@@ -29,30 +55,43 @@ def _node_config(platform: Platform, node_sa: pulumi.Input[str], machine_type: s
     }
 
 
+def system_initial_nodes(platform: Platform) -> int:
+    """Per-zone start size that gives the pool at least minNodes in total (initial_node_count is per zone)."""
+    return max(1, math.ceil(platform.cluster.system_pool.min_nodes / len(platform.zones)))
+
+
 class SystemNodePool(pulumi.ComponentResource):
     """CPU nodes for the platform's controllers (Kueue, JobSet, monitoring); never GPUs."""
 
     pool: gcp.container.NodePool
 
     def __init__(self, name: str, platform: Platform, cluster: GkeCluster, node_sa: pulumi.Input[str],
-                 opts: pulumi.ResourceOptions | None = None):
+                 apis: ProjectApis, opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-batch:gcp:SystemNodePool", name, None, opts)
         spec = platform.cluster.system_pool
         self.pool = gcp.container.NodePool(
             f"{name}-pool",
-            name=SYSTEM_POOL,
             max_pods_per_node=platform.cluster.max_pods_per_node,
             cluster=cluster.cluster.id,
             location=platform.region,
             node_locations=list(platform.zones),
+            # Nodes exist when the pool is created, so the Kubernetes layer (which waits for this pool)
+            # never waits on the autoscaler to bring up the controllers' first node.
+            initial_node_count=system_initial_nodes(platform),
             autoscaling={
                 "total_min_node_count": spec.min_nodes,
                 "total_max_node_count": spec.max_nodes,
                 "location_policy": "BALANCED",
             },
             management={"auto_repair": True, "auto_upgrade": True},
+            upgrade_settings=SURGE_UPGRADE,
             node_config=_node_config(platform, node_sa, spec.machine_type, labels=SYSTEM_POOL_LABELS),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=apis.ready("node-pool"),
+                # Only the creation size; changing it would force a new pool while the autoscaler owns the size.
+                ignore_changes=["initialNodeCount"],
+            ),
         )
         self.register_outputs({"name": self.pool.name})
 
@@ -76,7 +115,7 @@ class GpuNodePool(pulumi.ComponentResource):
     reservation: gcp.compute.Reservation | None
 
     def __init__(self, name: str, platform: Platform, flavor: Flavor, cluster: GkeCluster,
-                 node_sa: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None):
+                 node_sa: pulumi.Input[str], apis: ProjectApis, opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-batch:gcp:GpuNodePool", name, None, opts)
         pool = flavor.source
         zones = list(pool.zones or platform.zones)
@@ -85,8 +124,8 @@ class GpuNodePool(pulumi.ComponentResource):
         if provisioning is Provisioning.RESERVED:
             self.reservation = gcp.compute.Reservation(
                 f"{name}-reservation",
-                name=reservation_name(platform, pool),
                 zone=zones[0],
+                description=f"{platform.name_prefix}: reserved capacity of GPU pool {pool.name}",
                 specific_reservation_required=True,
                 specific_reservation={
                     "count": pool.reserved_nodes,
@@ -95,7 +134,7 @@ class GpuNodePool(pulumi.ComponentResource):
                         "guest_accelerators": [{"accelerator_type": flavor.accelerator, "accelerator_count": flavor.gpus_per_node}],
                     },
                 },
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=apis.ready("reservation"), delete_before_replace=False),
             )
         sizing: dict = (
             {"node_count": pool.reserved_nodes}
@@ -126,9 +165,9 @@ class GpuNodePool(pulumi.ComponentResource):
             # on the pool ("Run a large-scale workload with flex-start with queued provisioning").
             **({"flex_start": True} if provisioning is Provisioning.DWS else {}),
         )
+        upgrades = upgrade_settings(provisioning)
         self.pool = gcp.container.NodePool(
             f"{name}-pool",
-            name=node_pool_name(pool),
             max_pods_per_node=platform.cluster.max_pods_per_node,
             cluster=cluster.cluster.id,
             location=platform.region,
@@ -138,7 +177,12 @@ class GpuNodePool(pulumi.ComponentResource):
             management={"auto_repair": provisioning is not Provisioning.DWS, "auto_upgrade": True},
             node_config=node_config,
             queued_provisioning={"enabled": True} if provisioning is Provisioning.DWS else None,
-            opts=pulumi.ResourceOptions(parent=self, custom_timeouts=GPU_POOL_TIMEOUTS),
+            **({"upgrade_settings": upgrades} if upgrades else {}),
+            opts=pulumi.ResourceOptions(
+                parent=self, custom_timeouts=GPU_POOL_TIMEOUTS, depends_on=apis.ready("node-pool"),
+                # Create the replacement first: GPU capacity is never deleted before its successor exists.
+                delete_before_replace=False,
+            ),
             **sizing,
         )
         self.register_outputs({"name": self.pool.name})

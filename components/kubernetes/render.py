@@ -17,6 +17,7 @@ from components.model.flavors import GPU_RESOURCE, LABEL_PREFIX, SYSTEM_POOL_LAB
 from components.model.priorities import DWS
 from components.model.schema import FlavorQuota, Team
 
+from . import controllers
 from .admission import admission_objects, priority_classes
 
 KUEUE_API = "kueue.x-k8s.io/v1beta2"
@@ -366,7 +367,9 @@ def kueue_manager_config(platform: Platform) -> dict:
         "kind": "Configuration",
         "health": {"healthProbeBindAddress": ":8081"},
         "metrics": {"bindAddress": ":8443", "enableClusterQueueResources": True},
-        "webhook": {"port": 9443},
+        "webhook": {"port": controllers.KUEUE_WEBHOOK_PORT},
+        # The chart's Deployment and visibility Service fix 8082; stated here so the firewall reads the same constant.
+        "visibilityServer": {"bindPort": controllers.KUEUE_VISIBILITY_PORT},
         "leaderElection": {"leaderElect": True, "resourceName": "c1f6bfd2.kueue.x-k8s.io"},
         "controller": {"groupKindConcurrency": {
             "Job.batch": 5, "Workload.kueue.x-k8s.io": 10, "LocalQueue.kueue.x-k8s.io": 5,
@@ -397,6 +400,8 @@ def kueue_values(platform: Platform) -> dict:
             "nodeSelector": SYSTEM_POOL_LABELS,
         },
         "managerConfig": {"controllerManagerConfigYaml": yaml.safe_dump(kueue_manager_config(platform), sort_keys=False)},
+        # The Service in front of the webhook targets the same port the manager listens on.
+        "webhookService": {"ports": [{"port": 443, "protocol": "TCP", "targetPort": controllers.KUEUE_WEBHOOK_PORT}]},
     }
 
 

@@ -6,6 +6,7 @@ from .errors import ConfigError, Issue
 from .flavors import Flavor, Taint, flavors, job_placement
 from .priorities import QUEUE_CLASSES, priority_class_for
 from .load import load_platform, parse_platform
+from .reachability import endpoint_warnings
 from .schema import Platform, Provisioning
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "Resources",
     "Taint",
     "capacity_rows",
+    "endpoint_warnings",
     "flavors",
     "gpu_node_allocatable",
     "job_placement",

@@ -126,6 +126,24 @@ def _teams(p: Platform) -> Iterator[Issue]:
             members.setdefault(member, j)
 
 
+def _groups(p: Platform) -> Iterator[Issue]:
+    """GKE "Configure Google Groups for RBAC" (https://cloud.google.com/kubernetes-engine/docs/how-to/google-groups-rbac):
+    the API server resolves a user's Google Groups only when the cluster names a security group
+    (gke-security-groups@<domain>) that contains them; without it a RoleBinding to a Group grants nothing."""
+    if p.cluster.security_group:
+        return
+    for i, team in enumerate(p.teams):
+        for j, member in enumerate(team.members):
+            if member.startswith("group:"):
+                yield Issue(
+                    f"teams[{i}].members[{j}]",
+                    f"{member!r} gets no Kubernetes access: RBAC Group subjects need Google Groups for RBAC, "
+                    "and cluster.securityGroup is not set",
+                    "set cluster.securityGroup: gke-security-groups@<your-domain> and add this group to it "
+                    "(or list the members as user:)",
+                )
+
+
 def _dws(p: Platform) -> Iterator[Issue]:
     granted = [i for i, team in enumerate(p.teams) if team.dws]
     pools = p.gpu_pools if isinstance(p.gpu_pools, list) or not granted or p.dws is not None else []
@@ -168,7 +186,7 @@ def _monitoring(p: Platform) -> Iterator[Issue]:
 
 
 CHECKS: tuple[Check, ...] = (
-    zone_issues, network_issues, ip_capacity_issues, authorized_network_issues, _machines, _pools, _teams,
+    zone_issues, network_issues, ip_capacity_issues, authorized_network_issues, _machines, _pools, _teams, _groups,
     name_issues, queue_issues, flavor_limit_issues, borrowing_issues, capacity_issues, _dws, _versions, spread_issues,
     _monitoring,
 )

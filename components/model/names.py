@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from .errors import Issue
-from .schema import GpuPool, Platform, Provisioning, Team
+from .schema import GpuPool, Platform, Team
 
 
 def cluster_name(p: Platform) -> str:
@@ -55,12 +55,14 @@ def team_bucket_name(p: Platform, team: Team) -> str:
     return f"{p.project}-{p.name_prefix}-{team.name}"
 
 
-def reservation_name(p: Platform, pool: GpuPool) -> str:
-    return f"{p.name_prefix}-{pool.name}"
+# Node pools and reservations carry no explicit name: Pulumi auto-names them "<logical name>-<7 random
+# characters>" and picks a new one on replacement, so the new pool is created before the old one goes
+# (components/gcp/node_pools.py). These give the final names' shape ("x" for the random part) for the checks.
+AUTONAME_SUFFIX = "-" + "x" * 7
 
 
 def node_pool_name(pool: GpuPool) -> str:
-    return pool.name
+    return f"{pool.name}-pool{AUTONAME_SUFFIX}"
 
 
 @dataclass(frozen=True)
@@ -144,14 +146,8 @@ def name_issues(p: Platform) -> Iterator[Issue]:
     for i, pool in enumerate(p.gpu_pools):
         problem = GKE_NAME.problem(node_pool_name(pool))
         if problem:
-            yield Issue(f"gpuPools[{i}].name", f"the node pool name {problem}", "shorten the pool name")
-        elif pool.provisioning is Provisioning.RESERVED:
-            name = reservation_name(p, pool)
-            problem = COMPUTE_NAME.problem(name)
-            if problem:
-                over = len(name) - COMPUTE_NAME.high
-                example = _shortened(pool.name, over, lambda c: not COMPUTE_NAME.problem(f"{p.name_prefix}-{c}"))
-                yield Issue(f"gpuPools[{i}].name", f"the reservation name {problem} (namePrefix-poolName)",
-                            f"shorten the pool name by {over} characters" + (f", e.g. {example}" if example else ""),
-                            example=example)
-
+            over = len(node_pool_name(pool)) - GKE_NAME.high
+            example = _shortened(pool.name, over, lambda c: not GKE_NAME.problem(node_pool_name(pool.model_copy(update={"name": c}))))
+            yield Issue(f"gpuPools[{i}].name", f"the node pool name {problem} (<pool>-pool- plus Pulumi's 7-character auto-name suffix)",
+                        (f"shorten the pool name by {over} characters" + (f", e.g. {example}" if example else ""))
+                        if over > 0 else "rename the pool", example=example)

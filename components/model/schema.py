@@ -96,6 +96,12 @@ class Cluster(Model):
         MAX_PODS_DEFAULT, ge=MAX_PODS_MIN, le=MAX_PODS_MAX,
         description="Every node's pod limit; sizes each node's slice of podsCidr (set on the cluster and every pool).",
     )
+    security_group: Optional[str] = Field(
+        None,
+        pattern=r"^gke-security-groups@[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+        description="Google Groups for RBAC: gke-security-groups@<your-domain>, the group that contains the teams' "
+        "groups. Required when a team lists group: members.",
+    )
 
 
 class Accelerator(Model):

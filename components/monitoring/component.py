@@ -68,5 +68,7 @@ class GpuCloudDashboard(pulumi.ComponentResource):
     def __init__(self, name: str, platform: Platform, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("gpu-batch:monitoring:GpuCloudDashboard", name, None, opts)
         self.dashboard = gcp.monitoring.Dashboard(
-            f"{name}-gpu", dashboard_json=cloud.dashboard_json(platform), opts=pulumi.ResourceOptions(parent=self))
+            f"{name}-gpu", dashboard_json=cloud.dashboard_json(platform),
+            # Children do not inherit the component's depends_on: forward it (the Monitoring API must be on).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None))
         self.register_outputs({"dashboard": self.dashboard.id})

@@ -36,6 +36,11 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
         "nodeConfig.preemptible", "nodeConfig.shieldedInstanceConfig", "nodeConfig.reservationAffinity",
         "nodeConfig.minCpuPlatform", "nodeConfig.localSsdCount", "nodeConfig.sandboxConfig",
         "nodeConfig.advancedMachineFeatures", "nodeConfig.bootDiskKmsKey",
+        # Also ForceNew in node_config.go schemaNodeConfig (terraform-provider-google at e03b762).
+        "nodeConfig.metadata", "nodeConfig.ephemeralStorageLocalSsdConfig", "nodeConfig.localNvmeSsdBlockConfig",
+        "nodeConfig.secondaryBootDisks", "nodeConfig.nodeGroup", "nodeConfig.soleTenantConfig",
+        "nodeConfig.hostMaintenancePolicy", "nodeConfig.confidentialNodes", "nodeConfig.enableConfidentialStorage",
+        "nodeConfig.localSsdEncryptionMode", "nodeConfig.maxRunDuration", "nodeConfig.flexStart",
     ),
     "gcp:storage/bucket:Bucket": ("name", "location", "project"),
     "gcp:compute/reservation:Reservation": (
@@ -64,6 +69,24 @@ def forcing_paths(type_: str, replace_on_changes: list[str] | tuple[str, ...] = 
     if base is None and type_.startswith("kubernetes:") and ":helm.sh/" not in type_:
         base = K8S_IDENTITY
     return tuple(base or ()) + tuple(replace_on_changes)
+
+
+_MISSING = object()
+
+
+def _at(value, path: str):
+    for key in path.split("."):
+        if not isinstance(value, dict) or key not in value:
+            return _MISSING
+        value = value[key]
+    return value
+
+
+def forced_replacements(type_: str, old: dict, new: dict, ignore_changes: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """The forcing paths of `type_` whose value differs between `old` and `new` inputs (minus ignoreChanges)."""
+    ignored = set(ignore_changes)
+    return [f for f in forcing_paths(type_) if f not in ignored and f.split(".")[0] not in ignored
+            and _at(old, f) != _at(new, f)]
 
 
 def forces_replacement(path: str, forcing: tuple[str, ...]) -> bool:

@@ -336,6 +336,11 @@ SEMVER = re.compile(
 
 
 def _check_helm_pinned(props: dict, args: ResourceValidationArgs, config: dict) -> Iterator[str]:
+    if "chart" not in props and "version" not in props:
+        # helm.sh/v4 Chart is a remote component: the CLI never shows the analyzer its inputs (pulumi
+        # pkg/resource/deploy/source_eval.go: remote components go to the provider's Construct, which
+        # registers the component without properties, pulumi-kubernetes helm/v4/chart.go). Nothing to judge.
+        return
     chart = props.get("chart")
     if isinstance(chart, str) and (chart.startswith((".", "/", "file://")) or chart.endswith(".tgz")):
         return  # a local chart or an archive URL is pinned by its content

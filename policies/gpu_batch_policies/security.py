@@ -274,13 +274,28 @@ def _literal(value: Any) -> bool:
     return isinstance(value, str) and value.strip() != "" and not value.strip().startswith("$")
 
 
+def _from_chart(args: ResourceValidationArgs) -> bool:
+    """Is the resource an object a helm.sh/v4 Chart rendered (its parent URN's own type is the Chart)?"""
+    parts = ((args.opts.parent if args.opts else None) or "").split("::")
+    return len(parts) >= 4 and parts[-2].split("$")[-1] == "kubernetes:helm.sh/v4:Chart"
+
+
 def _check_plaintext_credentials(props: dict, args: ResourceValidationArgs, config: dict) -> Iterator[str]:
     suffixes = [s.lower() for s in config.get("credentialKeySuffixes") or []]
     kind = args.resource_type
     if kind == "kubernetes:core/v1:Secret":
         secret_outputs = set(args.opts.additional_secret_outputs or []) if args.opts else set()
+        if _from_chart(args):
+            # pulumi-kubernetes yaml/v2 Register (what helm.v4.Chart uses for its objects) wraps a Secret's
+            # data and stringData with pulumi.ToSecret; the policy SDK unwraps secrets, so it cannot be seen here.
+            return
         for field_name in ("data", "stringData"):
-            if props.get(field_name) and field_name not in secret_outputs:
+            values = props.get(field_name)
+            # A Secret whose values are all empty holds no credential (e.g. a controller's certificate
+            # placeholder that the controller fills in at run time).
+            if isinstance(values, dict) and not any(v not in ("", None) for v in values.values()):
+                continue
+            if values and field_name not in secret_outputs:
                 keys = ", ".join(sorted(props[field_name])) if isinstance(props[field_name], dict) else "?"
                 yield (f"Secret {args.name!r}: {field_name} ({keys}) is not marked secret, so it is stored "
                        "in plaintext in the Pulumi state")
