@@ -71,6 +71,7 @@ def test_page_renders_every_team_and_flavor_without_console_errors(dev, written,
         assert f">{flavor}</text>" in dom
         assert f"node pool {flavor}" in dom or f"NAP shape {flavor}" in dom
     assert "Idle floor: $" in dom and "Burst (every pool at max" in dom
+    assert "<td>team-a</td><td>$9,718.02</td><td>$6,991.73</td><td>$16,709.75</td>" in dom
 
 
 @needs_browser

@@ -63,15 +63,19 @@ def cost_text(platform: Platform, stack: str, catalog: Optional[PriceCatalog] = 
 
 
 def _team_and_budget_lines(platform: Platform, catalog: Optional[PriceCatalog]) -> list[str]:
-    teams = team_costs(platform, catalog)
-    out = ["Per team (burst = nominal quota + every borrowing limit):"]
-    out += _table(["team", "nominal", "borrowing limit", "burst", "spot saves", "budget"],
-                  [[t.team, money(t.nominal), money(t.borrowing), money(t.burst), money(t.spot_saving),
-                    money(t.budget) if t.budget else "-"] for t in teams])
+    header, *rows = team_rows(platform, catalog)
+    out = ["Per team (burst = nominal quota + every borrowing limit):"] + _table(header, rows)
     checks = budget_checks(platform, catalog)
     if checks:
         out += ["", "Budgets:"] + [f"  {'OVER' if c.over else 'ok  '} {c.message()}" for c in checks]
     return out
+
+
+def team_rows(platform: Platform, catalog: Optional[PriceCatalog] = None) -> list[list[str]]:
+    """Per team: nominal quota, borrowing limits, burst, spot saving and budget (header row first)."""
+    return [["team", "nominal", "borrowing limit", "burst", "spot saves", "budget"]] + [
+        [t.team, money(t.nominal), money(t.borrowing), money(t.burst), money(t.spot_saving),
+         money(t.budget) if t.budget else "-"] for t in team_costs(platform, catalog)]
 
 
 def plan_section(platform: Platform, catalog: Optional[PriceCatalog] = None) -> list[str]:
