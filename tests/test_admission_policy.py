@@ -141,3 +141,25 @@ def test_updates_are_checked_only_when_they_rename_the_queue(objs):
     moved = admission_review(*objs, job("high", None), TEAM_NS, "UPDATE", old=job("low", None))
     assert moved is not None and "set priorityClassName: high" in moved
     assert admission_review(*objs, job("high", "high"), TEAM_NS, "UPDATE", old=job("low", "high")) is None
+
+
+def test_every_workload_the_platform_renders_is_admitted(objs):
+    """The user's path: what `python -m components.cli workloads` renders for each team and kind passes
+    the policy the cluster enforces (and a high job stripped of its priority would not)."""
+    from components.model import parse_platform
+    from components.workloads import kinds_for, render
+    from conftest import load_dev_platform_raw
+
+    platform = parse_platform(load_dev_platform_raw())
+    checked = 0
+    for team in platform.teams:
+        labels = {**TEAM_NS, "kubernetes.io/metadata.name": team.name, "batch-platform/team": team.name}
+        for kind in kinds_for(platform, team):
+            for obj in render(platform, team.name, kind):
+                if obj["kind"] in ("Job", "JobSet"):
+                    assert admission_review(*objs, obj, labels) is None, (team.name, kind)
+                    checked += 1
+    assert checked == 18
+    high = next(o for o in render(platform, "team-a", "high") if o["kind"] == "Job")
+    high["spec"]["template"]["spec"].pop("priorityClassName")
+    assert admission_review(*objs, high, TEAM_NS) is not None
