@@ -114,7 +114,10 @@ def test_team_bucket_is_mounted_through_gcs_fuse(team, kind, dev_capture):
     templates = [obj["spec"]["template"]] if obj["kind"] == "Job" else [
         rj["template"]["spec"]["template"] for rj in obj["spec"]["replicatedJobs"]]
     for template in templates:
-        assert template["metadata"]["annotations"]["gke-gcsfuse/volumes"] == "true"
+        annotations = template["metadata"]["annotations"]
+        assert annotations["gke-gcsfuse/volumes"] == "true"
+        # Large checkpoints are staged on the node's disk: no sidecar limit may cut a write short.
+        assert all(annotations[f"gke-gcsfuse/{r}-limit"] == "0" for r in ("cpu", "memory", "ephemeral-storage"))
         csi = [v["csi"] for v in template["spec"]["volumes"] if "csi" in v]
         assert csi == [{"driver": "gcsfuse.csi.storage.gke.io", "volumeAttributes": {"bucketName": bucket}}]
 

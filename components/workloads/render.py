@@ -21,7 +21,7 @@ api/jobset/v1alpha2/jobset_types.go):
   from the pod failure policy (a real bug), which fails the JobSet.
 The team bucket is mounted through the Cloud Storage FUSE CSI driver as a CSI ephemeral volume; the
 `gke-gcsfuse/volumes: "true"` annotation makes GKE inject its sidecar, whose requests the pod
-template states (`gke-gcsfuse/*-request`) and our container leaves room for ("Mount Cloud Storage
+template states (`gke-gcsfuse/*-request`, limits unset) and our container leaves room for ("Mount Cloud Storage
 buckets as CSI ephemeral volumes", "Configure the Cloud Storage FUSE CSI driver sidecar container").
 The trainer itself (image, command, env, ports, mounts, exit codes) is components/training/contract.py.
 """
@@ -37,7 +37,7 @@ from components.model.priorities import DWS, priority_class_for
 from components.model.schema import Team
 from components.training import contract
 
-from .sizing import SIDECAR_REQUESTS, pod_resources
+from .sizing import SIDECAR_LIMITS, SIDECAR_REQUESTS, pod_resources
 
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 TEAM_LABEL = "batch-platform/team"
@@ -120,7 +120,8 @@ def _pod_template(platform: Platform, team: Team, kind: str, name: str, pods: in
     placement = job_placement(flavor, name, team.name)
     for key, value in placement.items():
         spec[key] = {**spec.get(key, {}), **value} if isinstance(value, dict) else list(spec.get(key, [])) + list(value)
-    annotations = {**contract.POD_ANNOTATIONS, **{f"gke-gcsfuse/{r}-request": v for r, v in SIDECAR_REQUESTS.items()}}
+    annotations = {**contract.POD_ANNOTATIONS, **{f"gke-gcsfuse/{r}-request": v for r, v in SIDECAR_REQUESTS.items()},
+                   **{f"gke-gcsfuse/{r}-limit": v for r, v in SIDECAR_LIMITS.items()}}
     return {"metadata": {"labels": {TEAM_LABEL: team.name}, "annotations": annotations}, "spec": spec}
 
 

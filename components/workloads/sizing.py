@@ -11,8 +11,12 @@ from __future__ import annotations
 from components.model.allocatable import Resources
 from components.model.flavors import GPU_RESOURCE
 
-# Stated on the pod template as gke-gcsfuse/<resource>-request; limits stay GKE's defaults.
+# Stated on the pod template as gke-gcsfuse/<resource>-request.
 SIDECAR_REQUESTS = {"cpu": "250m", "memory": "256Mi"}
+# "0" unsets the sidecar's limits (GKE "Configure the Cloud Storage FUSE CSI driver sidecar container"):
+# Cloud Storage FUSE stages a file on the node's disk until it is closed, so a default ephemeral-storage
+# or memory limit would kill the sidecar in the middle of writing a large checkpoint.
+SIDECAR_LIMITS = {"cpu": "0", "memory": "0", "ephemeral-storage": "0"}
 SIDECAR = Resources(cpu_millis=250, memory_mib=256)
 
 
