@@ -336,3 +336,20 @@ def test_any_value_anywhere_is_an_error_not_a_crash(odd):
             parse_platform(raw)
         except ConfigError as err:
             assert_readable(err)
+
+
+def test_eight_mistakes_in_one_stack_eight_errors():
+    """Structural mistakes whose fix is spelled out (a zone for the region, a string for a list, `v0.19.2`,
+    a misspelled key) do not stop the cross-field checks: the pod range and the cohort typo are judged too."""
+    errors = _errors([
+        setting("region", "us-central1-a"),
+        setting("project", "123456789012"),
+        setting("teams", 1, "cohort", "team-ab"),
+        lambda raw: raw["gpuPools"][2].__setitem__("maxNode", raw["gpuPools"][2].pop("maxNodes")),
+        setting("network", "podsCidr", "10.48.0.0/20"),
+        lambda raw: raw["network"]["authorizedNetworks"].append({"name": "all", "cidr": "0.0.0.0/0"}),
+        setting("teams", 3, "members", "user:bob@example.com"),
+        setting("versions", {"kueue": "v0.19.2"}),
+    ])
+    assert set(errors) == {"region", "project", "teams[1].cohort", "gpuPools[2].maxNode", "network.podsCidr",
+                           "network.authorizedNetworks[2].cidr", "teams[3].members", "versions.kueue"}

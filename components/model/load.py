@@ -3,7 +3,8 @@
 Structure is validated section by section (each top-level key on its own), so a broken section
 never hides the problems of another: the cross-field checks then run on a partial model in which a
 broken section is a placeholder, and a check that needs a broken section is skipped (its problems
-would only echo the structural error already reported).
+would only echo the structural error already reported). A section whose every problem has a
+mechanical fix (a misspelled key, a value the fix spells out) is judged as it reads after those fixes.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pulumi
 from pydantic import TypeAdapter, ValidationError
 
 from .checks import semantic_issues
-from .errors import REMOVE, ConfigError, Issue, apply_fix
+from .errors import ConfigError, Issue, apply_fix
 from .stack_file import CONFIG_KEY, locate_platform
 from .translate import MISSING, translate
 from .schema import Platform
@@ -89,9 +90,10 @@ def _one_per_typo(issues: list[Issue]) -> list[Issue]:
 
 
 def _repaired(adapter: TypeAdapter, alias: str, section: Any, found: list[Issue]) -> Any:
-    """The section as it reads once its misspelled or stray keys are fixed as the issues say, so the
-    cross-field checks still see it; a placeholder when any problem has no such mechanical fix."""
-    if not all(issue.rename or issue.example is REMOVE for issue in found):
+    """The section as it reads once every problem is fixed the way its issue says (rename, remove, or
+    write the example), so the cross-field checks still judge it; a placeholder when any problem has
+    no such mechanical fix."""
+    if not all(issue.rename or issue.example is not None for issue in found):
         return _Broken(alias)
     fixed = {alias: copy.deepcopy(section)}
     try:
