@@ -202,11 +202,11 @@ def test_machine_type_change_replaces_the_reservation_and_its_pool(dev_capture, 
     assert "nodeConfig.guestAccelerators" in forced_replacements(NODE_POOL, pool_before.inputs, pool_after.inputs)
 
 
-def test_in_place_changes_are_not_replacements(dev_capture, capture_with):
-    """Autoscaling bounds are updated in place (not ForceNew in resource_container_node_pool.go)."""
-    after = capture_with(lambda p: p["gpuPools"][2].update(maxNodes=40))
-    assert forced_replacements(NODE_POOL, one(dev_capture, NODE_POOL, "l4-spot-pool").inputs,
-                               one(after, NODE_POOL, "l4-spot-pool").inputs) == []
+def test_in_place_changes_are_not_replacements(dev_capture):
+    """Autoscaling bounds and node counts are updated in place (not ForceNew in resource_container_node_pool.go)."""
+    before = one(dev_capture, NODE_POOL, "l4-spot-pool").inputs
+    after = {**before, "autoscaling": {**before["autoscaling"], "totalMaxNodeCount": 40}}
+    assert forced_replacements(NODE_POOL, before, after) == []
 
 
 def test_pool_name_must_leave_room_for_the_auto_name_suffix():
