@@ -80,7 +80,11 @@ def _denial(policy: dict, obj: dict, group: str, version: str, resource: str) ->
     rules = (spec.get("matchConstraints") or {}).get("resourceRules") or []
     if not any(_rule_matches(r, group, version, resource) for r in rules):
         return None
-    activation = {"object": celpy.json_to_cel(obj)}
+    # A create: `oldObject` is null and `request.operation` is CREATE (the AdmissionRequest the policy sees).
+    activation = {"object": celpy.json_to_cel(obj), "oldObject": None,
+                  "request": celpy.json_to_cel({"operation": "CREATE", "kind": {"group": group, "version": version,
+                                                                                  "kind": obj.get("kind")},
+                                                "namespace": (obj.get("metadata") or {}).get("namespace", "")})}
     try:
         if not all(bool(_eval(c["expression"], activation)) for c in spec.get("matchConditions") or []):
             return None
