@@ -3,7 +3,7 @@
 PY := .venv/bin/python
 STACK ?= dev
 
-.PHONY: plan test test-torch venv policy bench clean
+.PHONY: plan test test-torch venv policy bench bench-scale clean
 
 .venv/.installed: requirements.txt requirements-dev.txt constraints.txt
 	[ -x $(PY) ] || python3 -m venv .venv
@@ -33,6 +33,9 @@ policy: venv
 
 bench: venv
 	$(PY) bench/plan_time.py
+
+bench-scale: venv
+	$(PY) bench/scale.py
 
 clean:
 	rm -rf build .pytest_cache

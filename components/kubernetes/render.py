@@ -12,7 +12,7 @@ from typing import Any, Mapping, Optional
 import yaml
 
 from components.gcp.identity import ksa_name
-from components.model import Flavor, Platform, flavors, ha, per_gpu, quota_uses
+from components.model import Flavor, Platform, flavors, ha, per_gpu
 from components.model.flavors import GPU_RESOURCE, LABEL_PREFIX, SYSTEM_POOL_LABELS
 from components.model.priorities import DWS
 from components.model.schema import FlavorQuota, Team
@@ -202,10 +202,11 @@ def team_gpu_ceiling(platform: Platform, team: Team) -> int:
     """Most GPUs Kueue can ever admit for the team; a ResourceQuota caps pods that bypass Kueue."""
     all_flavors = flavors(platform)
     total = 0
-    for use in quota_uses(platform):
-        if use.owner.startswith(team.name + "/"):
-            extra = all_flavors[use.flavor].gpus if use.borrowing_limit is None and use.cohort else (use.borrowing_limit or 0)
-            total += use.gpus + extra
+    # The team's own quota entries only (not every team's `quota_uses`): linear in teams overall.
+    for _, quotas in team.queues.by_class():
+        for quota in quotas:
+            unlimited = quota.borrowing_limit is None and team.cohort
+            total += quota.gpus + (all_flavors[quota.flavor].gpus if unlimited else (quota.borrowing_limit or 0))
     if team.dws and platform.dws:
         total += platform.dws.gpus
     return total

@@ -6,7 +6,8 @@ so the forcing properties are listed here, per resource type, as input paths (ca
 A change at or below a listed path forces replacement.
 
 Sources. GCP: pulumi-gcp is generated from terraform-provider-google, whose schema marks these
-`ForceNew` (`resource_container_cluster.go`, `resource_container_node_pool.go` + `node_config.go`,
+`ForceNew` (read at commit e03b7622a2 of hashicorp/terraform-provider-google, google/services/...:
+`container/resource_container_cluster.go`, `container/resource_container_node_pool.go` + `node_config.go`,
 `resource_storage_bucket.go`, `resource_compute_reservation.go`, `resource_compute_network.go`,
 `resource_compute_subnetwork.go`, `resource_compute_router(_nat).go`, `resource_google_service_account.go`,
 the IAM member resources); the Pulumi registry pages say "Changing this forces a new resource to be
@@ -26,8 +27,9 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "gcp:container/cluster:Cluster": (
         "name", "location", "project", "network", "subnetwork", "ipAllocationPolicy", "nodeConfig",
         "initialNodeCount", "nodePools", "datapathProvider", "networkingMode", "defaultMaxPodsPerNode",
-        "clusterIpv4Cidr", "enableAutopilot", "enableKubernetesAlpha", "privateClusterConfig.masterIpv4CidrBlock",
-        "privateClusterConfig.enablePrivateNodes", "description",
+        "clusterIpv4Cidr", "enableAutopilot", "enableKubernetesAlpha", "enableTpu", "confidentialNodes",
+        "privateClusterConfig.masterIpv4CidrBlock", "privateClusterConfig.privateEndpointSubnetwork",
+        "masterAuth.clientCertificateConfig", "userManagedKeysConfig", "description",
     ),
     "gcp:container/nodePool:NodePool": (
         "name", "namePrefix", "cluster", "location", "project", "initialNodeCount", "maxPodsPerNode",
@@ -42,10 +44,11 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
         "nodeConfig.hostMaintenancePolicy", "nodeConfig.confidentialNodes", "nodeConfig.enableConfidentialStorage",
         "nodeConfig.localSsdEncryptionMode", "nodeConfig.maxRunDuration", "nodeConfig.flexStart",
     ),
-    "gcp:storage/bucket:Bucket": ("name", "location", "project"),
+    "gcp:storage/bucket:Bucket": ("name", "location", "project", "customPlacementConfig.dataLocations",
+                                  "enableObjectRetention", "hierarchicalNamespace"),
     "gcp:compute/reservation:Reservation": (
         "name", "zone", "project", "specificReservationRequired", "specificReservation.instanceProperties",
-        "shareSettings", "description",
+        "shareSettings.shareType", "deleteAtTime", "deleteAfterDuration", "description",
     ),
     "gcp:compute/network:Network": ("name", "project", "autoCreateSubnetworks", "description"),
     "gcp:compute/subnetwork:Subnetwork": ("name", "project", "region", "network", "description"),
