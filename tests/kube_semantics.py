@@ -96,7 +96,10 @@ def static_pool_node(pool_inputs: dict) -> dict:
     `cloud.google.com/gke-nodepool` and `cloud.google.com/gke-accelerator` labels, `gke-spot` on Spot pools
     (GKE "Use Spot VMs"), the `nvidia.com/gpu=present:NoSchedule` taint on GPU nodes (GKE "About GPUs in
     GKE"), `cloud.google.com/gke-queued=true:NoSchedule` on queued-provisioning pools (GKE "Run a large-scale
-    workload with flex-start with queued provisioning")."""
+    workload with flex-start with queued provisioning"), and on GPU sharing pools
+    `cloud.google.com/gke-gpu-sharing-strategy` (lower-case, hyphenated: `time-sharing`, `mps`),
+    `cloud.google.com/gke-max-shared-clients-per-gpu` and `cloud.google.com/gke-gpu-partition-size`
+    (GKE "About GPU sharing strategies in GKE"; "Running multi-instance GPUs")."""
     config = pool_inputs["nodeConfig"]
     labels = {**config.get("labels", {}), "cloud.google.com/gke-nodepool": pool_inputs["name"]}
     taints = [{"key": t["key"], "value": t["value"], "effect": GKE_EFFECTS[t["effect"]]} for t in config.get("taints", [])]
@@ -104,6 +107,13 @@ def static_pool_node(pool_inputs: dict) -> dict:
     if accelerators:
         labels["cloud.google.com/gke-accelerator"] = accelerators[0]["type"]
         taints.append({"key": GPU, "value": "present", "effect": "NoSchedule"})
+        sharing = accelerators[0].get("gpuSharingConfig") or {}
+        if sharing:
+            labels["cloud.google.com/gke-gpu-sharing-strategy"] = {"TIME_SHARING": "time-sharing", "MPS": "mps"}[
+                sharing["gpuSharingStrategy"]]
+            labels["cloud.google.com/gke-max-shared-clients-per-gpu"] = str(sharing["maxSharedClientsPerGpu"])
+        if accelerators[0].get("gpuPartitionSize"):
+            labels["cloud.google.com/gke-gpu-partition-size"] = accelerators[0]["gpuPartitionSize"]
     if config.get("spot"):
         labels["cloud.google.com/gke-spot"] = "true"
     if (pool_inputs.get("queuedProvisioning") or {}).get("enabled"):

@@ -159,7 +159,7 @@ def test_every_workload_the_platform_renders_is_admitted(objs):
                 if obj["kind"] in ("Job", "JobSet"):
                     assert admission_review(*objs, obj, labels) is None, (team.name, kind)
                     checked += 1
-    assert checked == 18
+    assert checked == 20  # 4 teams x (high, low, compact, jobset), dws for team-a/b, shared for team-a/c
     high = next(o for o in render(platform, "team-a", "high") if o["kind"] == "Job")
     high["spec"]["template"]["spec"].pop("priorityClassName")
     assert admission_review(*objs, high, TEAM_NS) is not None

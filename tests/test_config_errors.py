@@ -78,13 +78,13 @@ CASES = [
     Case("duplicate-zone", lambda raw: raw["zones"].append("us-central1-a"), "zones[3]", "listed twice", "list each zone once"),
     # --- IP capacity --------------------------------------------------------------------------------------
     Case("pods-range-too-small", setting("network", "podsCidr", "10.48.0.0/20"), "network.podsCidr",
-         "holds pod ranges for 16 nodes (each node takes a /24 for maxPodsPerNode 110), but the pools and NAP can reach 94 nodes",
+         "holds pod ranges for 16 nodes (each node takes a /24 for maxPodsPerNode 110), but the pools and NAP can reach 96 nodes",
          "use a /17 or larger, e.g. 10.48.0.0/17"),
     Case("pods-range-too-small-for-more-pods", all_of(setting("network", "podsCidr", "10.48.0.0/17"), setting("cluster", "maxPodsPerNode", 256)),
          "network.podsCidr", "each node takes a /23 for maxPodsPerNode 256", "or lower cluster.maxPodsPerNode",
          then(setting("cluster", "maxPodsPerNode", 110))),
     Case("subnet-too-small", setting("network", "subnetCidr", "10.40.0.0/26"), "network.subnetCidr",
-         "has 60 usable node addresses (VPC reserves 4), but the pools and NAP can reach 94 nodes", "use a /25 or larger, e.g. 10.40.0.0/25"),
+         "has 60 usable node addresses (VPC reserves 4), but the pools and NAP can reach 96 nodes", "use a /25 or larger, e.g. 10.40.0.0/25"),
     Case("services-range-too-wide", setting("network", "servicesCidr", "10.128.0.0/9"), "network.servicesCidr",
          "wider than Kubernetes allows for Services", "e.g. 10.128.0.0/20"),
     # --- control-plane access ---------------------------------------------------------------------------
@@ -229,7 +229,7 @@ def _private_endpoint(raw: dict) -> None:
 
 
 def _fewer_pods_smaller_range(raw: dict) -> None:
-    """32 pods per node -> a /26 per node; a /19 holds 128 node ranges for the 94 nodes the pools can reach."""
+    """32 pods per node -> a /26 per node; a /19 holds 128 node ranges for the 96 nodes the pools can reach."""
     raw["cluster"]["maxPodsPerNode"] = 32
     raw["network"]["podsCidr"] = "10.48.0.0/19"
 
@@ -280,8 +280,8 @@ def test_pod_range_per_node_follows_gke_table():
 
 
 def test_dev_stack_node_maximum():
-    """system 6 + reserved 4 + on-demand 24 + spot 36 + dws 8 + A100 shape 16 (1 GPU per node) = 94."""
-    assert max_nodes(parse_platform(load_dev_platform_raw())) == 94
+    """system 6 + reserved 4 + on-demand 24 + spot 36 + dws 8 + A100 shape 16 (1 GPU per node) + shared 2 = 96."""
+    assert max_nodes(parse_platform(load_dev_platform_raw())) == 96
 
 
 def test_example_of_a_fix_is_valid_for_its_field():

@@ -71,7 +71,8 @@ def test_page_renders_every_team_and_flavor_without_console_errors(dev, written,
         assert f">{flavor}</text>" in dom
         assert f"node pool {flavor}" in dom or f"NAP shape {flavor}" in dom
     assert "Idle floor: $" in dom and "Burst (every pool at max" in dom
-    assert "<td>team-a</td><td>$9,718.02</td><td>$6,991.73</td><td>$16,709.75</td>" in dom
+    # team-a's quota includes its 4 shared units (4 x $155.79)
+    assert "<td>team-a</td><td>$10,341.17</td><td>$6,991.73</td><td>$17,332.90</td>" in dom
 
 
 @needs_browser

@@ -21,8 +21,8 @@ POLICY = [p for p in POLICIES if p.name == "cost-within-budget"]
 
 
 def with_budgets(platform: dict) -> None:
-    platform["monthlyBudgetUsd"] = 100000             # dev burst $90,011.46: fits
-    platform["teams"][0]["monthlyBudgetUsd"] = 10000  # team-a burst $16,709.75: over
+    platform["monthlyBudgetUsd"] = 100000             # dev burst $91,277.75: fits
+    platform["teams"][0]["monthlyBudgetUsd"] = 10000  # team-a burst $17,332.90 (with its shared queue): over
     platform["teams"][1]["monthlyBudgetUsd"] = 20000  # team-b: fits
 
 
@@ -34,7 +34,7 @@ def budgeted() -> Capture:
 def test_over_budget_team_is_reported_with_the_numbers_and_the_rest_pass(budgeted):
     report = run_policies(budgeted, POLICY)
     (violation,) = report.for_policy("cost-within-budget")
-    assert violation.message == "team team-a: burst costs $16,709.75/month, over its budget of $10,000.00/month by $6,709.75"
+    assert violation.message == "team team-a: burst costs $17,332.90/month, over its budget of $10,000.00/month by $7,332.90"
     assert violation.urn.endswith("gpu-batch:cost:TeamCost::cost-team-a")
     assert violation.enforcement == "advisory" and report.exit_code == 0
 
@@ -52,4 +52,4 @@ def test_stack_over_budget_and_lower_bound(budgeted):
     (stack,) = [r for r in capture.resources if r.type == "gpu-batch:cost:CostEnvelope"]
     stack.outputs = {**stack.outputs, "budgetMonthlyUsd": 50000, "complete": False}
     messages = [v.message for v in run_policies(capture, POLICY).for_policy("cost-within-budget")]
-    assert "stack: burst costs at least $90,011.46/month, over its budget of $50,000.00/month by $40,011.46" in messages
+    assert "stack: burst costs at least $91,277.75/month, over its budget of $50,000.00/month by $41,277.75" in messages

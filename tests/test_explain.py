@@ -103,7 +103,7 @@ def test_requests_above_limits_are_inadmissible(cluster):
 def test_unknown_queue(cluster):
     v = run(cluster, job(queue="lq-team-a-hp"))  # the reference's LocalQueue name
     assert v.status == PENDING and "LocalQueue lq-team-a-hp doesn't exist" in v.summary
-    assert v.fixes == [f"set {QUEUE} to one of compact, dws, high, low"]
+    assert v.fixes == [f"set {QUEUE} to one of compact, dws, high, low, shared"]
 
 
 def test_no_queue_label(cluster):

@@ -236,7 +236,7 @@ def test_nap_gpu_limits_cover_every_pool_at_its_maximum(dev_capture):
         for accel in r.inputs["nodeConfig"]["guestAccelerators"]:
             pool_gpus[accel["type"]] += pool_max_nodes(r) * accel["count"]
     limits = resource_limits(dev_capture)
-    assert pool_gpus == {"nvidia-l4": 144}
+    assert pool_gpus == {"nvidia-l4": 146}
     for accelerator, gpus in pool_gpus.items():
         assert limits[accelerator]["maximum"] >= gpus, accelerator
     # ...and NAP still has each shape's allowance on top of the static pools.
@@ -384,7 +384,7 @@ def test_every_resource_uses_an_explicit_provider(dev_capture):
 def test_nothing_waits_for_a_gpu_node_pool(dev_capture):
     """GPU pools take many minutes (or never get capacity); nothing, Kubernetes side included, may wait on one."""
     gpu = {r.urn for r in gpu_pools(dev_capture)} | {r.urn for r in dev_capture.of_type(GPU_POOL_COMPONENT)}
-    assert len(gpu) == 8
+    assert len(gpu) == 10
     for r in dev_capture.resources:
         assert not set(r.dependencies) & gpu, f"{r.name} depends on {set(r.dependencies) & gpu}"
         if r.type != RESERVATION:

@@ -12,6 +12,7 @@ from components.kubernetes.manifest_validation import ManifestError, is_validate
 from components.model import ConfigError, flavors, parse_platform, per_gpu
 from components.offline import Capture, run_stack
 from conftest import config_with, load_dev_platform_raw, run_with
+from kube_semantics import static_pool_node
 from components.plan import kubernetes_object
 
 KUEUE = "kubernetes:kueue.x-k8s.io/v1beta2:"
@@ -38,10 +39,12 @@ def dev_platform():
 # ------------------------------------------------------------------ derivation
 
 def test_done_when_counts(dev):
-    assert len(kueue_objects(dev, "ResourceFlavor")) == 5
+    assert len(kueue_objects(dev, "ResourceFlavor")) == 6
     cqs = by_name(dev, "ClusterQueue")
-    assert len([n for n in cqs if n != "dws"]) == 12 and "dws" in cqs
-    assert len(kueue_objects(dev, "LocalQueue")) >= 12
+    # 4 teams x high/low/compact, and the shared queue of the two teams that opted in (team-a, team-c)
+    assert len([n for n in cqs if n != "dws"]) == 14 and "dws" in cqs
+    assert {"team-a-shared", "team-c-shared"} <= set(cqs) and "team-b-shared" not in cqs
+    assert len(kueue_objects(dev, "LocalQueue")) >= 14
     team_ns = [r for r in dev.of_type("kubernetes:core/v1:Namespace") if render.TEAM_LABEL in r.inputs["metadata"].get("labels", {})]
     assert sorted(r.inputs["metadata"]["name"] for r in team_ns) == ["team-a", "team-b", "team-c", "team-d"]
     charts = {r.inputs["chart"]: r.inputs["version"] for r in dev.of_type(CHART)}
@@ -57,12 +60,13 @@ def test_resource_flavor_selects_exactly_its_node_pool(dev):
     and GKE's) become the flavor's tolerations, which Kueue injects into admitted pods (no nodeTaints)."""
     rfs = by_name(dev, "ResourceFlavor")
     pools = [r for r in dev.of_type("gcp:container/nodePool:NodePool") if r.name != "system-pool"]
-    assert len(pools) == 4
+    assert len(pools) == 5
     for pool in pools:
         node = pool.inputs["nodeConfig"]
         spec = rfs[pool.name.removesuffix("-pool")].inputs["spec"]
-        assert spec["nodeLabels"] == {**node["labels"], "cloud.google.com/gke-accelerator": node["guestAccelerators"][0]["type"],
-                                      **({"cloud.google.com/gke-spot": "true"} if node.get("spot") else {})}
+        gke = {k: v for k, v in static_pool_node(pool.inputs)["labels"].items() if k != "cloud.google.com/gke-nodepool"}
+        assert spec["nodeLabels"] == gke
+        assert {**node["labels"], "cloud.google.com/gke-accelerator": node["guestAccelerators"][0]["type"]}.items() <= gke.items()
         pool_taints = [{"key": t["key"], "value": t["value"], "effect": _gke_effect(t["effect"])} for t in node["taints"]]
         assert "nodeTaints" not in spec
         assert all({"operator": "Equal", **t} in spec["tolerations"] for t in pool_taints)
@@ -169,9 +173,9 @@ def test_members_get_a_rolebinding():
 def test_gpu_ceiling_caps_pods_that_bypass_kueue(dev):
     quotas = {r.inputs["metadata"]["namespace"]: r.inputs["spec"]["hard"]["requests.nvidia.com/gpu"]
               for r in dev.of_type("kubernetes:core/v1:ResourceQuota")}
-    # team-a: high 2+2 + 4+4, low 0+2 + 12+4, compact 2+0, DWS 16
-    assert quotas["team-a"] == str(2 + 2 + 4 + 4 + 0 + 2 + 12 + 4 + 2 + 16)
-    assert quotas["team-c"] == str(2 + 2 + 4 + 4 + 0 + 2 + 12 + 4 + 2)
+    # team-a: high 2+2 + 4+4, low 0+2 + 12+4, compact 2+0, shared 4+0 (units), DWS 16
+    assert quotas["team-a"] == str(2 + 2 + 4 + 4 + 0 + 2 + 12 + 4 + 2 + 4 + 16)
+    assert quotas["team-c"] == str(2 + 2 + 4 + 4 + 0 + 2 + 12 + 4 + 2 + 4)
 
 
 def test_priority_classes(dev):

@@ -37,9 +37,9 @@ def pool_nodes(pool: dict) -> int:
 def test_dev_parses_into_the_typed_model(dev):
     assert isinstance(dev, Platform)
     assert dev.project == "my-gpu-batch-dev"
-    assert [p.name for p in dev.gpu_pools] == ["l4-reserved", "l4-ondemand", "l4-spot", "l4-dws"]
+    assert [p.name for p in dev.gpu_pools] == ["l4-reserved", "l4-ondemand", "l4-spot", "l4-dws", "l4-shared"]
     assert [p.provisioning for p in dev.gpu_pools] == [
-        Provisioning.RESERVED, Provisioning.ON_DEMAND, Provisioning.SPOT, Provisioning.DWS,
+        Provisioning.RESERVED, Provisioning.ON_DEMAND, Provisioning.SPOT, Provisioning.DWS, Provisioning.ON_DEMAND,
     ]
     assert [t.name for t in dev.teams] == ["team-a", "team-b", "team-c", "team-d"]
     assert dev.teams[0].queues.high[0].borrowing_limit == 2
@@ -88,7 +88,8 @@ def test_every_flavor_capacity_matches_the_config(dev, dev_platform_raw):
     got = {name: f.gpus for name, f in flavors(dev).items()}
     expected = {p["name"]: pool_nodes(p) * p["accelerator"]["count"] for p in dev_platform_raw["gpuPools"]}
     expected |= {s["name"]: s["maxGpus"] for s in dev_platform_raw["nodeAutoProvisioning"]["shapes"]}
-    assert got == expected == {"l4-reserved": 8, "l4-ondemand": 48, "l4-spot": 72, "l4-dws": 16, "a100-compact-spot": 16}
+    assert got == expected == {"l4-reserved": 8, "l4-ondemand": 48, "l4-spot": 72, "l4-dws": 16, "l4-shared": 2,
+                               "a100-compact-spot": 16}
 
 
 def _expected_nap_limits(raw: dict) -> tuple[int, int, dict[str, int]]:
@@ -111,8 +112,9 @@ def test_nap_limits_cover_every_pool_maximum_nap_shapes_and_the_system_pool(dev,
     limits = nap_limits(dev)
     cpu, memory, gpus = _expected_nap_limits(dev_platform_raw)
     assert limits.gpus == gpus
-    # The reference capped nvidia-l4 at 32 while its own pools reach far more; here: 8 + 48 + 72 + 16.
-    assert limits.gpus["nvidia-l4"] == 144
+    # The reference capped nvidia-l4 at 32 while its own pools reach far more; here: 8 + 48 + 72 + 16 + 2
+    # (NAP limits count physical GPUs, also of the time-shared pool).
+    assert limits.gpus["nvidia-l4"] == 146
     assert limits.gpus["nvidia-tesla-a100"] == 16
     assert (limits.cpu, limits.memory_gb) == (cpu, memory)
     system_cpu = 6 * CATALOG["e2-standard-4"]["vcpus"]
@@ -142,7 +144,10 @@ def test_nominal_quotas_fit_each_flavor_in_dev(dev, dev_platform_raw):
     assert nominal_by_flavor(dev) == dict(promised)
     supply = flavors(dev)
     for name, gpus in promised.items():
-        assert gpus <= supply[name].gpus, f"{name}: {gpus} promised, {supply[name].gpus} exist"
+        # Quotas count nvidia.com/gpu; a time-shared node advertises GPUs x clients of it (GKE "About GPU
+        # sharing strategies in GKE"): l4-shared is 2 nodes x 1 L4 x 4 clients = 8 units.
+        assert gpus <= supply[name].gpu_units, f"{name}: {gpus} promised, {supply[name].gpu_units} exist"
+    assert promised["l4-shared"] == supply["l4-shared"].gpu_units == 8
     # The reference promised 16 reserved GPUs for 8 physical ones; dev promises exactly 8.
     assert promised["l4-reserved"] == supply["l4-reserved"].gpus == 8
 

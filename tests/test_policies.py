@@ -333,8 +333,8 @@ def test_nap_gpu_limits_cover_pools(dev: Capture):
     edit(cluster, shrink)
     report = check(dev, "nap-gpu-limits-cover-pools")
     assert_violation(report, "nap-gpu-limits-cover-pools", "NAP limit for nvidia-l4 is 72, but its node pools can "
-                     f"hold 144 ({gke_pool('l4-dws')} 8x2, {gke_pool('l4-ondemand')} 24x2, {gke_pool('l4-reserved')} 4x2, "
-                     f"{gke_pool('l4-spot')} 36x2)", cluster.urn)
+                     f"hold 146 ({gke_pool('l4-dws')} 8x2, {gke_pool('l4-ondemand')} 24x2, {gke_pool('l4-reserved')} 4x2, "
+                     f"{gke_pool('l4-shared')} 2x1, {gke_pool('l4-spot')} 36x2)", cluster.urn)
     edit(cluster, lambda p: p["clusterAutoscaling"].update(resourceLimits=[
         x for x in p["clusterAutoscaling"]["resourceLimits"] if x["resourceType"] != "nvidia-l4"]))
     assert_violation(check(dev, "nap-gpu-limits-cover-pools"), "nap-gpu-limits-cover-pools", "no nvidia-l4 limit")
@@ -445,7 +445,7 @@ def test_flavor_pool_taint_missing_and_unknown_accelerator(dev: Capture):
 def test_flavor_with_nodes_nap_cannot_build(dev: Capture):
     edit(res(dev, T_RF, "l4-spot"), lambda p: p["spec"]["nodeLabels"].update({"batch-platform/flavor": "l4-spott"}))
     report = check(dev, "kueue-flavors-match-nodes")
-    assert_violation(report, "kueue-flavors-match-nodes", "NAP limit for nvidia-l4 (144) is used up by its static node pools",
+    assert_violation(report, "kueue-flavors-match-nodes", "NAP limit for nvidia-l4 (146) is used up by its static node pools",
                      res(dev, T_RF, "l4-spot").urn)
 
 

@@ -53,12 +53,12 @@ def cluster(dev_capture):
 def test_every_team_gets_its_kinds():
     """Teams granted DWS (team-a, team-b in dev) get a dws Job; the others do not."""
     assert {t: kinds_for(DEV, DEV.teams[i]) for i, t in enumerate(["team-a", "team-b", "team-c", "team-d"])} == {
-        "team-a": ["high", "low", "compact", "jobset", "dws"],
+        "team-a": ["high", "low", "compact", "jobset", "shared", "dws"],
         "team-b": ["high", "low", "compact", "jobset", "dws"],
-        "team-c": ["high", "low", "compact", "jobset"],
+        "team-c": ["high", "low", "compact", "jobset", "shared"],
         "team-d": ["high", "low", "compact", "jobset"],
     }
-    with pytest.raises(WorkloadRequestError, match="team team-c cannot run a 'dws' workload; it can run: high, low"):
+    with pytest.raises(WorkloadRequestError, match="team team-c cannot run a 'dws' workload; it can run: high, low, compact, jobset, shared"):
         render(DEV, "team-c", "dws")
     with pytest.raises(WorkloadRequestError, match="no team 'team-z'"):
         render(DEV, "team-z", "high")
@@ -119,7 +119,7 @@ def test_team_bucket_is_mounted_through_gcs_fuse(team, kind, dev_capture):
         # Large checkpoints are staged on the node's disk: no sidecar limit may cut a write short.
         assert all(annotations[f"gke-gcsfuse/{r}-limit"] == "0" for r in ("cpu", "memory", "ephemeral-storage"))
         csi = [v["csi"] for v in template["spec"]["volumes"] if "csi" in v]
-        assert csi == [{"driver": "gcsfuse.csi.storage.gke.io", "volumeAttributes": {"bucketName": bucket}}]
+        assert [(c["driver"], c["volumeAttributes"]["bucketName"]) for c in csi] == [("gcsfuse.csi.storage.gke.io", bucket)]
 
 
 def test_compact_job_selects_its_own_placement_group():

@@ -6,7 +6,8 @@ the objects the program would apply (captured under Pulumi mocks): a model or re
 makes any example unadmittable or unplaceable fails here. The expectations are the README's queue
 design, written out, not computed: high on reserved within its nominal quota; low on reserved by
 borrowing the high queues' idle quota (cohort); compact on NAP-created compact-placement A100 nodes;
-a two-node JobSet, too big for low's borrowable reserved quota, on spot; DWS after its admission check.
+a two-node JobSet, too big for low's borrowable reserved quota, on spot; a one-container shared job on
+the time-shared L4 pool (teams that opted into the shared queue); DWS after its admission check.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ EXPECTED = {
     "low": ("l4-reserved", "l4-reserved", True, []),
     "compact": ("a100-compact-spot", "NAP a2-highgpu-1g", False, []),
     "jobset": ("l4-spot", "l4-spot", False, []),
+    "shared": ("l4-shared", "l4-shared", False, []),
     "dws": ("l4-dws", "l4-dws", False, ["dws"]),
 }
 
@@ -38,9 +40,10 @@ def cluster(dev_capture):
 
 
 def test_dev_teams_have_the_expected_kinds():
+    whole = ["high", "low", "compact", "jobset"]
     assert {t.name: kinds_for(DEV, t) for t in DEV.teams} == {
-        "team-a": list(EXPECTED), "team-b": list(EXPECTED),
-        "team-c": ["high", "low", "compact", "jobset"], "team-d": ["high", "low", "compact", "jobset"]}
+        "team-a": whole + ["shared", "dws"], "team-b": whole + ["dws"],
+        "team-c": whole + ["shared"], "team-d": whole}
 
 
 @pytest.mark.parametrize("team, kind", [(t.name, k) for t in DEV.teams for k in kinds_for(DEV, t)])

@@ -183,11 +183,12 @@ def _spot_saving(pricer: Pricer, item: str, machine: str, nodes: int) -> Line:
 
 def gpu_month(flavor: Flavor, platform: Platform, catalog: Optional[PriceCatalog] = None,
               model: Optional[PriceModel] = None) -> Line:
-    """What one GPU of the flavor costs for a month: its node's price over the node's GPUs."""
+    """What one quota unit of the flavor costs for a month: its node's price over the `nvidia.com/gpu` the
+    node advertises (its GPUs, or its shared units on a GPU sharing pool)."""
     catalog = catalog or price_catalog()
     chosen, caveat = price_model(flavor)
     line = Pricer(platform, catalog).nodes(flavor.name, flavor.machine.name, 1, model or chosen, caveat)
     if line.monthly is None:
         return line
-    return Line(flavor.name, f"1/{flavor.gpus_per_node} of {flavor.machine.name} {caveat}",
-                line.monthly / flavor.gpus_per_node, evidence=line.evidence)
+    return Line(flavor.name, f"1/{flavor.gpu_units_per_node} of {flavor.machine.name} {caveat}",
+                line.monthly / flavor.gpu_units_per_node, evidence=line.evidence)

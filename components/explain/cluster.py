@@ -9,7 +9,11 @@ the GPU node pools as they would be created, plus what GKE itself adds to such n
   taint (GKE "Run GPUs in GKE Standard node pools": GKE taints GPU nodes so non-GPU pods stay off);
 - Spot nodes: `cloud.google.com/gke-spot: "true"` (GKE "Spot VMs");
 - queued-provisioning (DWS) nodes: the `cloud.google.com/gke-queued=true:NoSchedule` taint
-  (GKE "Deploy GPUs for batch workloads with Dynamic Workload Scheduler").
+  (GKE "Deploy GPUs for batch workloads with Dynamic Workload Scheduler");
+- GPU sharing nodes (the pool's `gpuSharingConfig` / `gpuPartitionSize`): the labels
+  `cloud.google.com/gke-gpu-sharing-strategy`, `cloud.google.com/gke-max-shared-clients-per-gpu` and
+  `cloud.google.com/gke-gpu-partition-size`, and each GPU advertised as one `nvidia.com/gpu` per client
+  and per MIG partition (GKE "About GPU sharing strategies in GKE", "Running multi-instance GPUs").
 Node Auto Provisioning is described by the cluster's `clusterAutoscaling` (enabled, resourceLimits).
 """
 
@@ -19,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
 from components.model.catalog import MachineType, machine_types
+from components.model.sharing import MAX_CLIENTS_LABEL, MIG_PARTITIONS, PARTITION_SIZE_LABEL, SHARING_STRATEGY_LABEL
 
 GKE_NODEPOOL_LABEL = "cloud.google.com/gke-nodepool"
 GKE_ACCELERATOR_LABEL = "cloud.google.com/gke-accelerator"
@@ -41,8 +46,15 @@ class NodePool:
     taints: tuple[dict, ...]
     max_nodes: int
     accelerator: Optional[str] = None
-    gpus: int = 0
+    gpus: int = 0  # `nvidia.com/gpu` per node: physical GPUs, or shared units on a sharing pool
     queued_provisioning: bool = False
+    physical_gpus: int = 0
+    sharing: Optional[str] = None  # time-sharing | mps on a sharing pool
+
+    @property
+    def accelerators(self) -> int:
+        """Physical GPUs per node (what NAP limits count)."""
+        return self.physical_gpus or self.gpus
 
 
 @dataclass(frozen=True)
@@ -92,9 +104,21 @@ def pool_from_inputs(inputs: dict) -> NodePool:
               **(config.get("labels") or {})}
     taints = [{"key": t["key"], "value": t.get("value", ""), "effect": GKE_EFFECTS.get(t["effect"], t["effect"])}
               for t in config.get("taints") or []]
+    units, sharing = gpus, None
     if accelerator:
         labels[GKE_ACCELERATOR_LABEL] = accelerator
         taints.append(dict(GPU_TAINT))
+        shared = accelerators[0].get("gpuSharingConfig") or {}
+        size = accelerators[0].get("gpuPartitionSize")
+        if shared.get("gpuSharingStrategy"):
+            sharing = shared["gpuSharingStrategy"].lower().replace("_", "-")
+            clients = int(shared.get("maxSharedClientsPerGpu") or 1)
+            labels[SHARING_STRATEGY_LABEL] = sharing
+            labels[MAX_CLIENTS_LABEL] = str(clients)
+            units *= clients
+        if size:
+            labels[PARTITION_SIZE_LABEL] = size
+            units *= MIG_PARTITIONS.get(accelerator, {}).get(size, 1)
     if config.get("spot"):
         labels[GKE_SPOT_LABEL] = "true"
     queued = bool((inputs.get("queuedProvisioning") or {}).get("enabled"))
@@ -105,7 +129,8 @@ def pool_from_inputs(inputs: dict) -> NodePool:
         max_nodes = int(autoscaling.get("totalMaxNodeCount") or autoscaling.get("maxNodeCount") or 0)
     else:
         max_nodes = int(inputs.get("nodeCount") or inputs.get("initialNodeCount") or 0)
-    return NodePool(inputs.get("name", ""), machine, labels, tuple(taints), max_nodes, accelerator, gpus, queued)
+    return NodePool(inputs.get("name", ""), machine, labels, tuple(taints), max_nodes, accelerator, units, queued,
+                    physical_gpus=gpus, sharing=sharing)
 
 
 def nap_from_cluster(inputs: dict) -> Nap:

@@ -77,6 +77,14 @@ def place(cluster: ClusterView, spec: dict, annotations: dict[str, str], count: 
         if untolerated_taint(pool.taints, tolerations):
             continue
         matching.append(pool)
+    shared = [p for p in matching if p.sharing]
+    whole = _whole_gpu_containers(spec)
+    if shared and whole:
+        pool = shared[0]
+        return Placement(None, 0, [f"pool {pool.name} time-shares its GPUs ({pool.sharing}): GKE lets a container "
+                                   f"request at most 1 nvidia.com/gpu there, and {', '.join(whole)}"],
+                         "request nvidia.com/gpu: 1 per container on the shared queue, or submit a whole-GPU job "
+                         "to the high or low queue")
     too_small = []
     for pool in matching:
         room = allocatable(pool.machine, pool.gpus)
@@ -110,6 +118,19 @@ def place(cluster: ClusterView, spec: dict, annotations: dict[str, str], count: 
         elif (taint := untolerated_taint(pool.taints, tolerations)):
             reasons.append(f"pool {pool.name}: untolerated taint {taint['key']}={taint.get('value', '')}:{taint['effect']}")
     return Placement(None, 0, reasons or ["no node pool matches the pod"], "select labels a pool's nodes carry")
+
+
+def _whole_gpu_containers(spec: dict) -> list[str]:
+    """Containers asking for more than one GPU: a time-sharing/MPS node refuses them at pod admission
+    ("invalid request for sharing GPU (time-sharing), at most 1 nvidia.com/gpu can be requested on GPU
+    nodes", GKE "About GPU sharing strategies in GKE")."""
+    out = []
+    for c in list(spec.get("initContainers") or []) + list(spec.get("containers") or []):
+        res = c.get("resources") or {}
+        value = (res.get("limits") or {}).get(GPU) or (res.get("requests") or {}).get(GPU)
+        if value is not None and int(str(value)) > 1:
+            out.append(f"container {c.get('name', '?')} requests {value}")
+    return out
 
 
 def _nap(cluster: ClusterView, spec: dict, tolerations: list[dict], requests: dict[str, int], count: int) -> Optional[Placement]:
@@ -152,7 +173,7 @@ def _nap_headroom(cluster: ClusterView, accelerator: str) -> dict[str, int]:
         used["cpu"] += pool.max_nodes * pool.machine.vcpus
         used["memory"] += pool.max_nodes * pool.machine.memory_gb
         if pool.accelerator == accelerator:
-            used[accelerator] += pool.max_nodes * pool.gpus
+            used[accelerator] += pool.max_nodes * pool.accelerators
     return {k: limits.get(k, 0) - v for k, v in used.items()}
 
 

@@ -7,7 +7,7 @@ import pulumi_gcp as gcp
 
 from components.model import Platform
 from components.model.names import node_account_id, team_account_id, team_bucket_name
-from components.model.schema import DataProtection, Team
+from components.model.schema import DataProtection, DataSettings, Team
 
 from .services import ProjectApis
 
@@ -48,6 +48,13 @@ def bucket_protection(policy: DataProtection) -> dict:
             "condition": {"days_since_noncurrent_time": policy.noncurrent_version_days, "with_state": "ARCHIVED"},
         }]
     return args
+
+
+def scratch_rule(data: DataSettings) -> dict:
+    """Objects under the scratch prefix are deleted `scratchDays` after they were written (GCS lifecycle
+    `Delete` with `age` and `matchesPrefix`); checkpoints and datasets elsewhere stay."""
+    return {"action": {"type": "Delete"},
+            "condition": {"age": data.scratch_days, "matches_prefixes": [data.scratch_prefix], "with_state": "ANY"}}
 
 
 def team_bucket_name(platform: Platform, team: Team) -> str:
@@ -113,6 +120,7 @@ class TeamIdentity(pulumi.ComponentResource):
             )
         # Checkpoints and datasets live in the team's own bucket (spot-friendly training resumes from it);
         # the reference's project-wide storage.admin is replaced by object access to this bucket only.
+        protection = bucket_protection(platform.data_protection)
         bucket = gcp.storage.Bucket(
             f"{name}-bucket",
             name=team_bucket_name(platform, team),
@@ -120,7 +128,7 @@ class TeamIdentity(pulumi.ComponentResource):
             uniform_bucket_level_access=True,
             public_access_prevention="enforced",
             force_destroy=False,  # GCS refuses to delete a bucket that still holds objects
-            **bucket_protection(platform.data_protection),
+            **{**protection, "lifecycle_rules": protection.get("lifecycle_rules", []) + [scratch_rule(platform.data)]},
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=apis.ready("bucket"), protect=platform.data_protection.protect,
                 retain_on_delete=platform.data_protection.retain_buckets_on_delete),

@@ -158,6 +158,8 @@ class GpuNodePool(pulumi.ComponentResource):
                 "type": flavor.accelerator,
                 "count": flavor.gpus_per_node,
                 "gpu_driver_installation_config": {"gpu_driver_version": platform.versions.gpu_driver},
+                # GPU sharing pools: GKE labels the nodes and advertises the shared units (model/sharing.py).
+                **(flavor.sharing.accelerator_args() if flavor.sharing else {}),
             }],
             reservation_affinity=reservation_affinity(flavor, self.reservation),
             spot=provisioning is Provisioning.SPOT,

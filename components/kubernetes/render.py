@@ -53,6 +53,12 @@ CLASS_POLICY = {
         "queueingStrategy": "StrictFIFO",
         "preemption": {"reclaimWithinCohort": "LowerPriority", "withinClusterQueue": "LowerPriority"},
     },
+    # Notebooks and small jobs on shared GPUs: a small job must not wait behind one that does not fit,
+    # and nothing is preempted for a shared unit.
+    "shared": {
+        "queueingStrategy": "BestEffortFIFO",
+        "preemption": {"reclaimWithinCohort": "Never", "withinClusterQueue": "Never"},
+    },
 }
 
 
@@ -98,7 +104,7 @@ def cohorts(platform: Platform) -> list[dict]:
 def _quantity(flavor: Flavor, gpus: int) -> dict[str, str | int]:
     """cpu and memory follow GPUs by each GPU's share of the node's allocatable (after GKE's
     reservations and the GPU-node DaemonSets), so a job sized to the quota fits one node."""
-    return {**per_gpu(flavor.machine, flavor.gpus_per_node).times(gpus).quantities(), GPU_RESOURCE: str(gpus)}
+    return {**per_gpu(flavor.machine, flavor.gpu_units_per_node).times(gpus).quantities(), GPU_RESOURCE: str(gpus)}
 
 
 def _flavor_quota(flavor: Flavor, quota: FlavorQuota | None, gpus: int | None = None) -> dict:
@@ -206,7 +212,7 @@ def team_gpu_ceiling(platform: Platform, team: Team) -> int:
     for _, quotas in team.queues.by_class():
         for quota in quotas:
             unlimited = quota.borrowing_limit is None and team.cohort
-            total += quota.gpus + (all_flavors[quota.flavor].gpus if unlimited else (quota.borrowing_limit or 0))
+            total += quota.gpus + (all_flavors[quota.flavor].gpu_units if unlimited else (quota.borrowing_limit or 0))
     if team.dws and platform.dws:
         total += platform.dws.gpus
     return total

@@ -81,9 +81,10 @@ def capacity_rows(platform: Platform) -> list[dict]:
                 "flavor": flavor.name,
                 "capacity": flavor.capacity,
                 "machine": flavor.machine.name,
-                "accelerator": f"{flavor.gpus_per_node} x {flavor.accelerator}",
+                "accelerator": f"{flavor.gpus_per_node} x {flavor.accelerator}"
+                               + (f" shared by {flavor.units_per_gpu}" if flavor.sharing else ""),
                 "nodes": _node_range(flavor),
-                "gpus": flavor.gpus,
+                "gpus": flavor.gpu_units,
                 "nominal_gpus": nominal.get(flavor.name, 0),
             }
         )

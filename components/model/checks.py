@@ -17,6 +17,7 @@ from .errors import REMOVE, Issue
 from .ha import spread_issues
 from .names import name_issues
 from .schema import SCHEMA_VERSIONS, Platform, Provisioning
+from .sharing import sharing_issues
 
 # IAM member forms a team member may take (IAM "Principal identifiers"); domain: takes a domain, not an e-mail.
 MEMBER = re.compile(r"^(user|group|serviceAccount):[^@\s:]+@[a-z0-9.-]+\.[a-z]{2,}$|^domain:[a-z0-9.-]+\.[a-z]{2,}$")
@@ -188,7 +189,7 @@ def _monitoring(p: Platform) -> Iterator[Issue]:
 CHECKS: tuple[Check, ...] = (
     zone_issues, network_issues, ip_capacity_issues, authorized_network_issues, _machines, _pools, _teams, _groups,
     name_issues, queue_issues, flavor_limit_issues, borrowing_issues, capacity_issues, _dws, _versions, spread_issues,
-    _monitoring,
+    _monitoring, sharing_issues,
 )
 
 

@@ -20,12 +20,14 @@ from .capacity import QuotaUse, quota_uses
 from .errors import REMOVE, Issue, misspelling_of
 from .flavors import COMPACT, flavors
 from .schema import Platform, Provisioning
+from .sharing import SHARED_CLASS
 
 # Which capacity each queue class may draw from, in the order its flavors must be listed.
 CLASS_CAPACITY = {
     "high": (Provisioning.RESERVED.value, Provisioning.ON_DEMAND.value),
     "low": (Provisioning.RESERVED.value, Provisioning.SPOT.value),
     "compact": (COMPACT,),
+    SHARED_CLASS: (Provisioning.ON_DEMAND.value, Provisioning.SPOT.value),
 }
 MAX_FLAVORS_PER_GROUP = 64
 MAX_FLAVOR_NODE_LABELS = MAX_FLAVOR_TAINTS = 8
@@ -200,7 +202,7 @@ def capacity_issues(p: Platform) -> Iterator[Issue]:
     for name, uses in by_flavor.items():
         flavor = all_flavors[name]
         total = sum(u.gpus for u in uses)
-        if total <= flavor.gpus or flavor.max_nodes == 0:
+        if total <= flavor.gpu_units or flavor.max_nodes == 0:
             continue  # a pool without nodes is reported by the pool checks (reservedNodes / maxNodes)
         parts = ", ".join(f"{u.owner} {u.gpus}" for u in uses if u.gpus)
         supply = f"{flavor.max_nodes} nodes x {flavor.gpus_per_node} GPUs"
@@ -208,12 +210,14 @@ def capacity_issues(p: Platform) -> Iterator[Issue]:
             supply = f"NAP allowance maxGpus {flavor.gpus}"
         elif flavor.capacity == Provisioning.RESERVED.value:
             supply = f"{flavor.max_nodes} reserved nodes x {flavor.gpus_per_node} GPUs"
+        if flavor.sharing:  # quotas count the units the nodes advertise (model/sharing.py)
+            supply += f" shared by {flavor.units_per_gpu} containers each"
         largest = max(uses, key=lambda u: u.gpus)
-        over = total - flavor.gpus
+        over = total - flavor.gpu_units
         yield Issue(
             f"{largest.path}.gpus" if largest.path != "dws" else "dws.gpus",
             f"flavor {name!r} is over-subscribed: nominal quotas sum to {total} GPUs ({parts}) "
-            f"but it supplies {flavor.gpus} ({supply})",
+            f"but it supplies {flavor.gpu_units} ({supply})",
             f"lower the quotas by {over} GPUs or grow the pool",
             example=largest.gpus - over if largest.gpus >= over else None,
         )

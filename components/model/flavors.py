@@ -12,6 +12,7 @@ from typing import Optional, Union
 
 from .catalog import MachineType, machine_types
 from .schema import GpuPool, NapShape, Platform, Provisioning
+from .sharing import SharingSpec, sharing_spec
 
 LABEL_PREFIX = "batch-platform"
 FLAVOR_LABEL = f"{LABEL_PREFIX}/flavor"
@@ -69,6 +70,21 @@ class Flavor:
     own_taints: tuple[Taint, ...]
     gke_taints: tuple[Taint, ...]
     source: Union[GpuPool, NapShape]
+    sharing: Optional[SharingSpec] = None  # GPU sharing: its GKE labels are in gke_labels
+
+    @property
+    def units_per_gpu(self) -> int:
+        """`nvidia.com/gpu` per physical GPU: 1, or the sharing clients x MIG partitions."""
+        return self.sharing.units_per_gpu if self.sharing else 1
+
+    @property
+    def gpu_units_per_node(self) -> int:
+        """What one node advertises as allocatable `nvidia.com/gpu`; quotas count these units."""
+        return self.gpus_per_node * self.units_per_gpu
+
+    @property
+    def gpu_units(self) -> int:
+        return self.max_nodes * self.gpu_units_per_node
 
     @property
     def node_labels(self) -> dict[str, str]:
@@ -94,6 +110,7 @@ class Flavor:
 
     @property
     def gpus(self) -> int:
+        """Physical GPUs at the flavor's maximum (what GCP quota and NAP limits count)."""
         return self.max_nodes * self.gpus_per_node
 
     @property
@@ -113,7 +130,8 @@ def _machine(shape: Union[GpuPool, NapShape]) -> MachineType:
 
 def pool_flavor(pool: GpuPool) -> Flavor:
     capacity = pool.provisioning.value
-    gke_labels = {GKE_ACCELERATOR_LABEL: pool.accelerator.type}
+    sharing = sharing_spec(pool.accelerator.type, pool.accelerator.sharing)
+    gke_labels = {GKE_ACCELERATOR_LABEL: pool.accelerator.type, **(sharing.node_labels() if sharing else {})}
     gke_taints = [GKE_GPU_TAINT]
     if pool.provisioning is Provisioning.SPOT:
         gke_labels[GKE_SPOT_LABEL] = "true"
@@ -133,13 +151,16 @@ def pool_flavor(pool: GpuPool) -> Flavor:
         own_taints=(Taint(CAPACITY_KEY, capacity),),
         gke_taints=tuple(gke_taints),
         source=pool,
+        sharing=sharing,
     )
 
 
 def nap_flavor(shape: NapShape, gpu_driver: str) -> Flavor:
     # NAP builds a pool for a pending pod from its nodeSelector; a selector key that the pod also
     # tolerates becomes a label *and* taint of the new pool (GKE "workload separation").
-    gke_labels = {GKE_ACCELERATOR_LABEL: shape.accelerator.type, GKE_DRIVER_LABEL: gpu_driver.lower()}
+    sharing = sharing_spec(shape.accelerator.type, shape.accelerator.sharing)
+    gke_labels = {GKE_ACCELERATOR_LABEL: shape.accelerator.type, GKE_DRIVER_LABEL: gpu_driver.lower(),
+                  **(sharing.node_labels() if sharing else {})}
     gke_taints = [GKE_GPU_TAINT]
     if shape.spot:
         gke_labels[GKE_SPOT_LABEL] = "true"
@@ -157,6 +178,7 @@ def nap_flavor(shape: NapShape, gpu_driver: str) -> Flavor:
         own_taints=(Taint(CAPACITY_KEY, capacity),),
         gke_taints=tuple(gke_taints),
         source=shape,
+        sharing=sharing,
     )
 
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 DWS = "dws"
 # The LocalQueue names of a team namespace, in the order the README documents them.
-QUEUE_CLASSES = ("high", "low", "compact", DWS)
+SHARED = "shared"
+QUEUE_CLASSES = ("high", "low", "compact", SHARED, DWS)
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class PriorityClass:
 PRIORITY_CLASSES = {
     "low": PriorityClass(10, "Never", True, "Default for batch work: never preempts; borrowed capacity is reclaimable."),
     "compact": PriorityClass(15, "PreemptLowerPriority", False, "Compact-placement jobs; preempt low-priority work."),
+    # Notebooks and small jobs on shared GPUs: above the batch default so an interactive session is not
+    # queued behind batch work, but they never preempt anything (a shared unit is cheap to wait for).
+    SHARED: PriorityClass(12, "Never", False, "Notebooks and small jobs on shared GPUs; never preempt."),
     "high": PriorityClass(20, "PreemptLowerPriority", False, "Urgent jobs; preempt low-priority work on reserved capacity."),
     # Platform controllers run above every batch tier, so the low global default never applies to them
     # and no batch job can preempt them.
@@ -37,7 +41,7 @@ DEFAULT_PRIORITY_CLASS = next(name for name, pc in PRIORITY_CLASSES.items() if p
 
 # DWS jobs queue for whole-job capacity in one shared ClusterQueue that never preempts, on nodes
 # provisioned for their own request: they need no power over other work, so they run at the default.
-_CLASS_PRIORITY = {"high": "high", "low": "low", "compact": "compact", DWS: DEFAULT_PRIORITY_CLASS}
+_CLASS_PRIORITY = {"high": "high", "low": "low", "compact": "compact", SHARED: SHARED, DWS: DEFAULT_PRIORITY_CLASS}
 
 
 def priority_class_for(queue_class: str) -> str:

@@ -104,9 +104,30 @@ class Cluster(Model):
     )
 
 
+class SharingStrategy(str, Enum):
+    """GKE's GPU sharing strategies (node pool `gpuSharingConfig.gpuSharingStrategy`)."""
+
+    TIME_SHARING = "time-sharing"
+    MPS = "mps"
+
+
+class GpuSharing(Model):
+    """Several containers per physical GPU: time-sharing or MPS clients, and/or MIG partitions.
+
+    Rules (GKE "About GPU sharing strategies in GKE", "Run multi-instance GPUs") are checked in
+    components/model/sharing.py; the pool's ResourceFlavor and quotas then count shared units."""
+
+    strategy: Optional[SharingStrategy] = Field(None, description="time-sharing or mps; needs maxSharedClientsPerGpu.")
+    max_shared_clients_per_gpu: Optional[int] = Field(
+        None, description="Containers per GPU (or per MIG partition) with a strategy; GKE allows 2..48.")
+    partition_size: Optional[str] = Field(
+        None, description="MIG partition, e.g. 1g.5gb (A100 40GB); only A100/H100 offer MIG.")
+
+
 class Accelerator(Model):
     type: str = Field(description="GKE accelerator type, e.g. nvidia-l4.")
     count: int = Field(ge=1, description="GPUs per node.")
+    sharing: Optional[GpuSharing] = Field(None, description="Share each GPU between containers (GPU sharing pools).")
 
 
 class GpuPool(Model):
@@ -154,10 +175,12 @@ class TeamQueues(Model):
     high: list[FlavorQuota] = []
     low: list[FlavorQuota] = []
     compact: list[FlavorQuota] = []
+    shared: list[FlavorQuota] = Field(
+        [], description="Notebooks and small jobs on GPU sharing pools; `gpus` counts shared units (one per container).")
 
     def by_class(self) -> list[tuple[str, list[FlavorQuota]]]:
-        """(class, quotas) in the order the classes are documented: high, low, compact."""
-        return [("high", self.high), ("low", self.low), ("compact", self.compact)]
+        """(class, quotas) in the order the classes are documented: high, low, compact, shared."""
+        return [("high", self.high), ("low", self.low), ("compact", self.compact), ("shared", self.shared)]
 
 
 class Team(Model):
@@ -230,6 +253,21 @@ class DataProtection(Model):
     )
 
 
+class DataSettings(Model):
+    """How every team bucket is kept and mounted: the scratch prefix, and the FUSE cache and write buffer of a job."""
+
+    scratch_prefix: str = Field(
+        "scratch/", pattern=r"^[a-z0-9][-_a-z0-9/]*/$",
+        description="Objects under this prefix of the team bucket are temporary (deleted by a lifecycle rule).")
+    scratch_days: int = Field(7, ge=1, le=365, description="Age in days after which scratch objects are deleted.")
+    file_cache_percent: int = Field(
+        10, ge=0, le=50,
+        description="Share of a pod's memory the Cloud Storage FUSE file cache may use (RAM-backed); 0 turns it off.")
+    write_buffer_gb: int = Field(
+        10, ge=1, le=1000,
+        description="Node disk the FUSE sidecar stages a written file in before uploading it on close (checkpoint size).")
+
+
 class KueueSettings(Model):
     pods_ready_timeout_minutes: int = Field(
         20, ge=5, le=120,
@@ -280,6 +318,7 @@ class Platform(Model):
     )
     controllers: Controllers = Controllers()
     data_protection: DataProtection = DataProtection()
+    data: DataSettings = DataSettings()
     monitoring: Monitoring = Monitoring()
 
     @property

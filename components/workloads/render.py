@@ -1,7 +1,8 @@
 """Ready-to-apply team workloads derived from the model (pure: the model in, manifests out).
 
 For a team and a kind - `high`, `low` and `compact` Jobs, a multi-node `jobset` on the low queue, a
-`dws` Job for teams granted the Dynamic Workload Scheduler - everything platform-specific comes from
+one-container `shared` Job on a GPU sharing pool (one shared unit), a `dws` Job for teams granted the
+Dynamic Workload Scheduler - everything platform-specific comes from
 the model: the queue label (the LocalQueue named after the class), the pod priority the queue requires
 (`priority_class_for`, enforced at submission by the queue/priority policy), the team's KSA (Workload
 Identity to the team GSA), GPUs per pod (one whole node of the class's first flavor) and cpu/memory
@@ -19,10 +20,11 @@ api/jobset/v1alpha2/jobset_types.go):
 - Indexed Jobs retry per index (`backoffLimitPerIndex`), so one bad node restarts one rank's pod;
 - a JobSet restarts as a whole (`maxRestarts`) when a child Job fails, except when the failure came
   from the pod failure policy (a real bug), which fails the JobSet.
-The team bucket is mounted through the Cloud Storage FUSE CSI driver as a CSI ephemeral volume; the
-`gke-gcsfuse/volumes: "true"` annotation makes GKE inject its sidecar, whose requests the pod
-template states (`gke-gcsfuse/*-request`, limits unset) and our container leaves room for ("Mount Cloud Storage
-buckets as CSI ephemeral volumes", "Configure the Cloud Storage FUSE CSI driver sidecar container").
+The team bucket is mounted through the Cloud Storage FUSE CSI driver as a CSI ephemeral volume with a
+RAM file cache (`fileCacheCapacity`, a `gke-gcsfuse-cache` memory volume); the `gke-gcsfuse/volumes:
+"true"` annotation makes GKE inject its sidecar, whose requests the pod template states
+(`gke-gcsfuse/*-request`, limits unset) and our container leaves room for (sizing.py; "Mount Cloud Storage buckets
+as CSI ephemeral volumes", "Configure the Cloud Storage FUSE CSI driver sidecar container").
 The trainer itself (image, command, env, ports, mounts, exit codes) is components/training/contract.py.
 """
 
@@ -33,19 +35,20 @@ from typing import Optional
 from components.gcp.identity import ksa_name, team_bucket_name
 from components.model import Flavor, Platform, flavors, per_gpu
 from components.model.flavors import GPU_RESOURCE, job_placement
-from components.model.priorities import DWS, priority_class_for
+from components.model.priorities import DWS, SHARED, priority_class_for
 from components.model.schema import Team
 from components.training import contract
 
-from .sizing import SIDECAR_LIMITS, SIDECAR_REQUESTS, pod_resources
+from .sizing import pod_resources, sidecar_for
 
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 TEAM_LABEL = "batch-platform/team"
-JOB_KINDS = ("high", "low", "compact", "jobset", DWS)
+JOB_KINDS = ("high", "low", "compact", "jobset", SHARED, DWS)
 JOBSET_QUEUE = "low"  # the reference's JobSets run on the low queue (refarch 4.4)
 JOBSET_WORKER = "worker"
 BACKOFF_LIMIT_PER_INDEX = 3
 JOBSET_MAX_RESTARTS = 10
+FS_GROUP = 1000
 
 
 class WorkloadRequestError(ValueError):
@@ -80,6 +83,8 @@ def pods_for(platform: Platform, team: Team, kind: str) -> int:
     """
     if kind == "jobset":
         return 2
+    if kind == SHARED:
+        return 1  # a notebook or small job: one container on one shared unit
     flavor = first_flavor(platform, team, kind)
     if queue_of(kind) == DWS:
         grant = platform.dws.gpus
@@ -103,9 +108,14 @@ def _pod_failure_policy() -> dict:
 def _pod_template(platform: Platform, team: Team, kind: str, name: str, pods: int, master_addr: str,
                   in_jobset: bool, subdomain: Optional[str]) -> dict:
     flavor = first_flavor(platform, team, kind)
+    gpus = gpus_per_pod(flavor)
+    share = per_gpu(flavor.machine, flavor.gpu_units_per_node).times(gpus)
+    sidecar = sidecar_for(share, platform.data)
     container = contract.training_container(name, master_addr=master_addr, pods_per_job=pods,
-                                            procs_per_pod=flavor.gpus_per_node, in_jobset=in_jobset)
-    container["resources"] = pod_resources(per_gpu(flavor.machine, flavor.gpus_per_node), flavor.gpus_per_node)
+                                            procs_per_pod=gpus, in_jobset=in_jobset)
+    container["resources"] = pod_resources(share, gpus, sidecar)
+    bucket = contract.checkpoint_volume(team_bucket_name(platform, team))
+    bucket["csi"]["volumeAttributes"].update(sidecar.volume_attributes())
     spec = {
         "serviceAccountName": ksa_name(team),
         "priorityClassName": priority_class_for(queue_of(kind)),
@@ -113,16 +123,25 @@ def _pod_template(platform: Platform, team: Team, kind: str, name: str, pods: in
         "terminationGracePeriodSeconds": contract.TERMINATION_GRACE_SECONDS,
         "containers": [container],
         "volumes": [contract.code_volume(code_configmap(name)),
-                    contract.checkpoint_volume(team_bucket_name(platform, team))],
+                    bucket, *sidecar.volumes()],
     }
+    if sidecar.volumes():
+        # GKE: a custom cache volume for the sidecar needs a non-zero fsGroup ("Configure a custom read
+        # cache volume for the sidecar container").
+        spec["securityContext"] = {"fsGroup": FS_GROUP}
     if subdomain:
         spec["subdomain"] = subdomain
     placement = job_placement(flavor, name, team.name)
     for key, value in placement.items():
         spec[key] = {**spec.get(key, {}), **value} if isinstance(value, dict) else list(spec.get(key, [])) + list(value)
-    annotations = {**contract.POD_ANNOTATIONS, **{f"gke-gcsfuse/{r}-request": v for r, v in SIDECAR_REQUESTS.items()},
-                   **{f"gke-gcsfuse/{r}-limit": v for r, v in SIDECAR_LIMITS.items()}}
+    annotations = {**contract.POD_ANNOTATIONS, **sidecar.annotations()}
     return {"metadata": {"labels": {TEAM_LABEL: team.name}, "annotations": annotations}, "spec": spec}
+
+
+def gpus_per_pod(flavor: Flavor) -> int:
+    """A whole node's GPUs; on a sharing pool one unit, because GKE lets a container use at most one
+    shared GPU (components/model/sharing.py)."""
+    return 1 if flavor.sharing else flavor.gpus_per_node
 
 
 def code_configmap(name: str) -> str:

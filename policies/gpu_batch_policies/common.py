@@ -334,6 +334,23 @@ def accelerators(node_config: Any) -> list[tuple[str, int]]:
     return result
 
 
+# GKE labels GPU sharing nodes with their strategy, clients per GPU and MIG partition size ("About GPU
+# sharing strategies in GKE"; "Running multi-instance GPUs"); partitions per GPU from the NVIDIA MIG
+# user guide's profile table that GKE's page points to.
+GKE_SHARING_STRATEGY_LABEL = "cloud.google.com/gke-gpu-sharing-strategy"
+GKE_MAX_CLIENTS_LABEL = "cloud.google.com/gke-max-shared-clients-per-gpu"
+GKE_PARTITION_SIZE_LABEL = "cloud.google.com/gke-gpu-partition-size"
+_MIG_PARTITIONS = {
+    "nvidia-tesla-a100": {"1g.5gb": 7, "2g.10gb": 3, "3g.20gb": 2, "7g.40gb": 1},
+    "nvidia-a100-80gb": {"1g.10gb": 7, "2g.20gb": 3, "3g.40gb": 2, "7g.80gb": 1},
+    "nvidia-h100-80gb": {"1g.10gb": 7, "1g.20gb": 4, "2g.20gb": 3, "3g.40gb": 2, "7g.80gb": 1},
+}
+
+
+def mig_partitions(accelerator: Optional[str], size: Optional[str]) -> int:
+    return _MIG_PARTITIONS.get(accelerator or "", {}).get(size, 1) if size else 1
+
+
 def is_gpu_node_config(node_config: Any) -> bool:
     return bool(accelerators(node_config))
 
@@ -360,7 +377,29 @@ class NodePool:
 
     @property
     def max_gpus(self) -> Optional[int]:
+        """Physical GPUs at the pool's maximum (what NAP limits count)."""
         return None if self.max_nodes is None else self.max_nodes * self.gpus_per_node
+
+    def _sharing(self) -> tuple[Optional[str], int, Optional[str]]:
+        """(strategy label value, clients per GPU, MIG partition size) of the first accelerator."""
+        for acc in items(self.props, "nodeConfig", "guestAccelerators"):
+            config = get(acc, "gpuSharingConfig")
+            strategy = get(config, "gpuSharingStrategy") if isinstance(config, dict) else None
+            clients = as_int(get(config, "maxSharedClientsPerGpu")) if isinstance(config, dict) else None
+            size = get(acc, "gpuPartitionSize")
+            label = strategy.lower().replace("_", "-") if isinstance(strategy, str) else None
+            return label, (clients or 1) if label else 1, size if isinstance(size, str) else None
+        return None, 1, None
+
+    @property
+    def max_gpu_units(self) -> Optional[int]:
+        """`nvidia.com/gpu` the pool's nodes advertise at its maximum: GKE presents each GPU as one unit per
+        time-sharing/MPS client and per MIG partition ("About GPU sharing strategies in GKE", "Running
+        multi-instance GPUs")."""
+        if self.max_gpus is None:
+            return None
+        _, clients, size = self._sharing()
+        return self.max_gpus * clients * mig_partitions(self.accelerator, size)
 
     @property
     def labels(self) -> dict:
@@ -376,6 +415,12 @@ class NodePool:
                 driver = get(acc, "gpuDriverInstallationConfig", "gpuDriverVersion") or driver
             if isinstance(driver, str) and driver in ("DEFAULT", "LATEST"):
                 implied[GKE_DRIVER_LABEL] = driver.lower()
+        strategy, clients, size = self._sharing()
+        if strategy:
+            implied[GKE_SHARING_STRATEGY_LABEL] = strategy
+            implied[GKE_MAX_CLIENTS_LABEL] = str(clients)
+        if size:
+            implied[GKE_PARTITION_SIZE_LABEL] = size
         if self.spot:
             implied[GKE_SPOT_LABEL] = "true"
         if get(self.props, "nodeConfig", "preemptible") is True:

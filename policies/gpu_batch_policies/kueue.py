@@ -73,11 +73,13 @@ def _check_quota_capacity(stack: StackView, config: dict) -> Iterator[tuple[str,
         labels, _ = _flavor_selector(flavor)
         pools = [p for p in _matching_pools(stack, labels) if p.is_gpu]
         if pools:
-            if any(p.max_gpus is None for p in pools):
+            if any(p.max_gpu_units is None for p in pools):
                 continue  # sizes unknown during preview
-            supply = sum(p.max_gpus for p in pools)
+            supply = sum(p.max_gpu_units for p in pools)
             if total > supply:
-                sizes = ", ".join(sorted(f"{p.name}: {p.max_nodes} nodes x {p.gpus_per_node} GPUs" for p in pools))
+                sizes = ", ".join(sorted(f"{p.name}: {p.max_nodes} nodes x {p.gpus_per_node} GPUs"
+                                        + (f" x {p.max_gpu_units // p.max_gpus} shared" if p.max_gpu_units != p.max_gpus else "")
+                                        for p in pools))
                 yield (f"flavor {name!r} is over-subscribed: nominal {resource} quotas sum to {fmt_number(total)} "
                        f"({', '.join(sorted(owners[name]))}) but the node pool(s) it selects supply {supply} ({sizes}); "
                        f"lower the quotas by {fmt_number(total - supply)} or grow the pool", flavor.urn)
@@ -170,7 +172,8 @@ def _check_flavor_nodes(stack: StackView, config: dict) -> Iterator[tuple[str, O
             if not gaps:
                 best = None
                 break
-            if best is None or len(gaps) < len(best[1]):
+            # On a tie the pool named like the flavor is the closest (the platform names them alike).
+            if best is None or len(gaps) < len(best[1]) or (len(gaps) == len(best[1]) and pool.name == flavor.name):
                 best = (pool, gaps)
         else:
             nap = _nap_gaps(stack, labels, taints)
