@@ -282,6 +282,7 @@ class PendingMinutes(Model):
     high: int = Field(15, ge=1, description="High-priority work should start within minutes.")
     low: int = Field(240, ge=1, description="Low-priority work waits for spot or borrowed capacity.")
     compact: int = Field(120, ge=1, description="NAP builds a compact-placement pool per job.")
+    shared: int = Field(30, ge=1, description="A shared GPU unit frees up as soon as a small job ends.")
     dws: int = Field(720, ge=1, description="DWS waits until GKE can provision the whole request.")
 
 

@@ -86,7 +86,7 @@ def overview(platform: Platform):
 
 
 def teams(platform: Platform):
-    team_cqs = '$team-(high|low|compact)'
+    team_cqs = '$team-(high|low|compact|shared)'
     lq = f'{K}, namespace="$team"'
     cq = f'{K}, {q.GPU}, cluster_queue=~"{team_cqs}"'
     return (

@@ -66,7 +66,7 @@ def in_team_namespaces(expr: str) -> str:
 def classes(platform: Platform) -> list[str]:
     """Queue classes (LocalQueue names) that exist in this platform, in documented order."""
     present = {cls for t in platform.teams for cls, quotas in t.queues.by_class() if quotas}
-    ordered = [c for c in ("high", "low", "compact") if c in present]
+    ordered = [c for c in ("high", "low", "compact", "shared") if c in present]
     return ordered + ([DWS] if platform.dws and any(t.dws for t in platform.teams) else [])
 
 

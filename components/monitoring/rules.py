@@ -55,7 +55,7 @@ def _pending_alerts(platform: Platform) -> list[Alert]:
                   f"unless on (namespace, name)\n"
                   f"sum by (namespace, name) (increase(kueue_local_queue_admitted_workloads_total{{{sel}}}[{n}m])) > 0"),
             for_=f"{n}m",
-            severity="warning" if cls in ("low", "dws") else "page",
+            severity="warning" if cls in ("low", "shared", "dws") else "page",
             summary=f"{{{{ $labels.namespace }}}}: {cls} work has waited over {n}m with nothing admitted",
             runbook=("kubectl -n {{ $labels.namespace }} get workloads; kubectl describe workload <name> shows the "
                      "pending reason (quota, flavor, admission check). Check the Teams dashboard for quota use "
