@@ -172,8 +172,9 @@ def _check_flavor_nodes(stack: StackView, config: dict) -> Iterator[tuple[str, O
             if not gaps:
                 best = None
                 break
-            # On a tie the pool named like the flavor is the closest (the platform names them alike).
-            if best is None or len(gaps) < len(best[1]) or (len(gaps) == len(best[1]) and pool.name == flavor.name):
+            # On a tie the flavor's own pool (labelled with its name by the platform) is the closest.
+            own = pool.labels.get("batch-platform/flavor") == flavor.name
+            if best is None or len(gaps) < len(best[1]) or (len(gaps) == len(best[1]) and own):
                 best = (pool, gaps)
         else:
             nap = _nap_gaps(stack, labels, taints)
