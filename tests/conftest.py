@@ -8,6 +8,8 @@ would otherwise let a mutation of one team silently change every team).
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from typing import Any, Callable, Optional
 
 import pytest
@@ -51,6 +53,29 @@ def config_with(mutate: Optional[Mutate] = None) -> dict:
     if mutate is not None:
         mutate(config[PLATFORM_KEY])
     return config
+
+
+# CI sets this (.ci/run): a test marked needs_tools whose program is missing fails there instead of skipping.
+REQUIRE_REAL_PARTS = bool(os.environ.get("CI_REQUIRE_REAL_PARTS"))
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "needs_tools(*programs, hint): runs real programs; skipped where one is missing, "
+        "failed instead when CI_REQUIRE_REAL_PARTS is set")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Before any fixture of the test runs (a session fixture may start the program)."""
+    for mark in item.iter_markers("needs_tools"):
+        missing = [program for program in mark.args if shutil.which(program) is None]
+        if missing:
+            message = f"{', '.join(missing)} missing: {mark.kwargs['hint']}"
+            if REQUIRE_REAL_PARTS:
+                pytest.fail(f"{message} (CI_REQUIRE_REAL_PARTS is set: CI requires the real programs)",
+                            pytrace=False)
+            pytest.skip(message)
 
 
 _CAPTURES: dict[str, Capture] = {}

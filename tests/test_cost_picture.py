@@ -8,7 +8,6 @@ etc.); with --enable-logging=stderr Chromium logs every console message, uncaugh
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -30,14 +29,12 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--enable-logging=stderr", "--v=0"]
 CONSOLE = re.compile(r":CONSOLE[:(\]].*")
 
-needs_browser = pytest.mark.skipif(
-    CHROMIUM is None and not os.environ.get("CI_REQUIRE_BROWSER"),
-    reason="Debian chromium not installed (apt-get install -y chromium; .ci/run installs it and requires it)")
+needs_browser = pytest.mark.needs_tools(
+    "chromium", hint="apt-get install -y chromium (.ci/run installs it and requires it)")
 
 
 def dump_dom(page: Path, tmp_path: Path) -> tuple[str, list[str]]:
     """(the DOM after scripts ran, every console message) of `page` in headless Chromium."""
-    assert CHROMIUM, "chromium is required (CI_REQUIRE_BROWSER is set): apt-get install -y chromium"
     profile = tmp_path / f"profile-{page.stem}"
     run = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
                          capture_output=True, text=True, timeout=60)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import socket
 import subprocess
 import time
@@ -171,12 +170,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+NEEDS_PROMETHEUS = pytest.mark.needs_tools("promtool", "prometheus", hint=".ci/run installs Debian's prometheus")
+
+
 @pytest.fixture(scope="session")
 def local_prometheus(tmp_path_factory):
     """Debian's Prometheus on 127.0.0.1 (free port) over a TSDB built by promtool from synthetic
     OpenMetrics; killed after the session. Yields (base URL, evaluation time)."""
-    if not (shutil.which("promtool") and shutil.which("prometheus")):
-        pytest.skip("promtool/prometheus missing: .ci/run installs Debian's prometheus")
     root = tmp_path_factory.mktemp("prometheus")
     end = (int(time.time()) // 3600) * 3600 - 3600  # a whole hour in the past: promtool backfills only the past
     (root / "data.om").write_text(_openmetrics(_platform(), end))
@@ -210,6 +210,7 @@ def _query(url: str, expr: str, at: int) -> list:
     return body["data"]["result"]
 
 
+@NEEDS_PROMETHEUS
 def test_every_dashboard_panel_returns_data_on_a_real_prometheus(local_prometheus):
     url, at = local_prometheus
     platform = _platform()
@@ -222,6 +223,7 @@ def test_every_dashboard_panel_returns_data_on_a_real_prometheus(local_prometheu
     assert empty == []
 
 
+@NEEDS_PROMETHEUS
 def test_queries_ignore_a_kueue_follower_and_select_real_pools(local_prometheus):
     """The follower's stale 99 is not counted; each pool's panel finds exactly its one node."""
     url, at = local_prometheus

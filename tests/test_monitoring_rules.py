@@ -22,7 +22,7 @@ from components.monitoring import promql, rules
 from tests.conftest import load_dev_platform_raw
 
 PROMTOOL = shutil.which("promtool")
-pytestmark = pytest.mark.skipif(PROMTOOL is None, reason="promtool missing: .ci/run installs Debian's prometheus")
+pytestmark = pytest.mark.needs_tools("promtool", hint=".ci/run installs Debian's prometheus")
 LEADER = {"replica_role": "leader"}
 TEAM = promql.ksm_label("batch-platform/team")
 
