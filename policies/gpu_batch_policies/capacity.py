@@ -8,25 +8,19 @@ from typing import Any, Iterator, Optional
 
 from pulumi_policy import EnforcementLevel, ResourceValidationArgs
 
-from .common import (
+from .building import resource_policy, schema, stack_policy
+from .gke import (
     CAPACITY_KEY,
-    StackView,
     TYPE_NODE_POOL,
     TYPE_RESERVATION,
-    UNKNOWN,
-    as_int,
     fmt_taint,
-    get,
     is_gpu_node_config,
-    items,
-    mapping,
     node_pool,
     reservation_affinity,
-    resource_policy,
-    schema,
-    stack_policy,
     taint_tuple,
 )
+from .stack import StackView
+from .values import UNKNOWN, as_int, get, items, mapping
 
 
 def _pool_name(props: dict, args: ResourceValidationArgs) -> str:

@@ -12,7 +12,9 @@ from typing import Any, Iterator, Optional
 
 from pulumi_policy import EnforcementLevel
 
-from .common import StackView, get, stack_policy
+from .building import stack_policy
+from .stack import StackView
+from .values import get
 
 # One for the stack and one per team, each with its scope, burst, budget and completeness.
 COST_TYPES = ("gpu-batch:cost:CostEnvelope", "gpu-batch:cost:TeamCost")

@@ -10,30 +10,10 @@ from typing import Iterator, Optional
 
 from pulumi_policy import EnforcementLevel, ResourceValidationArgs
 
-from .common import (
-    GKE_ACCELERATOR_LABEL,
-    GPU_RESOURCE,
-    HELM_TYPES,
-    KueueObject,
-    NodePool,
-    StackView,
-    UNKNOWN,
-    dotted,
-    flavor_refs,
-    fmt_number,
-    fmt_taint,
-    get,
-    gpu_quotas,
-    items,
-    kueue_kind,
-    mapping,
-    resource_policy,
-    schema,
-    selector_matches,
-    stack_policy,
-    taint_tuple,
-    walk,
-)
+from .building import resource_policy, schema, stack_policy
+from .gke import GKE_ACCELERATOR_LABEL, GPU_RESOURCE, HELM_TYPES, NodePool, fmt_taint, taint_tuple
+from .stack import KueueObject, StackView, flavor_refs, gpu_quotas, kueue_kind, selector_matches
+from .values import UNKNOWN, dotted, fmt_number, get, items, mapping, walk
 
 GPU_RESOURCE_SCHEMA = {
     "type": "string", "default": GPU_RESOURCE, "description": "Extended resource name of the GPUs in ClusterQueues.",

@@ -9,21 +9,9 @@ from typing import Any, Iterator
 
 from pulumi_policy import ResourceValidationArgs
 
-from .common import (
-    HELM_TYPES,
-    TYPE_CLUSTER,
-    TYPE_NODE_POOL,
-    UNKNOWN,
-    cidr_network,
-    dotted,
-    get,
-    is_default_compute_account,
-    items,
-    mapping,
-    resource_policy,
-    schema,
-    walk,
-)
+from .building import resource_policy, schema
+from .gke import HELM_TYPES, TYPE_CLUSTER, TYPE_NODE_POOL, is_default_compute_account
+from .values import UNKNOWN, cidr_network, dotted, get, items, mapping, walk
 
 # ---------------------------------------------------------------------------------------------------
 

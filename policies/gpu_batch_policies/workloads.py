@@ -7,21 +7,9 @@ from typing import Any, Iterator
 
 from pulumi_policy import ResourceValidationArgs
 
-from .common import (
-    CAPACITY_KEY,
-    GKE_QUEUED_LABEL,
-    GKE_SPOT_LABEL,
-    GPU_RESOURCE,
-    HELM_TYPES,
-    dotted,
-    get,
-    items,
-    mapping,
-    parse_quantity,
-    resource_policy,
-    schema,
-    walk,
-)
+from .building import resource_policy, schema
+from .gke import CAPACITY_KEY, GKE_QUEUED_LABEL, GKE_SPOT_LABEL, GPU_RESOURCE, HELM_TYPES
+from .values import dotted, get, items, mapping, parse_quantity, walk
 
 DEFAULT_GPU_TAINT_KEYS = [GPU_RESOURCE, CAPACITY_KEY, GKE_SPOT_LABEL, GKE_QUEUED_LABEL]
 DEFAULT_GPU_DAEMONSET_PATTERNS = ["nvidia", "dcgm", "device-plugin"]
