@@ -6,17 +6,10 @@ Kueue compares requests as int64 milli-values for cpu and values for other resou
 
 from __future__ import annotations
 
-import re
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING
 
-_QUANTITY = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$")
-_SUFFIX = {
-    "": Decimal(1), "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"),
-    "k": Decimal("1e3"), "M": Decimal("1e6"), "G": Decimal("1e9"), "T": Decimal("1e12"),
-    "P": Decimal("1e15"), "E": Decimal("1e18"),
-    "Ki": Decimal(2**10), "Mi": Decimal(2**20), "Gi": Decimal(2**30), "Ti": Decimal(2**40),
-    "Pi": Decimal(2**50), "Ei": Decimal(2**60),
-}
+from components.model.quantity import parse_quantity
+
 MI = 2**20
 
 
@@ -26,13 +19,10 @@ class QuantityError(ValueError):
 
 def parse(resource: str, value: object) -> int:
     """`value` of `resource` as an int: millicores for cpu, else the value rounded up (as Kubernetes does)."""
-    text = str(value).strip()
-    match = _QUANTITY.match(text)
-    if not match:
+    amount = parse_quantity(str(value).strip())
+    if amount is None:
         raise QuantityError(f"{resource}: {value!r} is not a Kubernetes quantity (e.g. 2, 500m, 4Gi)")
-    number, suffix = Decimal(match.group(1)), match.group(2) or ""
-    scale = Decimal(10) ** int(suffix[1:]) if suffix[:1] in ("e", "E") else _SUFFIX[suffix]
-    amount = number * scale * (1000 if resource == "cpu" else 1)
+    amount = amount * (1000 if resource == "cpu" else 1)
     return int(amount.to_integral_value(rounding=ROUND_CEILING))
 
 

@@ -3,21 +3,13 @@ cohort_webhook.go): what the CRD schema and its CEL rules do not say."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from .manifest_schema import FieldPath
+from components.model.quantity import parse_quantity
 
-_QUANTITY = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$")
-_QUANTITY_SUFFIX = {
-    "": Decimal(1), "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"),
-    "k": Decimal("1e3"), "M": Decimal("1e6"), "G": Decimal("1e9"), "T": Decimal("1e12"),
-    "P": Decimal("1e15"), "E": Decimal("1e18"),
-    "Ki": Decimal(2**10), "Mi": Decimal(2**20), "Gi": Decimal(2**30), "Ti": Decimal(2**40),
-    "Pi": Decimal(2**50), "Ei": Decimal(2**60),
-}
+from .manifest_schema import FieldPath
 
 
 def cluster_queue_webhook_problems(spec: dict) -> Iterator[tuple[FieldPath, str]]:
@@ -93,13 +85,7 @@ def _quantity(value: Any) -> Decimal | None:
     """A Kubernetes quantity ("20Gi", "500m", 4) as a Decimal; None if absent or malformed (the schema says so)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return None
-    match = _QUANTITY.match(str(value))
-    if not match:
-        return None
-    number, suffix = Decimal(match.group(1)), match.group(2) or ""
-    if suffix[:1] in ("e", "E"):
-        return number * Decimal(10) ** int(suffix[1:])
-    return number * _QUANTITY_SUFFIX[suffix]
+    return parse_quantity(str(value))
 
 
 def _dicts(value: Any) -> list[dict]:
