@@ -37,6 +37,11 @@ class Alert:
         }
 
 
+def _hourly_over(counter: str, queue_label: str, threshold: int) -> str:
+    """More than `threshold` increments of a Kueue counter in the last hour, per ClusterQueue and reason."""
+    return f"sum by ({queue_label}, reason) (increase({counter}{{{q.NOT_FOLLOWER}}}[1h])) > {threshold}"
+
+
 def _pending_alerts(platform: Platform) -> list[Alert]:
     """Work waiting in a class's LocalQueue with nothing admitted from it for longer than the class allows.
 
@@ -84,8 +89,7 @@ def alerts(platform: Platform) -> list[Alert]:
         ),
         Alert(
             name="KueueEvictionStorm",
-            expr=(f'sum by (cluster_queue, reason) (increase(kueue_evicted_workloads_total{{{q.NOT_FOLLOWER}}}[1h]))'
-                  f" > {m.evictions_per_hour}"),
+            expr=_hourly_over("kueue_evicted_workloads_total", "cluster_queue", m.evictions_per_hour),
             for_="5m",
             severity="warning",
             summary=f"Over {m.evictions_per_hour} evictions ({{{{ $labels.reason }}}}) in ClusterQueue {{{{ $labels.cluster_queue }}}} in the last hour",
@@ -95,8 +99,7 @@ def alerts(platform: Platform) -> list[Alert]:
         ),
         Alert(
             name="KueuePreemptionStorm",
-            expr=(f'sum by (preempting_cluster_queue, reason) (increase(kueue_preempted_workloads_total{{{q.NOT_FOLLOWER}'
-                  f'}}[1h])) > {m.evictions_per_hour}'),
+            expr=_hourly_over("kueue_preempted_workloads_total", "preempting_cluster_queue", m.evictions_per_hour),
             for_="5m",
             severity="warning",
             summary=f"ClusterQueue {{{{ $labels.preempting_cluster_queue }}}} preempted over {m.evictions_per_hour} workloads ({{{{ $labels.reason }}}}) in an hour",

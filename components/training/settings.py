@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from .topology import EnvError
+from .topology import EnvError, env_number
 
 ENV_CHECKPOINT_DIR = "CHECKPOINT_DIR"
 ENV_STEPS = "TRAIN_STEPS"
@@ -36,20 +36,6 @@ class Settings:
 def settings_from_env(env: Mapping[str, str]) -> Settings:
     problems: list[str] = []
 
-    def number(name: str, default, minimum, kind=int):
-        raw = env.get(name)
-        if raw is None or raw == "":
-            return default
-        try:
-            value = kind(raw)
-        except ValueError:
-            problems.append(f"{name}={raw!r} is not a number")
-            return default
-        if value < minimum:
-            problems.append(f"{name}={raw} must be >= {minimum}")
-            return default
-        return value
-
     directory = env.get(ENV_CHECKPOINT_DIR, "")
     if not directory:
         problems.append(f"{ENV_CHECKPOINT_DIR} is unset: set it to the job's directory in the mounted team bucket, "
@@ -60,13 +46,13 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
     defaults = Settings(checkpoint_dir="")
     settings = Settings(
         checkpoint_dir=directory,
-        steps=number(ENV_STEPS, defaults.steps, 1),
-        checkpoint_every=number(ENV_CHECKPOINT_EVERY, defaults.checkpoint_every, 1),
-        keep_checkpoints=number(ENV_KEEP_CHECKPOINTS, defaults.keep_checkpoints, 1),
-        seed=number(ENV_SEED, defaults.seed, 0),
+        steps=env_number(env, ENV_STEPS, defaults.steps, 1, problems),
+        checkpoint_every=env_number(env, ENV_CHECKPOINT_EVERY, defaults.checkpoint_every, 1, problems),
+        keep_checkpoints=env_number(env, ENV_KEEP_CHECKPOINTS, defaults.keep_checkpoints, 1, problems),
+        seed=env_number(env, ENV_SEED, defaults.seed, 0, problems),
         backend=backend,
-        step_sleep_s=number(ENV_STEP_SLEEP_S, defaults.step_sleep_s, 0.0, float),
-        rendezvous_timeout_s=number(ENV_TIMEOUT_S, defaults.rendezvous_timeout_s, 1),
+        step_sleep_s=env_number(env, ENV_STEP_SLEEP_S, defaults.step_sleep_s, 0.0, problems, kind=float),
+        rendezvous_timeout_s=env_number(env, ENV_TIMEOUT_S, defaults.rendezvous_timeout_s, 1, problems),
     )
     if problems:
         raise EnvError(problems)

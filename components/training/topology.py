@@ -79,17 +79,20 @@ class PodTopology:
         }
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int, problems: list[str], fix: str) -> int:
+def env_number(env: Mapping[str, str], name: str, default, minimum, problems: list[str], fix: str = "", kind=int):
+    """`name` from `env` read as `kind` (int or float); `default` when unset, and also when it is not a
+    number or is below `minimum`, after adding that problem (with `fix`, when given) to `problems`."""
     raw = env.get(name)
     if raw is None or raw == "":
         return default
+    hint = f": {fix}" if fix else ""
     try:
-        value = int(raw)
+        value = kind(raw)
     except ValueError:
-        problems.append(f"{name}={raw!r} is not an integer: {fix}")
+        problems.append(f"{name}={raw!r} is not {'an integer' if kind is int else 'a number'}{hint}")
         return default
     if value < minimum:
-        problems.append(f"{name}={value} must be >= {minimum}: {fix}")
+        problems.append(f"{name}={value} must be >= {minimum}{hint}")
         return default
     return value
 
@@ -100,15 +103,15 @@ def pod_topology(env: Mapping[str, str]) -> PodTopology:
     With none of the variables set, the pod is a one-pod, one-process job (a plain Job).
     """
     problems: list[str] = []
-    completion = _int(env, ENV_COMPLETION_INDEX, 0, 0, problems,
-                      "the Job controller sets it for completionMode: Indexed")
-    pods_per_job = _int(env, ENV_PODS_PER_JOB, 1, 1, problems, "set it to the Job's completions")
-    job_index = _int(env, ENV_JOB_INDEX, 0, 0, problems,
-                     "pass metadata.annotations['jobset.sigs.k8s.io/job-index'] via the downward API")
-    jobs = _int(env, ENV_JOBS, 1, 1, problems,
-                "pass metadata.annotations['jobset.sigs.k8s.io/replicatedjob-replicas'] via the downward API")
-    procs = _int(env, ENV_PROCS_PER_POD, 1, 1, problems, "set it to the GPUs per pod (1 on CPU)")
-    port = _int(env, ENV_MASTER_PORT, DEFAULT_MASTER_PORT, 1, problems, "set the rendezvous port")
+    completion = env_number(env, ENV_COMPLETION_INDEX, 0, 0, problems,
+                            "the Job controller sets it for completionMode: Indexed")
+    pods_per_job = env_number(env, ENV_PODS_PER_JOB, 1, 1, problems, "set it to the Job's completions")
+    job_index = env_number(env, ENV_JOB_INDEX, 0, 0, problems,
+                           "pass metadata.annotations['jobset.sigs.k8s.io/job-index'] via the downward API")
+    jobs = env_number(env, ENV_JOBS, 1, 1, problems,
+                      "pass metadata.annotations['jobset.sigs.k8s.io/replicatedjob-replicas'] via the downward API")
+    procs = env_number(env, ENV_PROCS_PER_POD, 1, 1, problems, "set it to the GPUs per pod (1 on CPU)")
+    port = env_number(env, ENV_MASTER_PORT, DEFAULT_MASTER_PORT, 1, problems, "set the rendezvous port")
     if port > 65535:
         problems.append(f"{ENV_MASTER_PORT}={port} is not a port: set the rendezvous port (1..65535)")
     if not problems:
