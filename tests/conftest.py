@@ -7,9 +7,12 @@ would otherwise let a mutation of one team silently change every team).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 import pytest
@@ -156,6 +159,26 @@ def dev_capture() -> Capture:
 def stack_capture(request) -> Capture:
     """Each shipped stack run once under Pulumi mocks (parametrized: dev, prod). Read, never mutate."""
     return capture_of(load_stack_config(request.param), request.param)
+
+
+@pytest.fixture(scope="session")
+def cli_plan(tmp_path_factory) -> Callable[[str], tuple[int, str, str, Path]]:
+    """`cli_plan(stack)`: the user's `python -m components.cli plan <stack> --out DIR`, run once per stack
+    in the session: (exit code, stdout, stderr, out dir). Captured by hand (capsys is per test)."""
+    from components.cli import main as cli
+
+    runs: dict[str, tuple[int, str, str, Path]] = {}
+
+    def plan(stack: str) -> tuple[int, str, str, Path]:
+        if stack not in runs:
+            out = tmp_path_factory.mktemp(f"plan-{stack}")
+            stdout, stderr = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+                code = cli(["plan", stack, "--out", str(out)])
+            runs[stack] = code, stdout.getvalue(), stderr.getvalue(), out
+        return runs[stack]
+
+    return plan
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional
 import pytest
 import yaml
 
-from components.offline import PROJECT, REPO, Capture, Resource, autoname, run_stack
+from components.offline import PROJECT, REPO, Capture, Resource, autoname
 from policies.gpu_batch_policies import POLICIES
 from policies.offline import Report, run_policies
 
@@ -43,10 +43,10 @@ def dev_config() -> dict:
     return json.loads(json.dumps(yaml.safe_load((REPO / "Pulumi.dev.yaml").read_text())["config"]))
 
 
-@pytest.fixture(scope="module")
-def policy_dev() -> Capture:
-    """The dev stack under mocks, once per module; tests work on clones."""
-    return run_stack("dev")
+@pytest.fixture(scope="session")
+def policy_dev(dev_capture: Capture) -> Capture:
+    """The dev stack under mocks: conftest's one session capture (tests work on clones, never on it)."""
+    return dev_capture
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from components.model import ConfigError, parse_platform
 from components.model.catalog import machine_types
 from components.model.prices import PRICES_FILE, parse_catalog, price_catalog
 from components.offline import PROJECT, REPO, read_config_file
-from tests.conftest import load_dev_platform_raw
+from conftest import load_dev_platform_raw
 
 PROV = {"source": "https://example.test/prices", "date": "2026-12-01", "evidence": "unverified"}
 # Round prices so every number below is computed by hand; the structure is the shipped catalog's.

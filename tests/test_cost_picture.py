@@ -19,7 +19,7 @@ from components.cost.graph import platform_graph
 from components.cost.outputs import write_cost_outputs
 from components.cost.picture import svg
 from components.offline import REPO
-from tests.conftest import load_dev_platform_raw
+from conftest import load_dev_platform_raw
 from components.model import parse_platform
 
 CHROMIUM = shutil.which("chromium")

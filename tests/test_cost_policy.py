@@ -15,7 +15,7 @@ import pytest
 from components.offline import Capture
 from policies.offline import run_policies
 from policies.gpu_batch_policies import POLICIES
-from tests.conftest import run_with
+from conftest import run_with
 
 POLICY = [p for p in POLICIES if p.name == "cost-within-budget"]
 

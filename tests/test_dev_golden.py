@@ -9,13 +9,13 @@ from collections import Counter
 
 import pytest
 
-from components.offline import run_stack
 from components.plan import kubernetes_object, manifest_key
 
 
 @pytest.fixture(scope="module")
-def dev():
-    return run_stack("dev")
+def dev(dev_capture):
+    """The dev stack as run_stack("dev") runs it (the same config): conftest's one session capture."""
+    return dev_capture
 
 
 def test_resource_counts(dev, snapshot):

@@ -15,7 +15,7 @@ from components.monitoring import dashboards, render, values
 from components.monitoring.layer import build_monitoring, validate_monitoring
 from components.offline import PROJECT, REPO
 from components.plan import kubernetes_object
-from tests.conftest import capture_of, config_error, config_with, load_dev_platform_raw
+from conftest import capture_of, config_error, config_with, load_dev_platform_raw
 
 CHART = "kubernetes:helm.sh/v4:Chart"
 MONITORING = "gpu-batch:monitoring:Monitoring"

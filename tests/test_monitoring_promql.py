@@ -29,7 +29,7 @@ from components.model import flavors, parse_platform
 from components.monitoring import dashboards, promql, rules
 from components.monitoring.values import allowlisted_node_labels
 from components.offline import REPO
-from tests.conftest import load_dev_platform_raw
+from conftest import load_dev_platform_raw
 
 CATALOG = yaml.safe_load((REPO / "platform/monitoring/exporter-metrics.yaml").read_text())
 KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "offset",

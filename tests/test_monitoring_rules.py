@@ -19,7 +19,7 @@ import yaml
 
 from components.model import parse_platform
 from components.monitoring import promql, rules
-from tests.conftest import load_dev_platform_raw
+from conftest import load_dev_platform_raw
 
 PROMTOOL = shutil.which("promtool")
 pytestmark = pytest.mark.needs_tools("promtool", hint=".ci/run installs Debian's prometheus")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
 
@@ -16,13 +14,9 @@ from conftest import PLATFORM_KEY, load_dev_config, load_dev_platform_raw
 
 
 @pytest.fixture(scope="module")
-def dev_plan(tmp_path_factory):
-    """Run the CLI once for dev; (exit code, stdout, stderr, out dir). capsys is function-scoped, so capture by hand."""
-    out = tmp_path_factory.mktemp("plan")
-    stdout, stderr = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        code = cli(["plan", "dev", "--out", str(out)])
-    return code, stdout.getvalue(), stderr.getvalue(), out
+def dev_plan(cli_plan):
+    """The CLI's plan of dev, run once in the session (conftest): (exit code, stdout, stderr, out dir)."""
+    return cli_plan("dev")
 
 
 def resource_lines(stdout: str) -> list[str]:

@@ -10,14 +10,11 @@ versioning, lifecycle `days_since_noncurrent_time`).
 
 from __future__ import annotations
 
-import contextlib
-import io
 import ipaddress
 import re
 
 import pytest
 
-from components.cli import main as cli
 from components.model import ConfigError, parse_platform
 from components.offline import REPO
 from conftest import PLATFORM_KEY, STACKS, load_stack_config
@@ -31,12 +28,10 @@ def _platform(stack: str):
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_stack_plans_with_the_cli(stack, tmp_path):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli(["plan", stack, "--out", str(tmp_path)])
-    assert code == 0, err.getvalue()
-    assert (tmp_path / stack / "resources.json").exists()
+def test_every_stack_plans_with_the_cli(stack, cli_plan):
+    code, _, err, out = cli_plan(stack)
+    assert code == 0, err
+    assert (out / stack / "resources.json").exists()
 
 
 def test_every_shipped_stack_file_is_listed():
