@@ -16,7 +16,7 @@ from components.gcp import services
 from components.gcp.node_pools import IN_PLACE_UPGRADE
 from components.review.replace import forced_replacements
 from components.kubernetes import controllers
-from components.kubernetes.render import kueue_values
+from components.kubernetes.controller_config import kueue_values
 from components.model import endpoint_warnings, parse_platform
 from components.offline import Capture, autoname
 

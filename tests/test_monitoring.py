@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from components.kubernetes import render as k8s_render
+from components.kubernetes.controller_config import kueue_manager_config
 from components.kubernetes.manifest_validation import is_validated, problems
 from components.model import flavors, parse_platform
 from components.model.flavors import SYSTEM_POOL_LABELS
@@ -83,7 +84,7 @@ def test_monitoring_namespace_is_outside_kueue_job_webhook():
     """Kueue's Job webhook is fail-closed; the chart installs its Job webhook with the config's
     managedJobsNamespaceSelector (kueue.md §2, §9 item 13: it blocked kube-prometheus-stack's hook
     Jobs, kubernetes-sigs/kueue#5244). The monitoring namespace must not match that selector."""
-    selector = k8s_render.kueue_manager_config(_platform())["managedJobsNamespaceSelector"]["matchLabels"]
+    selector = kueue_manager_config(_platform())["managedJobsNamespaceSelector"]["matchLabels"]
     labels = {**render.namespace()["metadata"]["labels"], "kubernetes.io/metadata.name": "monitoring"}
     assert not all(labels.get(k) == v for k, v in selector.items())
     assert render.namespace()["metadata"]["name"] == k8s_render.MONITORING_NAMESPACE

@@ -7,7 +7,7 @@ import pulumi_kubernetes as k8s
 
 from components.model import Platform
 
-from . import render
+from . import controller_config, render
 
 # Built-in kinds and their typed Pulumi classes; everything else is a CustomResource.
 BUILTIN = {
@@ -73,7 +73,7 @@ class BatchControllers(pulumi.ComponentResource):
             chart=render.JOBSET_CHART,
             version=platform.versions.jobset,
             namespace=render.JOBSET_NAMESPACE,
-            values=render.jobset_values(platform),
+            values=controller_config.jobset_values(platform),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[jobset_ns]),
         )
         # JobSet first: Kueue enables its JobSet integration when the CRD is there at start-up.
@@ -82,7 +82,7 @@ class BatchControllers(pulumi.ComponentResource):
             chart=render.KUEUE_CHART,
             version=platform.versions.kueue,
             namespace=render.KUEUE_NAMESPACE,
-            values=render.kueue_values(platform),
+            values=controller_config.kueue_values(platform),
             # Its pods run at the platform-services PriorityClass, which must exist first.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[kueue_ns, self.jobset, priorities]),
         )

@@ -1,5 +1,5 @@
 """Ports the installed controllers serve to the Kubernetes API server: the one place both the Kueue
-Configuration (components/kubernetes/render.py) and the control-plane firewall rule
+Configuration (components/kubernetes/controller_config.py) and the control-plane firewall rule
 (components/gcp/firewall.py) read, so the rule always opens exactly what the webhooks listen on.
 
 Sources (the pinned charts):

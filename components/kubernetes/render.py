@@ -9,15 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
-import yaml
-
 from components.gcp.identity import ksa_name
-from components.model import Flavor, Platform, flavors, ha, per_gpu
-from components.model.flavors import GPU_RESOURCE, LABEL_PREFIX, SYSTEM_POOL_LABELS
+from components.model import Flavor, Platform, flavors, per_gpu
+from components.model.flavors import GPU_RESOURCE, LABEL_PREFIX
 from components.model.priorities import DWS
 from components.model.schema import FlavorQuota, Team
 
-from . import controllers
 from .admission import admission_objects, priority_classes
 
 KUEUE_API = "kueue.x-k8s.io/v1beta2"
@@ -362,57 +359,3 @@ def manifests(platform: Platform, gsa_emails: Mapping[str, Any]) -> Manifests:
             for team in platform.teams
         },
     )
-
-
-# ---------------------------------------------------------------- controller configuration
-
-def kueue_manager_config(platform: Platform) -> dict:
-    """The complete Kueue Configuration (the chart value replaces the default wholesale)."""
-    timeout = f"{platform.kueue.pods_ready_timeout_minutes}m"
-    return {
-        "apiVersion": "config.kueue.x-k8s.io/v1beta2",
-        "kind": "Configuration",
-        "health": {"healthProbeBindAddress": ":8081"},
-        "metrics": {"bindAddress": ":8443", "enableClusterQueueResources": True},
-        "webhook": {"port": controllers.KUEUE_WEBHOOK_PORT},
-        # The chart's Deployment and visibility Service fix 8082; stated here so the firewall reads the same constant.
-        "visibilityServer": {"bindPort": controllers.KUEUE_VISIBILITY_PORT},
-        "leaderElection": {"leaderElect": True, "resourceName": "c1f6bfd2.kueue.x-k8s.io"},
-        "controller": {"groupKindConcurrency": {
-            "Job.batch": 5, "Workload.kueue.x-k8s.io": 10, "LocalQueue.kueue.x-k8s.io": 5,
-            "ClusterQueue.kueue.x-k8s.io": 5, "ResourceFlavor.kueue.x-k8s.io": 1}},
-        "clientConnection": {"qps": 50, "burst": 100},
-        # In team namespaces a Job without a queue is held, so nothing bypasses quota.
-        "manageJobsWithoutQueueName": True,
-        "managedJobsNamespaceSelector": {"matchLabels": {MANAGED_LABEL: "true"}},
-        "waitForPodsReady": {
-            "timeout": timeout,
-            "recoveryTimeout": timeout,
-            "blockAdmission": False,
-            "requeuingStrategy": {"timestamp": "Eviction", "backoffBaseSeconds": 60,
-                                  "backoffMaxSeconds": 3600, "backoffLimitCount": 10},
-        },
-        "integrations": {"frameworks": ["batch/job", "jobset.x-k8s.io/jobset"]},
-    }
-
-
-def kueue_values(platform: Platform) -> dict:
-    kueue = ha.controller(platform, "kueue")
-    return {
-        "controllerManager": {
-            "replicas": kueue.replicas,
-            "topologySpreadConstraints": ha.topology_spread(kueue),
-            "podDisruptionBudget": ha.disruption_budget(kueue),
-            "manager": {"priorityClassName": "platform-services"},
-            "nodeSelector": SYSTEM_POOL_LABELS,
-        },
-        "managerConfig": {"controllerManagerConfigYaml": yaml.safe_dump(kueue_manager_config(platform), sort_keys=False)},
-        # The Service in front of the webhook targets the same port the manager listens on.
-        "webhookService": {"ports": [{"port": 443, "protocol": "TCP", "targetPort": controllers.KUEUE_WEBHOOK_PORT}]},
-    }
-
-
-def jobset_values(platform: Platform) -> dict:
-    jobset = ha.controller(platform, "jobset")
-    return {"controller": {"replicas": jobset.replicas, "affinity": ha.anti_affinity(jobset),
-                           "podDisruptionBudget": ha.disruption_budget(jobset), "nodeSelector": SYSTEM_POOL_LABELS}}
