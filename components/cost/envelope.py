@@ -13,9 +13,11 @@ from typing import Optional
 
 from components.model import Flavor, Platform, flavors
 from components.model.prices import Price, PriceCatalog, PriceModel, Unpriced, price_catalog
+from components.model.datasets import teams_with_datasets
 from components.model.schema import Provisioning
 
 BOOT_DISK_TYPE = "pd-balanced"  # what components/gcp sets on every pool and NAP default
+FILESTORE_PRICE = "filestore-zonal"  # the team dataset shares' tier, priced per GiB-month under disks
 FLEX_START_DISCOUNTED = ("a4", "a3", "a2", "h4d")
 
 
@@ -112,6 +114,20 @@ class Pricer:
             return Line(item, detail, None, f"{err.reason} (fix: {err.fix})")
         return Line(item, detail, count * size * price.value, evidence=(_evidence(price),))
 
+    def datasets(self) -> list[Line]:
+        """One line per team Filestore share, whole provisioned size (billed from the first job that mounts it)."""
+        lines = []
+        for team in teams_with_datasets(self.platform):
+            size = team.datasets.size_gi
+            item, detail = f"{team.name} datasets", f"Filestore Zonal {size:,} GiB provisioned"
+            try:
+                price = self.catalog.disk(FILESTORE_PRICE, self.platform.region)
+            except Unpriced as err:
+                lines.append(Line(item, detail, None, f"{err.reason} (fix: {err.fix})"))
+                continue
+            lines.append(Line(item, detail, size * price.value, evidence=(_evidence(price),)))
+        return lines
+
     def control_plane(self) -> Line:
         gke = self.catalog.gke
         return Line("control plane", f"regional cluster fee ${gke.cluster_fee_per_hour:.2f}/h (no free-tier credit for regional clusters)",
@@ -151,7 +167,7 @@ def stack_envelope(platform: Platform, stack: str = "", catalog: Optional[PriceC
         model, caveat = price_model(flavor)
         idle.append(pricer.nodes(f"{flavor.name} (reserved)", flavor.machine.name, flavor.max_nodes, model, caveat))
     idle_vms = system.min_nodes + sum(f.max_nodes for f in reserved)
-    idle += [pricer.disks("boot disks", idle_vms), *pricer.nat(idle_vms)]
+    idle += [pricer.disks("boot disks", idle_vms), *pricer.nat(idle_vms), *pricer.datasets()]
 
     burst = [pricer.control_plane(),
              pricer.nodes("system pool (max)", system.machine_type, system.max_nodes, "onDemand", "on-demand")]
@@ -164,7 +180,7 @@ def stack_envelope(platform: Platform, stack: str = "", catalog: Optional[PriceC
         burst_vms += flavor.max_nodes
         if model == "spot":
             saving.append(_spot_saving(pricer, label, flavor.machine.name, flavor.max_nodes))
-    burst += [pricer.disks("boot disks", burst_vms), *pricer.nat(burst_vms)]
+    burst += [pricer.disks("boot disks", burst_vms), *pricer.nat(burst_vms), *pricer.datasets()]
 
     notes = ("Prices change; see platform/catalog/prices.yaml for each price's date and source.",
              "Cloud NAT data processing is billed per GiB and is not in these totals.")

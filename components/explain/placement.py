@@ -52,6 +52,21 @@ def gcsfuse_sidecar(annotations: dict[str, str]) -> list[dict]:
     return [{"name": "gke-gcsfuse-sidecar", "resources": {"requests": {r: v for r, v in requests.items() if str(v) != "0"}}}]
 
 
+def volume_drivers(cluster: ClusterView, spec: dict) -> set[str]:
+    """The CSI drivers the pod's volumes need: inline `csi` volumes name theirs; a claim needs the
+    provisioner of its StorageClass (a claim or class not on the cluster is not checked here)."""
+    drivers = set()
+    for volume in spec.get("volumes") or []:
+        if "csi" in volume:
+            drivers.add(volume["csi"]["driver"])
+        elif "persistentVolumeClaim" in volume:
+            pvc = cluster.named("PersistentVolumeClaim", volume["persistentVolumeClaim"]["claimName"])
+            sc = pvc and cluster.named("StorageClass", (pvc.get("spec") or {}).get("storageClassName", ""))
+            if sc and str(sc.get("provisioner", "")).endswith(".csi.storage.gke.io"):
+                drivers.add(sc["provisioner"])
+    return drivers
+
+
 def allocatable(machine: MachineType, gpus: int) -> dict[str, int]:
     node = gpu_node_allocatable(machine) if gpus else kubelet_allocatable(machine)
     return {"cpu": node.cpu_millis, "memory": node.memory_mib * MI, GPU: gpus}
@@ -63,8 +78,7 @@ def _fits(requests: dict[str, int], room: dict[str, int]) -> list[str]:
 
 
 def place(cluster: ClusterView, spec: dict, annotations: dict[str, str], count: int) -> Placement:
-    missing = sorted({v["csi"]["driver"] for v in spec.get("volumes") or [] if "csi" in v} - cluster.csi_drivers) \
-        if cluster.csi_drivers is not None else []
+    missing = sorted(volume_drivers(cluster, spec) - cluster.csi_drivers) if cluster.csi_drivers is not None else []
     if missing:  # the kubelet cannot mount the volume: the pod never starts
         return Placement(None, 0, [f"CSI driver {', '.join(missing)} is not enabled on the cluster"],
                          "enable its GKE add-on (addonsConfig) or drop the volume")

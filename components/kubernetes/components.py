@@ -16,6 +16,8 @@ BUILTIN = {
     ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
     ("v1", "ResourceQuota"): k8s.core.v1.ResourceQuota,
     ("v1", "LimitRange"): k8s.core.v1.LimitRange,
+    ("v1", "PersistentVolumeClaim"): k8s.core.v1.PersistentVolumeClaim,
+    ("storage.k8s.io/v1", "StorageClass"): k8s.storage.v1.StorageClass,
     ("scheduling.k8s.io/v1", "PriorityClass"): k8s.scheduling.v1.PriorityClass,
     ("rbac.authorization.k8s.io/v1", "Role"): k8s.rbac.v1.Role,
     ("rbac.authorization.k8s.io/v1", "RoleBinding"): k8s.rbac.v1.RoleBinding,
@@ -26,7 +28,9 @@ BUILTIN = {
 }
 TOP_LEVEL = {"metadata": "metadata", "spec": "spec", "rules": "rules", "roleRef": "role_ref", "subjects": "subjects",
              "value": "value", "globalDefault": "global_default", "preemptionPolicy": "preemption_policy",
-             "description": "description", "data": "data"}
+             "description": "description", "data": "data", "provisioner": "provisioner", "parameters": "parameters",
+             "volumeBindingMode": "volume_binding_mode", "reclaimPolicy": "reclaim_policy",
+             "allowVolumeExpansion": "allow_volume_expansion"}
 
 
 def apply(logical_name: str, obj: dict, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
@@ -141,16 +145,28 @@ class KueueCapacity(pulumi.ComponentResource):
         return [self.flavors[n] for n in used] + ([self.cohorts[cohort]] if cohort else [])
 
 
+class DatasetStorage(pulumi.ComponentResource):
+    """The Filestore StorageClass the teams' dataset claims use (nothing when no team has datasets)."""
+
+    def __init__(self, name: str, objs: list[dict], opts: pulumi.ResourceOptions | None = None):
+        super().__init__("gpu-batch:k8s:DatasetStorage", name, None, opts)
+        self.classes = [apply(f"{name}-{o['metadata']['name']}", o, pulumi.ResourceOptions(parent=self)) for o in objs]
+        self.register_outputs({"storageClasses": [o["metadata"]["name"] for o in objs]})
+
+
 class TeamTenancy(pulumi.ComponentResource):
     """A team's namespace, Workload-Identity KSA, RBAC, GPU ceiling, defaults and network isolation."""
 
-    def __init__(self, name: str, objs: list[dict], opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, objs: list[dict], storage: "DatasetStorage",
+                 opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-batch:k8s:TeamTenancy", name, None, opts)
         ns_obj, rest = objs[0], objs[1:]
         self.namespace = apply(f"{name}-namespace", ns_obj, pulumi.ResourceOptions(parent=self))
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
+        # A claim created before its StorageClass would wait for a class that is not there yet.
+        with_class = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *storage.classes])
         for obj in rest:
-            apply(f"{name}-{obj['kind'].lower()}", obj, in_ns)
+            apply(f"{name}-{obj['kind'].lower()}", obj, with_class if obj["kind"] == "PersistentVolumeClaim" else in_ns)
         self.register_outputs({"namespace": ns_obj["metadata"]["name"]})
 
 
@@ -178,5 +194,5 @@ class TeamQueues(pulumi.ComponentResource):
         self.register_outputs({"clusterQueues": sorted(cluster_queues)})
 
 
-__all__ = ["BatchControllers", "KueueCapacity", "PriorityClasses", "QueuePriorityPolicy", "TeamQueues", "TeamTenancy",
+__all__ = ["BatchControllers", "DatasetStorage", "KueueCapacity", "PriorityClasses", "QueuePriorityPolicy", "TeamQueues", "TeamTenancy",
            "apply"]

@@ -13,7 +13,7 @@ from components.model.names import team_account_id
 from components.model import Platform
 
 from . import render
-from .components import BatchControllers, KueueCapacity, PriorityClasses, QueuePriorityPolicy, TeamQueues, TeamTenancy
+from .components import BatchControllers, DatasetStorage, KueueCapacity, PriorityClasses, QueuePriorityPolicy, TeamQueues, TeamTenancy
 from .manifest_validation import validate_all
 
 
@@ -58,7 +58,8 @@ def build_kubernetes(
     controllers = BatchControllers("controllers", platform, priorities, on_cluster)
     QueuePriorityPolicy("queue-priority", objs.admission, controllers, on_cluster)
     capacity = KueueCapacity("kueue", objs, controllers, on_cluster)
+    storage = DatasetStorage("datasets", objs.storage, on_cluster)
     for team, team_objs in objs.teams.items():
-        tenancy = TeamTenancy(f"tenancy-{team}", team_objs.tenancy, on_cluster)
+        tenancy = TeamTenancy(f"tenancy-{team}", team_objs.tenancy, storage, on_cluster)
         TeamQueues(f"queues-{team}", team_objs, tenancy, capacity, controllers, on_cluster)
     return KubernetesLayer(provider, priorities)

@@ -16,6 +16,7 @@ from components.model.priorities import DWS
 from components.model.schema import FlavorQuota, Team
 
 from .admission import admission_objects, priority_classes
+from .datasets import claim, storage_objects
 
 KUEUE_API = "kueue.x-k8s.io/v1beta2"
 KUEUE_NAMESPACE = "kueue-system"
@@ -303,7 +304,7 @@ def network_policy(team: Team) -> dict:
 
 def team_objects(platform: Platform, team: Team, gsa_email: Any) -> list[dict]:
     objs = [namespace(team), service_account(team, gsa_email), team_role(team), team_role_binding(team),
-            resource_quota(platform, team), limit_range(team), network_policy(team)]
+            resource_quota(platform, team), limit_range(team), network_policy(team), claim(team)]
     return [o for o in objs if o]
 
 
@@ -334,10 +335,11 @@ class Manifests:
     flavors: list[dict]
     cohorts: list[dict]
     dws: list[dict]  # ProvisioningRequestConfig, AdmissionCheck, ClusterQueue; empty without DWS
+    storage: list[dict]  # the datasets StorageClass; empty when no team has datasets
     teams: dict[str, TeamManifests]
 
     def all(self) -> list[dict]:
-        objs = self.priority_classes + self.admission + self.flavors + self.cohorts + self.dws
+        objs = self.priority_classes + self.admission + self.flavors + self.cohorts + self.dws + self.storage
         for team in self.teams.values():
             objs += team.tenancy + team.cluster_queues + team.local_queues
         return objs
@@ -350,6 +352,7 @@ def manifests(platform: Platform, gsa_emails: Mapping[str, Any]) -> Manifests:
         flavors=[resource_flavor(f) for f in flavors(platform).values()],
         cohorts=cohorts(platform),
         dws=dws_objects(platform),
+        storage=storage_objects(platform),
         teams={
             team.name: TeamManifests(
                 tenancy=team_objects(platform, team, gsa_emails[team.name]),

@@ -15,6 +15,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from .datasets import size_problem
+
 # Patterns of the schema; components/model/translate.py explains each to the user in words.
 DNS_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
 PROJECT_ID = r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$"
@@ -183,6 +185,23 @@ class TeamQueues(Model):
         return [("high", self.high), ("low", self.low), ("compact", self.compact), ("shared", self.shared)]
 
 
+def _dataset_size(size_gi: int) -> int:
+    problem = size_problem(size_gi)
+    if problem:
+        raise PydanticCustomError("platform_dataset_size", problem[0],
+                                  {"fix": f"use {problem[1]}", "example": problem[1]})
+    return size_gi
+
+
+class Datasets(Model):
+    """A team's high-throughput read path: a Filestore Zonal share mounted read-only at /datasets."""
+
+    tier: Literal["zonal"] = Field("zonal", description="Filestore service tier (Zonal: throughput scales with size).")
+    size_gi: Annotated[int, AfterValidator(_dataset_size)] = Field(
+        description="Provisioned GiB (billed whole): 1024..9984 in 256s or 10240..102400 in 2560s; "
+        "reads 260 MiB/s per TiB.")
+
+
 class Team(Model):
     name: DnsLabel = Field(description="Namespace, service-account and queue name stem.")
     cohort: Optional[DnsLabel] = Field(None, description="Teams in one cohort lend and borrow quota.")
@@ -191,6 +210,9 @@ class Team(Model):
     members: list[str] = Field([], description="Google identities (user:/group:) who submit work.")
     monthly_budget_usd: Optional[float] = Field(
         None, gt=0, description="Optional: the policy pack reports when the team's quota burst costs more."
+    )
+    datasets: Optional[Datasets] = Field(
+        None, description="Optional: a Filestore share the team's jobs read at /datasets (see README Team data)."
     )
 
 

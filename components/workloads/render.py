@@ -33,7 +33,7 @@ from __future__ import annotations
 from typing import Optional
 
 from components.gcp.identity import ksa_name, team_bucket_name
-from components.model import Flavor, Platform, flavors, per_gpu
+from components.model import Flavor, Platform, datasets, flavors, per_gpu
 from components.model.flavors import GPU_RESOURCE, job_placement
 from components.model.priorities import DWS, SHARED, priority_class_for
 from components.model.schema import Team
@@ -125,6 +125,10 @@ def _pod_template(platform: Platform, team: Team, kind: str, name: str, pods: in
         "volumes": [contract.code_volume(code_configmap(name)),
                     bucket, *sidecar.volumes()],
     }
+    if team.datasets is not None:  # the team's Filestore share, read-only: jobs read, a loader job writes
+        spec["volumes"].append({"name": datasets.VOLUME, "persistentVolumeClaim": {"claimName": datasets.CLAIM,
+                                                                                   "readOnly": True}})
+        container["volumeMounts"].append({"name": datasets.VOLUME, "mountPath": datasets.MOUNT_PATH, "readOnly": True})
     if sidecar.volumes():
         # GKE: a custom cache volume for the sidecar needs a non-zero fsGroup ("Configure a custom read
         # cache volume for the sidecar container").

@@ -1,0 +1,125 @@
+"""The team dataset read path: a Filestore Zonal share per opted-in team, read-only in its jobs.
+
+Upstream behaviour encoded here:
+- GKE "Access Filestore instances with the Filestore CSI driver": the add-on
+  `addonsConfig.gcpFilestoreCsiDriverConfig`, a StorageClass with provisioner
+  `filestore.csi.storage.gke.io` and parameters `tier` and `network` (the VPC, default "default"),
+  ReadWriteMany claims; Before you begin: "Enable the Cloud Filestore API" (file.googleapis.com);
+- gcp-filestore-csi-driver README / pkg/csi_driver/controller.go: `tier` accepts "zonal";
+- Filestore "Zonal tier" (cloud.google.com/filestore/docs/service-tiers-zonal): capacity 1 TiB to
+  9.75 TiB in 256 GiB units or 10 TiB to 100 TiB in 2.5 TiB units; read throughput 260 MiB/s per
+  provisioned TiB (650 MiB/s per 2.5 TiB in the higher range);
+- Filestore "Pricing": billed for provisioned capacity, not used capacity;
+- Kubernetes "Volumes" (persistentVolumeClaim.readOnly) and "Persistent Volumes" (access modes);
+- pulumi-kubernetes #3130: a Pending claim of a WaitForFirstConsumer class counts as ready on create.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from components.cost.envelope import stack_envelope
+from components.explain import ADMITTED, PENDING, explain, from_capture, from_object
+from components.kubernetes import render as k8s_render
+from components.model import parse_platform
+from components.model.datasets import read_mibps
+from components.model.names import network_name
+from components.workloads import kinds_for, render
+from conftest import assert_issue, config_error, load_dev_platform_raw, load_stack_config
+
+DEV = parse_platform(load_dev_platform_raw())
+FILESTORE = "filestore.csi.storage.gke.io"
+
+
+def _objects(capture, kind):
+    return from_capture(capture).of_kind(kind)
+
+
+def test_dev_team_b_gets_a_zonal_share_its_class_and_the_api(dev_capture):
+    """One StorageClass for the Filestore CSI driver, tier zonal, peered with the platform's VPC (not the
+    driver's default "default"), a ReadWriteMany claim in team-b's namespace only, the add-on on, and
+    the Filestore API enabled before the cluster."""
+    (sc,) = _objects(dev_capture, "StorageClass")
+    assert sc["provisioner"] == FILESTORE
+    assert sc["parameters"] == {"tier": "zonal", "network": network_name(DEV)}
+    assert sc["parameters"]["network"] != "default"
+    assert sc["volumeBindingMode"] == "WaitForFirstConsumer" and sc["reclaimPolicy"] == "Retain"
+    (pvc,) = _objects(dev_capture, "PersistentVolumeClaim")
+    assert pvc["metadata"]["namespace"] == "team-b"
+    assert pvc["spec"] == {"accessModes": ["ReadWriteMany"], "storageClassName": sc["metadata"]["name"],
+                           "resources": {"requests": {"storage": "1024Gi"}}}
+    cluster = dev_capture.of_type("gcp:container/cluster:Cluster")[0]
+    assert cluster.inputs["addonsConfig"]["gcpFilestoreCsiDriverConfig"] == {"enabled": True}
+    apis = {r.inputs["service"] for r in dev_capture.of_type("gcp:projects/service:Service")}
+    assert "file.googleapis.com" in apis
+
+
+def test_the_claim_waits_for_its_storage_class(dev_capture):
+    """The claim is created after the class (a claim of a missing class never binds)."""
+    claim = next(r for r in dev_capture.resources if r.type == "kubernetes:core/v1:PersistentVolumeClaim")
+    sc = next(r for r in dev_capture.resources if r.type == "kubernetes:storage.k8s.io/v1:StorageClass")
+    assert sc.urn in claim.dependencies
+
+
+def test_team_b_jobs_mount_the_share_read_only_and_others_do_not():
+    for kind in kinds_for(DEV, DEV.teams[1]):
+        spec = _pod_spec(render(DEV, "team-b", kind))
+        (vol,) = [v for v in spec["volumes"] if "persistentVolumeClaim" in v]
+        assert vol["persistentVolumeClaim"] == {"claimName": "datasets", "readOnly": True}
+        mounts = [m for m in spec["containers"][0]["volumeMounts"] if m["name"] == vol["name"]]
+        assert mounts == [{"name": vol["name"], "mountPath": "/datasets", "readOnly": True}]
+    for kind in kinds_for(DEV, DEV.teams[0]):
+        assert not [v for v in _pod_spec(render(DEV, "team-a", kind))["volumes"] if "persistentVolumeClaim" in v]
+
+
+def _pod_spec(objs):
+    top = objs[-1]
+    if top["kind"] == "Job":
+        return top["spec"]["template"]["spec"]
+    return top["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["spec"]
+
+
+def test_explain_refuses_the_share_when_the_filestore_add_on_is_off(dev_capture):
+    """A claim needs its class's CSI driver on the nodes; with the add-on off the pod never starts."""
+    cluster = from_capture(dev_capture)
+    job = render(DEV, "team-b", "high")[-1]
+    assert explain(cluster, from_object(job)).status == ADMITTED
+    off = dataclasses.replace(cluster, csi_drivers=cluster.csi_drivers - {FILESTORE})
+    verdict = explain(off, from_object(job))
+    assert verdict.status == PENDING
+    assert any(f"CSI driver {FILESTORE} is not enabled" in r for r in verdict.reasons)
+
+
+def test_a_fifth_team_gets_its_claim_from_one_entry():
+    """One `datasets` entry on a new team: its claim at its size, the one shared class, its cost line."""
+    raw = load_dev_platform_raw()
+    raw["teams"].append({"name": "team-e", "cohort": "team-e-f", "queues": {"low": [{"flavor": "l4-spot", "gpus": 8}]},
+                         "datasets": {"sizeGi": 2560}})
+    platform = parse_platform(raw)
+    objs = k8s_render.manifests(platform, {t.name: "gsa@x" for t in platform.teams})
+    assert [o["kind"] for o in objs.storage] == ["StorageClass"]
+    claims = [o for o in objs.teams["team-e"].tenancy if o["kind"] == "PersistentVolumeClaim"]
+    assert [c["spec"]["resources"]["requests"]["storage"] for c in claims] == ["2560Gi"]
+    lines = {line.item: line for line in stack_envelope(platform).idle.lines}
+    assert lines["team-e datasets"].monthly == 2.5 * lines["team-b datasets"].monthly > 0  # billed per provisioned GiB
+    assert read_mibps(2560) == 650  # the Zonal doc: 260 MiB/s per TiB
+
+
+def test_bad_dataset_sizes_and_tiers_name_the_path_and_the_fix():
+    raw = load_dev_platform_raw()
+    raw["teams"][0]["datasets"] = {"sizeGi": 1000}
+    raw["teams"][2]["datasets"] = {"sizeGi": 10000, "tier": "basic-hdd"}
+    raw["teams"][3]["datasets"] = {"sizeGi": 200000}
+    err = config_error(raw)
+    assert_issue(err, "teams[0].datasets.sizeGi", "1024..9984 GiB in steps of 256", fix="use 1024")
+    assert_issue(err, "teams[2].datasets.sizeGi", "got 10000", fix="use 9984")
+    assert_issue(err, "teams[2].datasets.tier", "not one of zonal")
+    assert_issue(err, "teams[3].datasets.sizeGi", "got 200000", fix="use 102400")
+
+
+def test_a_region_without_a_price_is_unpriced_never_free():
+    raw = load_stack_config("prod")
+    raw = raw.get("gpu-batch-platform:platform", raw)
+    raw["teams"][0]["datasets"] = {"sizeGi": 1024}
+    line = next(l for l in stack_envelope(parse_platform(raw)).idle.lines if l.item.endswith("datasets"))
+    assert line.monthly is None and "filestore-zonal" in line.unpriced
