@@ -21,7 +21,7 @@ POLICY = [p for p in POLICIES if p.name == "cost-within-budget"]
 
 
 def with_budgets(platform: dict) -> None:
-    platform["monthlyBudgetUsd"] = 100000             # dev burst $91,277.75: fits
+    platform["monthlyBudgetUsd"] = 100000             # dev burst $91,584.95: fits
     platform["teams"][0]["monthlyBudgetUsd"] = 10000  # team-a burst $17,332.90 (with its shared queue): over
     platform["teams"][1]["monthlyBudgetUsd"] = 20000  # team-b: fits
 
@@ -52,4 +52,4 @@ def test_stack_over_budget_and_lower_bound(budgeted):
     (stack,) = [r for r in capture.resources if r.type == "gpu-batch:cost:CostEnvelope"]
     stack.outputs = {**stack.outputs, "budgetMonthlyUsd": 50000, "complete": False}
     messages = [v.message for v in run_policies(capture, POLICY).for_policy("cost-within-budget")]
-    assert "stack: burst costs at least $91,277.75/month, over its budget of $50,000.00/month by $41,277.75" in messages
+    assert "stack: burst costs at least $91,584.95/month, over its budget of $50,000.00/month by $41,584.95" in messages

@@ -81,14 +81,15 @@ def _deps(c: Capture, type_: str, name: str) -> set[str]:
 
 def test_every_api_is_enabled_by_the_stack_and_never_disabled(dev_capture):
     """GKE "Use Image streaming": enable the Container File System API; project IAM bindings call the
-    Cloud Resource Manager API (projects.getIamPolicy/setIamPolicy). `disable_on_destroy` defaults to
+    Cloud Resource Manager API (projects.getIamPolicy/setIamPolicy); GKE "Access Filestore instances with
+    the Filestore CSI driver", Before you begin: enable the Cloud Filestore API. `disable_on_destroy` defaults to
     true in the provider (pulumi_gcp projects.Service docstring), which would switch the API off for
     everything else in the project on `pulumi destroy`."""
     enabled = {r.inputs["service"]: r.inputs for r in dev_capture.of_type(SERVICE)}
     assert set(enabled) == {
         "compute.googleapis.com", "container.googleapis.com", "containerfilesystem.googleapis.com",
         "iam.googleapis.com", "iamcredentials.googleapis.com", "cloudresourcemanager.googleapis.com",
-        "storage.googleapis.com", "logging.googleapis.com", "monitoring.googleapis.com",
+        "storage.googleapis.com", "logging.googleapis.com", "monitoring.googleapis.com", "file.googleapis.com",
     }
     for api, inputs in enabled.items():
         assert inputs["disableOnDestroy"] is False, api
@@ -96,7 +97,8 @@ def test_every_api_is_enabled_by_the_stack_and_never_disabled(dev_capture):
 
 @pytest.mark.parametrize("type_, name, apis", [
     ("gcp:container/cluster:Cluster", "cluster-gke",
-     {services.CONTAINER, services.COMPUTE, services.CONTAINER_FILESYSTEM, services.LOGGING, services.MONITORING}),
+     {services.CONTAINER, services.COMPUTE, services.CONTAINER_FILESYSTEM, services.LOGGING, services.MONITORING,
+      services.FILESTORE}),
     (NODE_POOL, "l4-spot-pool", {services.CONTAINER, services.CONTAINER_FILESYSTEM}),
     (NODE_POOL, "system-pool", {services.CONTAINER, services.CONTAINER_FILESYSTEM}),
     ("gcp:compute/network:Network", "network-vpc", {services.COMPUTE}),
