@@ -57,11 +57,6 @@ def scratch_rule(data: DataSettings) -> dict:
             "condition": {"age": data.scratch_days, "matches_prefixes": [data.scratch_prefix], "with_state": "ANY"}}
 
 
-def team_bucket_name(platform: Platform, team: Team) -> str:
-    """The team's checkpoint bucket; its workloads mount it through the Cloud Storage FUSE CSI driver."""
-    return f"{platform.project}-{platform.name_prefix}-{team.name}"
-
-
 class NodeIdentity(pulumi.ComponentResource):
     """The node and NAP service account, so no pool ever runs as the default compute account."""
 

@@ -52,6 +52,7 @@ def team_account_id(p: Platform, team: Team) -> str:
 
 
 def team_bucket_name(p: Platform, team: Team) -> str:
+    """The team's checkpoint bucket; its workloads mount it through the Cloud Storage FUSE CSI driver."""
     return f"{p.project}-{p.name_prefix}-{team.name}"
 
 
