@@ -117,9 +117,10 @@ def flavor_limit_issues(p: Platform) -> Iterator[Issue]:
     paths = {pool.name: f"gpuPools[{i}]" for i, pool in enumerate(p.gpu_pools)}
     paths.update({s.name: f"nodeAutoProvisioning.shapes[{i}]" for i, s in enumerate(p.node_auto_provisioning.shapes)})
     for name, flavor in flavors(p).items():
-        for what, count in (("node labels", len(flavor.node_labels)), ("taints", len(flavor.node_taints))):
-            if count > MAX_FLAVOR_NODE_LABELS:
-                yield Issue(paths[name], f"its ResourceFlavor would carry {count} {what}; Kueue allows at most 8", "drop some")
+        for what, count, limit in (("node labels", len(flavor.node_labels), MAX_FLAVOR_NODE_LABELS),
+                                   ("taints", len(flavor.node_taints), MAX_FLAVOR_TAINTS)):
+            if count > limit:
+                yield Issue(paths[name], f"its ResourceFlavor would carry {count} {what}; Kueue allows at most {limit}", "drop some")
 
 
 def borrowing_issues(p: Platform) -> Iterator[Issue]:
