@@ -23,7 +23,6 @@ GIB_PER_TIB = 1024
 # 10-100 TiB in 2.5 TiB units (the doc's "Minimum scaling units").
 ZONAL_RANGES = ((1024, 9984, 256), (10240, 102400, 2560))
 READ_MIBPS_PER_TIB = 260
-WRITE_MIBPS_PER_TIB = 88
 
 
 def size_problem(size_gi: int) -> tuple[str, int] | None:
@@ -39,10 +38,6 @@ def size_problem(size_gi: int) -> tuple[str, int] | None:
 
 def read_mibps(size_gi: int) -> float:
     return READ_MIBPS_PER_TIB * size_gi / GIB_PER_TIB
-
-
-def write_mibps(size_gi: int) -> float:
-    return WRITE_MIBPS_PER_TIB * size_gi / GIB_PER_TIB
 
 
 def teams_with_datasets(platform) -> list:
