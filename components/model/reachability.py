@@ -25,8 +25,8 @@ def _is_public(cidr: str) -> bool:
 
 
 def endpoint_warnings(platform: Platform) -> list[Issue]:
-    """With the private endpoint, checks._private_endpoint already rejects public ranges (and at least one
-    network is required), so only the public-endpoint case can leave no client able to reach it."""
+    """With the private endpoint, checks_network.authorized_network_issues already rejects public ranges
+    (and at least one network is required), so only the public-endpoint case can leave no client able to reach it."""
     nets = platform.network.authorized_networks
     if platform.cluster.private_endpoint or any(_is_public(n.cidr) for n in nets):
         return []
