@@ -22,14 +22,13 @@ from dataclasses import dataclass
 from typing import Iterator, Optional, Union
 
 from .errors import Issue
+from .priorities import SHARED as SHARED_CLASS  # the queue class that runs on sharing pools
 from .schema import GpuPool, GpuSharing, NapShape, Platform, Provisioning, SharingStrategy
 
 SHARING_STRATEGY_LABEL = "cloud.google.com/gke-gpu-sharing-strategy"
 MAX_CLIENTS_LABEL = "cloud.google.com/gke-max-shared-clients-per-gpu"
 PARTITION_SIZE_LABEL = "cloud.google.com/gke-gpu-partition-size"
 MIN_CLIENTS, MAX_CLIENTS = 2, 48
-# The queue class that runs on sharing pools; whole-GPU classes never list such a pool.
-SHARED_CLASS = "shared"
 
 # MIG partition sizes GKE accepts per accelerator, and how many of each fit one GPU.
 MIG_PARTITIONS: dict[str, dict[str, int]] = {
@@ -130,7 +129,8 @@ def _shape_issues(path: str, shape: Union[GpuPool, NapShape]) -> Iterator[Issue]
 
 
 def sharing_issues(p: Platform) -> Iterator[Issue]:
-    """Bad sharing configs, and queues whose class does not match the pool's sharing."""
+    """Bad sharing configs, and queues whose class does not match the pool's sharing (whole-GPU classes
+    never list a sharing pool, the shared class lists nothing else)."""
     from .flavors import flavors  # flavors imports this module
 
     for i, pool in enumerate(p.gpu_pools):
