@@ -101,6 +101,12 @@ def _key(model: type[BaseModel], name: str) -> str:
     return model.model_fields[name].alias or name
 
 
+def _field(model: type[BaseModel], key: str) -> Any:
+    """The field a config key names, by its alias or its Python name; None if there is none."""
+    by_key = {_key(model, n): f for n, f in model.model_fields.items()} | model.model_fields
+    return by_key.get(key)
+
+
 def models_along(loc: tuple) -> list[tuple[tuple, type[BaseModel]]]:
     """The models the loc passes through: [((), Platform), (('gpuPools', 1), GpuPool), ...]."""
     out = [((), Platform)]
@@ -108,8 +114,7 @@ def models_along(loc: tuple) -> list[tuple[tuple, type[BaseModel]]]:
     for i, part in enumerate(loc):
         if isinstance(part, int) or not (isinstance(model, type) and issubclass(model, BaseModel)):
             continue
-        by_key = {_key(model, n): f for n, f in model.model_fields.items()} | model.model_fields
-        field = by_key.get(part)
+        field = _field(model, part)
         if field is None:
             break
         model = _unwrap(field.annotation)
@@ -125,8 +130,7 @@ def _field_annotation(loc: tuple) -> Any:
     rest = [p for p in loc[len(model_loc):] if isinstance(p, str)]
     if not rest:
         return None
-    by_key = {_key(model, n): f for n, f in model.model_fields.items()} | model.model_fields
-    field = by_key.get(rest[0])
+    field = _field(model, rest[0])
     return _unwrap(field.annotation) if field else None
 
 
