@@ -116,7 +116,7 @@ def parse_platform(raw: Any, source: str = "stack config") -> Platform:
         platform = Platform.model_validate(raw)
         issues = semantic_issues(platform)
     else:
-        partial = Platform.model_construct(**{k: v for k, v in values.items()})
+        partial = Platform.model_construct(**values)
         issues += semantic_issues(partial, skip=SectionUnavailable)
     if issues:
         raise ConfigError(issues, source)
