@@ -21,12 +21,12 @@ from grafana_foundation_sdk.builders import stat, timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
+from components.kubernetes.render import MONITORING_NAMESPACE
 from components.model import Platform, flavors
 
 from . import promql as q
 from .values import DASHBOARD_LABEL
 
-NAMESPACE = "monitoring"
 DS = DataSourceRef(type_val="prometheus", uid="${datasource}")
 K = q.NOT_FOLLOWER
 
@@ -157,7 +157,7 @@ def config_maps(platform: Platform) -> list[dict]:
         {
             "apiVersion": "v1",
             "kind": "ConfigMap",
-            "metadata": {"name": f"dashboard-{uid}", "namespace": NAMESPACE, "labels": dict(DASHBOARD_LABEL)},
+            "metadata": {"name": f"dashboard-{uid}", "namespace": MONITORING_NAMESPACE, "labels": dict(DASHBOARD_LABEL)},
             "data": {f"{uid}.json": json.dumps(board, indent=1, sort_keys=True)},
         }
         for uid, board in dashboards(platform).items()

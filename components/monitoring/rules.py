@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.kubernetes.render import KUEUE_NAMESPACE
+from components.kubernetes.render import KUEUE_NAMESPACE, MONITORING_NAMESPACE
 from components.model import Platform
 
 from . import promql as q
 
-MONITORING_NAMESPACE = "monitoring"
 RULE_NAME = "gpu-batch-platform"
 
 

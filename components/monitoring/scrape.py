@@ -6,9 +6,8 @@ deploy path of Kueue and the teams needs the Prometheus Operator CRDs: monitorin
 
 from __future__ import annotations
 
-from components.kubernetes.render import KUEUE_NAMESPACE
+from components.kubernetes.render import KUEUE_NAMESPACE, MONITORING_NAMESPACE
 
-MONITORING_NAMESPACE = "monitoring"
 # GKE's managed DCGM (cluster monitoring component DCGM) runs NVIDIA's dcgm-exporter as a DaemonSet
 # on GPU nodes in this namespace, port "metrics" (9400), and scrapes it with its own
 # ClusterPodMonitoring for Cloud Monitoring (https://cloud.google.com/kubernetes-engine/docs/how-to/dcgm-metrics).
