@@ -18,15 +18,12 @@ FULLNAME = "kps"  # resource name stem: kps-prometheus, kps-operator, kps-alertm
 GRAFANA_SERVICE = "grafana"
 GRAFANA_ADMIN_SECRET = "grafana-admin"
 ALERT_WEBHOOK_SECRET = "alert-webhook"
-# Every controller of the platform runs at this PriorityClass (components/kubernetes/render.py).
+# Every controller of the platform runs at this PriorityClass (components/model/priorities.py).
 PRIORITY = "platform-services"
 # The Grafana sidecar loads every ConfigMap with this label as a dashboard (chart grafana.sidecar.dashboards).
 DASHBOARD_LABEL = {"grafana_dashboard": "1"}
 GKE_ABSENT_COMPONENTS = ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy", "coreDns")
 GKE_ABSENT_RULES = ("etcd", "kubeControllerManager", "kubeSchedulerAlerting", "kubeSchedulerRecording", "kubeProxy")
-PROMETHEUS_SERVICE = f"{FULLNAME}-prometheus"
-ALERTMANAGER_SERVICE = f"{FULLNAME}-alertmanager"
-PROMETHEUS_SERVICE_ACCOUNT = f"{FULLNAME}-prometheus"
 
 
 def _on_system_pool() -> dict:

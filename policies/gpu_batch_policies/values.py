@@ -115,10 +115,6 @@ def as_int(value: Any) -> Optional[int]:
     return None
 
 
-def is_known(value: Any) -> bool:
-    return value is not UNKNOWN
-
-
 _QUANTITY = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$")
 _SUFFIX = {
     "": Decimal(1), "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "k": Decimal("1e3"),
