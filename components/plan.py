@@ -18,7 +18,7 @@ import yaml
 from components.cost.report import plan_section
 from components.cost.outputs import write_cost_outputs
 from components.kubernetes.manifest_validation import ManifestError
-from components.model import ConfigError, capacity_rows, endpoint_warnings, nap_limits, parse_platform
+from components.model import ConfigError, Platform, capacity_rows, endpoint_warnings, nap_limits, parse_platform
 from components.review.replace import forced_replacements
 from components.offline import PROJECT, REPO, Capture, run_stack, stack_config
 
@@ -49,13 +49,13 @@ def table(rows: list[dict]) -> list[str]:
     return [fmt(headers), fmt("-" * widths[h] for h in headers)] + [fmt(r[h] for h in headers) for r in rows]
 
 
-def stack_platform(stack: str):
+def stack_platform(stack: str) -> Platform:
     return parse_platform(stack_config(stack)[f"{PROJECT}:platform"], f"Pulumi.{stack}.yaml")
 
 
-def warning_lines(stack: str) -> list[str]:
+def warning_lines(platform: Platform) -> list[str]:
     """What the plan flags without refusing the config (e.g. no authorized network reaches the endpoint)."""
-    return [f"WARNING {w}" for w in endpoint_warnings(stack_platform(stack))]
+    return [f"WARNING {w}" for w in endpoint_warnings(platform)]
 
 
 def replacement_lines(previous: list[dict], capture: Capture) -> list[str]:
@@ -74,8 +74,7 @@ def replacement_lines(previous: list[dict], capture: Capture) -> list[str]:
     return lines
 
 
-def capacity_lines(stack: str) -> list[str]:
-    platform = stack_platform(stack)
+def capacity_lines(platform: Platform) -> list[str]:
     limits = nap_limits(platform)
     gpus = ", ".join(f"{k} {v}" for k, v in sorted(limits.gpus.items()))
     return table(capacity_rows(platform)) + [
@@ -182,12 +181,12 @@ def run(stack: str, out: Path = DEFAULT_OUT) -> int:
     print(f"\nCounts ({len(capture.resources)} resources):")
     for type_, n in sorted(counts.items()):
         print(f"  {n:4d}  {type_}")
+    platform = stack_platform(stack)
     print("\nGPU capacity:")
-    print("\n".join(capacity_lines(stack)))
-    warnings = warning_lines(stack)
+    print("\n".join(capacity_lines(platform)))
+    warnings = warning_lines(platform)
     if warnings:
         print("\n" + "\n".join(warnings))
-    platform = stack_platform(stack)
     print(f"\nCost (details: `python -m components.cli cost {stack}`):")
     print("\n".join(plan_section(platform)))
     target = out / stack
