@@ -15,6 +15,8 @@ from typing import Optional
 
 import celpy
 
+from .matching import labels_match
+
 RESOURCES = {("batch", "Job"): "jobs", ("jobset.x-k8s.io", "JobSet"): "jobsets"}
 
 
@@ -33,18 +35,6 @@ def _eval(expression: str, activation: dict):
     if isinstance(result, celpy.CELEvalError):
         raise result
     return result
-
-
-def _labels_match(selector: dict, labels: dict[str, str]) -> bool:
-    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
-        return False
-    for e in selector.get("matchExpressions") or []:
-        has, values = e["key"] in labels, e.get("values") or []
-        op = e["operator"]
-        if (op == "In" and not (has and labels[e["key"]] in values)) or (op == "NotIn" and has and labels[e["key"]] in values) \
-                or (op == "Exists" and not has) or (op == "DoesNotExist" and has):
-            return False
-    return True
 
 
 def _rule_matches(rule: dict, group: str, version: str, resource: str) -> bool:
@@ -67,7 +57,7 @@ def rejections(objects: list[dict], obj: dict, namespace_labels: dict[str, str])
         policy = policies.get(spec.get("policyName"))
         if policy is None or "Deny" not in (spec.get("validationActions") or []):
             continue
-        if not _labels_match((spec.get("matchResources") or {}).get("namespaceSelector") or {}, namespace_labels):
+        if not labels_match((spec.get("matchResources") or {}).get("namespaceSelector") or {}, namespace_labels):
             continue
         message = _denial(policy, obj, group, version, resource)
         if message:

@@ -9,6 +9,9 @@
   node affinity (terms are ORed, expressions in a term ANDed) with operators In, NotIn, Exists,
   DoesNotExist, Gt, Lt. Kueue first drops selector keys and affinity expressions whose key the flavor
   does not define, and a term left empty matches every flavor (flavorassigner.go `flavorSelector`).
+- Label selectors (Kubernetes "Labels and Selectors", metav1.LabelSelector): every matchLabels pair and
+  every matchExpression (In, NotIn, Exists, DoesNotExist) must hold; the namespace selectors of
+  ClusterQueues, of Kueue's managed namespaces and of admission policy bindings.
 """
 
 from __future__ import annotations
@@ -85,3 +88,16 @@ def _term_fields_only(term: dict, labels: dict[str, str]) -> bool:
 def selector_mismatch(pod_spec: dict, labels: dict[str, str]) -> list[str]:
     """The nodeSelector pairs a node with `labels` does not satisfy (for messages)."""
     return [f"{k}={v}" for k, v in (pod_spec.get("nodeSelector") or {}).items() if labels.get(k) != v]
+
+
+def labels_match(selector: dict, labels: dict[str, str]) -> bool:
+    """Does a label selector select an object with `labels`?"""
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for e in selector.get("matchExpressions") or []:
+        has, values = e["key"] in labels, e.get("values") or []
+        op = e["operator"]
+        if (op == "In" and not (has and labels[e["key"]] in values)) or (op == "NotIn" and has and labels[e["key"]] in values) \
+                or (op == "Exists" and not has) or (op == "DoesNotExist" and has):
+            return False
+    return True

@@ -25,6 +25,7 @@ import yaml
 
 from .admission import rejections
 from .cluster import ClusterView
+from .matching import labels_match
 from .placement import place
 from .quantity import parse, show
 from .quota import NO_CANDIDATES, NO_FIT, PREEMPT, Assignment, Queue, Quotas, Running, assign
@@ -65,20 +66,7 @@ def _ns_labels(cluster: ClusterView, name: str) -> Optional[dict[str, str]]:
 
 
 def _selector_matches(selector: Optional[dict], labels: dict[str, str]) -> bool:
-    if selector is None:
-        return False  # an unset namespaceSelector selects no namespace
-    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
-        return False
-    for e in selector.get("matchExpressions") or []:
-        has = e["key"] in labels
-        values = e.get("values") or []
-        if e["operator"] == "In" and not (has and labels[e["key"]] in values):
-            return False
-        if e["operator"] == "NotIn" and has and labels[e["key"]] in values:
-            return False
-        if e["operator"] == "Exists" and not has or e["operator"] == "DoesNotExist" and has:
-            return False
-    return True
+    return selector is not None and labels_match(selector, labels)  # an unset namespaceSelector selects no namespace
 
 
 def kueue_config(cluster: ClusterView) -> dict:
@@ -279,7 +267,7 @@ def _place_all(cluster: ClusterView, workload: Workload, flavors: dict[str, dict
         pod = dict(ps.spec)
         pod["nodeSelector"] = {**(pod.get("nodeSelector") or {}), **(spec.get("nodeLabels") or {})}
         if updates:
-            pod["nodeSelector"].update({k: f"{workload.name}-{checks[0]}-1" for k in updates})
+            pod["nodeSelector"].update({k: request for k in updates})
         pod["tolerations"] = list(pod.get("tolerations") or []) + list(spec.get("tolerations") or [])
         result = place(view, pod, ps.annotations, ps.count)
         if result.pool:
