@@ -106,8 +106,7 @@ def place(cluster: ClusterView, spec: dict, annotations: dict[str, str], count: 
         if short:
             too_small.append((pool, short))
             continue
-        per_node = min((room[r] // v for r, v in requests.items() if r in room and v), default=count) or 1
-        nodes = -(-count // per_node)
+        per_node, nodes = _nodes_needed(room, requests, count)
         if nodes > pool.max_nodes:
             return Placement(None, nodes, [f"pool {pool.name} fits {per_node} pod(s) per node but has at most "
                                            f"{pool.max_nodes} node(s); the job needs {nodes}"],
@@ -115,10 +114,9 @@ def place(cluster: ClusterView, spec: dict, annotations: dict[str, str], count: 
         return Placement(pool.name, nodes, [])
     if too_small:
         pool, short = too_small[0]
-        gpus = requests.get(GPU, 0)
+        gpus, room = requests.get(GPU, 0), allocatable(pool.machine, pool.gpus)
         fix = (f"request <= {pool.gpus} GPUs per pod: {pool.machine.name} has {pool.gpus}" if gpus > pool.gpus
-               else f"request <= {show('cpu', allocatable(pool.machine, pool.gpus)['cpu'])} cpu and "
-                    f"{show('memory', allocatable(pool.machine, pool.gpus)['memory'])} memory per pod "
+               else f"request <= {show('cpu', room['cpu'])} cpu and {show('memory', room['memory'])} memory per pod "
                     f"(allocatable of {pool.machine.name}, GCS FUSE sidecar included in the request)")
         return Placement(None, 0, [f"pod larger than any node of pool {pool.name}: {', '.join(short)}"], fix)
     nap = _nap(cluster, spec, tolerations, requests, count)
@@ -132,6 +130,12 @@ def place(cluster: ClusterView, spec: dict, annotations: dict[str, str], count: 
         elif (taint := untolerated_taint(pool.taints, tolerations)):
             reasons.append(f"pool {pool.name}: untolerated taint {taint['key']}={taint.get('value', '')}:{taint['effect']}")
     return Placement(None, 0, reasons or ["no node pool matches the pod"], "select labels a pool's nodes carry")
+
+
+def _nodes_needed(room: dict[str, int], requests: dict[str, int], count: int) -> tuple[int, int]:
+    """Pods per node (the scarcest resource decides) and the nodes `count` pods need."""
+    per_node = min((room[r] // v for r, v in requests.items() if r in room and v), default=count) or 1
+    return per_node, -(-count // per_node)
 
 
 def _whole_gpu_containers(spec: dict) -> list[str]:
@@ -166,9 +170,7 @@ def _nap(cluster: ClusterView, spec: dict, tolerations: list[dict], requests: di
                                   if not untolerated_taint([{"key": k, "value": v, "effect": "NoSchedule"}], tolerations)]
     if not selector_matches(spec, labels) or untolerated_taint(taints, tolerations):
         return None
-    room = allocatable(shape, shape.gpus)
-    per_node = min((room[r] // v for r, v in requests.items() if r in room and v), default=count) or 1
-    nodes = -(-count // per_node)
+    _, nodes = _nodes_needed(allocatable(shape, shape.gpus), requests, count)
     headroom = _nap_headroom(cluster, accelerator)
     need = {"cpu": nodes * shape.vcpus, "memory": nodes * shape.memory_gb, accelerator: nodes * shape.gpus}
     over = [f"{k} {v} > {headroom.get(k, 0)} left" for k, v in need.items() if v > headroom.get(k, 0)]

@@ -85,9 +85,12 @@ class Quotas:
     def members(self, cohort: str) -> list[Queue]:
         return [q for q in self.queues.values() if q.cohort == cohort]
 
+    def cohort_total(self, cohort: str, fr: tuple[str, str]) -> int:
+        """The cohort's quota: its own resourceGroups plus every member's nominal quota."""
+        return self.cohort_quota.get(cohort, {}).get(fr, 0) + sum(q.nominal.get(fr, 0) for q in self.members(cohort))
+
     def cohort_free(self, cohort: str, fr: tuple[str, str], without: tuple[Running, ...] = ()) -> int:
-        quota = self.cohort_quota.get(cohort, {}).get(fr, 0) + sum(q.nominal.get(fr, 0) for q in self.members(cohort))
-        return quota - sum(self.usage(q.name, fr, without) for q in self.members(cohort))
+        return self.cohort_total(cohort, fr) - sum(self.usage(q.name, fr, without) for q in self.members(cohort))
 
     def available(self, q: Queue, fr: tuple[str, str], without: tuple[Running, ...] = ()) -> int:
         used = self.usage(q.name, fr, without)
@@ -102,7 +105,7 @@ class Quotas:
     def potential(self, q: Queue, fr: tuple[str, str]) -> int:
         if not q.cohort:
             return q.nominal.get(fr, 0)
-        whole = self.cohort_quota.get(q.cohort, {}).get(fr, 0) + sum(m.nominal.get(fr, 0) for m in self.members(q.cohort))
+        whole = self.cohort_total(q.cohort, fr)
         limit = q.borrowing.get(fr)
         return whole if limit is None else min(whole, q.nominal.get(fr, 0) + limit)
 
