@@ -33,6 +33,8 @@ from __future__ import annotations
 from typing import Optional
 
 from components.gcp.identity import ksa_name, team_bucket_name
+from components.kubernetes.admission import QUEUE_LABEL  # the label the queue/priority policy reads
+from components.kubernetes.render import TEAM_LABEL  # the team namespaces' label
 from components.model import Flavor, Platform, datasets, flavors, per_gpu
 from components.model.flavors import GPU_RESOURCE, job_placement
 from components.model.priorities import DWS, SHARED, priority_class_for
@@ -41,8 +43,6 @@ from components.training import contract
 
 from .sizing import pod_resources, sidecar_for
 
-QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
-TEAM_LABEL = "batch-platform/team"
 JOB_KINDS = ("high", "low", "compact", "jobset", SHARED, DWS)
 JOBSET_QUEUE = "low"  # the reference's JobSets run on the low queue (refarch 4.4)
 JOBSET_WORKER = "worker"
