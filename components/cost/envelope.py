@@ -9,7 +9,7 @@ A price the catalog lacks becomes an unpriced line that says so; totals then are
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Callable, Optional
 
 from components.model import Flavor, Platform, flavors
 from components.model.prices import Price, PriceCatalog, PriceModel, Unpriced, price_catalog
@@ -98,35 +98,22 @@ class Pricer:
         self.platform, self.catalog, self.hours = platform, catalog, catalog.hours_per_month
 
     def nodes(self, item: str, machine: str, count: int, model: PriceModel, caveat: str) -> Line:
-        detail = f"{count} x {machine} {caveat}"
-        try:
-            price = self.catalog.machine(machine, self.platform.region, model)
-        except Unpriced as err:
-            return Line(item, detail, None, f"{err.reason} (fix: {err.fix})")
-        return Line(item, detail, count * price.value * self.hours, evidence=(_evidence(price),))
+        return _line(item, f"{count} x {machine} {caveat}",
+                     lambda: self.catalog.machine(machine, self.platform.region, model),
+                     lambda price: count * price.value * self.hours)
 
     def disks(self, item: str, count: int) -> Line:
         size = self.catalog.disks.boot_disk_gi_b
-        detail = f"{count} x {size} GiB {BOOT_DISK_TYPE} boot disks"
-        try:
-            price = self.catalog.disk(BOOT_DISK_TYPE, self.platform.region)
-        except Unpriced as err:
-            return Line(item, detail, None, f"{err.reason} (fix: {err.fix})")
-        return Line(item, detail, count * size * price.value, evidence=(_evidence(price),))
+        return _line(item, f"{count} x {size} GiB {BOOT_DISK_TYPE} boot disks",
+                     lambda: self.catalog.disk(BOOT_DISK_TYPE, self.platform.region),
+                     lambda price: count * size * price.value)
 
     def datasets(self) -> list[Line]:
         """One line per team Filestore share, whole provisioned size (billed from the first job that mounts it)."""
-        lines = []
-        for team in teams_with_datasets(self.platform):
-            size = team.datasets.size_gi
-            item, detail = f"{team.name} datasets", f"Filestore Zonal {size:,} GiB provisioned"
-            try:
-                price = self.catalog.disk(FILESTORE_PRICE, self.platform.region)
-            except Unpriced as err:
-                lines.append(Line(item, detail, None, f"{err.reason} (fix: {err.fix})"))
-                continue
-            lines.append(Line(item, detail, size * price.value, evidence=(_evidence(price),)))
-        return lines
+        return [_line(f"{team.name} datasets", f"Filestore Zonal {team.datasets.size_gi:,} GiB provisioned",
+                      lambda: self.catalog.disk(FILESTORE_PRICE, self.platform.region),
+                      lambda price: team.datasets.size_gi * price.value)
+                for team in teams_with_datasets(self.platform)]
 
     def control_plane(self) -> Line:
         gke = self.catalog.gke
@@ -145,6 +132,15 @@ class Pricer:
             Line("Cloud NAT IP", f"1 auto-allocated external IP x ${nat.external_ip_per_hour}/h",
                  nat.external_ip_per_hour * self.hours, evidence=(nat.evidence,)),
         ]
+
+
+def _line(item: str, detail: str, lookup: Callable[[], Price], monthly: Callable[[Price], float]) -> Line:
+    """A priced line, or an unpriced one that says why and the fix when the catalog lacks the price."""
+    try:
+        price = lookup()
+    except Unpriced as err:
+        return Line(item, detail, None, f"{err.reason} (fix: {err.fix})")
+    return Line(item, detail, monthly(price), evidence=(_evidence(price),))
 
 
 def _evidence(price: Price) -> str:
