@@ -70,30 +70,27 @@ def from_object(obj: dict) -> Workload:
         raise WorkloadError(f"{kind or 'object'} without metadata.name")
     spec = obj.get("spec") or {}
     if kind == "Job" and api == "batch/v1":
-        parallelism = _int(spec.get("parallelism"), 1)
-        completions = spec.get("completions")
-        count = min(parallelism, int(completions)) if completions is not None else parallelism
-        template = spec.get("template") or {}
-        pod_sets = [PodSet("main", count, _copy(template.get("spec") or {}),
-                           dict((template.get("metadata") or {}).get("annotations") or {}), "spec.template.spec")]
+        pod_sets = [_pod_set("main", 1, spec, "spec.template.spec")]
     elif kind == "JobSet" and api.startswith("jobset.x-k8s.io/"):
-        pod_sets = []
-        for i, rj in enumerate(spec.get("replicatedJobs") or []):
-            job = (rj.get("template") or {}).get("spec") or {}
-            parallelism = _int(job.get("parallelism"), 1)
-            completions = job.get("completions")
-            per_job = min(parallelism, int(completions)) if completions is not None else parallelism
-            template = job.get("template") or {}
-            pod_sets.append(PodSet(rj.get("name", f"rj{i}"), _int(rj.get("replicas"), 1) * per_job,
-                                   _copy(template.get("spec") or {}),
-                                   dict((template.get("metadata") or {}).get("annotations") or {}),
-                                   f"spec.replicatedJobs[{i}].template.spec.template.spec"))
+        pod_sets = [_pod_set(rj.get("name", f"rj{i}"), rj.get("replicas"), (rj.get("template") or {}).get("spec") or {},
+                             f"spec.replicatedJobs[{i}].template.spec.template.spec")
+                    for i, rj in enumerate(spec.get("replicatedJobs") or [])]
         if not pod_sets:
             raise WorkloadError(f"JobSet {meta['name']} has no replicatedJobs")
     else:
         raise WorkloadError(f"{api}/{kind} is not a batch/v1 Job or a jobset.x-k8s.io JobSet; "
                             "the platform's Kueue manages only these two (integrations.frameworks)")
     return Workload(kind, meta["name"], meta.get("namespace"), dict(meta.get("labels") or {}), pod_sets, obj)
+
+
+def _pod_set(name: str, replicas, job: dict, path: str) -> PodSet:
+    """The pod set of `replicas` (default 1) copies of a Job spec: each runs min(parallelism, completions) pods."""
+    parallelism = _int(job.get("parallelism"), 1)
+    completions = job.get("completions")
+    per_job = min(parallelism, int(completions)) if completions is not None else parallelism
+    template = job.get("template") or {}
+    return PodSet(name, _int(replicas, 1) * per_job, _copy(template.get("spec") or {}),
+                  dict((template.get("metadata") or {}).get("annotations") or {}), path)
 
 
 def _copy(value):
