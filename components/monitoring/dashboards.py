@@ -86,7 +86,7 @@ def overview(platform: Platform):
 
 
 def teams(platform: Platform):
-    team_cqs = '$team-(high|low|compact|shared)'
+    team_cqs = f"$team-({'|'.join(q.TEAM_CLASSES)})"
     lq = f'{K}, namespace="$team"'
     cq = f'{K}, {q.GPU}, cluster_queue=~"{team_cqs}"'
     return (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from components.model import Flavor, Platform, flavors
+from components.model import QUEUE_CLASSES, Flavor, Platform, flavors
 from components.model.flavors import CAPACITY_KEY, GPU_RESOURCE, SYSTEM_POOL_LABELS
 from components.kubernetes.render import DWS, KUEUE_NAMESPACE, TEAM_LABEL
 
@@ -63,10 +63,14 @@ def in_team_namespaces(expr: str) -> str:
     return f"({expr}) * on (namespace) group_left () {TEAM_NAMESPACES}"
 
 
+# Classes with a ClusterQueue per team (`<team>-<class>`); DWS has one shared ClusterQueue.
+TEAM_CLASSES = tuple(c for c in QUEUE_CLASSES if c != DWS)
+
+
 def classes(platform: Platform) -> list[str]:
     """Queue classes (LocalQueue names) that exist in this platform, in documented order."""
     present = {cls for t in platform.teams for cls, quotas in t.queues.by_class() if quotas}
-    ordered = [c for c in ("high", "low", "compact", "shared") if c in present]
+    ordered = [c for c in TEAM_CLASSES if c in present]
     return ordered + ([DWS] if platform.dws and any(t.dws for t in platform.teams) else [])
 
 
