@@ -153,9 +153,9 @@ def code_configmap(name: str) -> str:
 
 
 def _configmap(team: Team, name: str) -> dict:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": code_configmap(name), "namespace": team.name, "labels": {TEAM_LABEL: team.name}},
-            "data": contract.source_files()}
+    configmap = contract.code_configmap(code_configmap(name), team.name)
+    configmap["metadata"]["labels"] = {TEAM_LABEL: team.name}
+    return configmap
 
 
 def _metadata(team: Team, kind: str, name: str) -> dict:
