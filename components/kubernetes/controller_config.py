@@ -7,6 +7,7 @@ import yaml
 
 from components.model import Platform, ha
 from components.model.flavors import SYSTEM_POOL_LABELS
+from components.model.priorities import PLATFORM_SERVICES
 
 from . import controllers
 from .render import MANAGED_LABEL
@@ -49,7 +50,7 @@ def kueue_values(platform: Platform) -> dict:
             "replicas": kueue.replicas,
             "topologySpreadConstraints": ha.topology_spread(kueue),
             "podDisruptionBudget": ha.disruption_budget(kueue),
-            "manager": {"priorityClassName": "platform-services"},
+            "manager": {"priorityClassName": PLATFORM_SERVICES},
             "nodeSelector": SYSTEM_POOL_LABELS,
         },
         "managerConfig": {"controllerManagerConfigYaml": yaml.safe_dump(kueue_manager_config(platform), sort_keys=False)},

@@ -25,6 +25,8 @@ class PriorityClass:
     global_default: bool
     description: str
 
+# The platform's own controllers (Kueue, JobSet, monitoring) run at this class.
+PLATFORM_SERVICES = "platform-services"
 
 PRIORITY_CLASSES = {
     "low": PriorityClass(10, "Never", True, "Default for batch work: never preempts; borrowed capacity is reclaimable."),
@@ -35,7 +37,7 @@ PRIORITY_CLASSES = {
     "high": PriorityClass(20, "PreemptLowerPriority", False, "Urgent jobs; preempt low-priority work on reserved capacity."),
     # Platform controllers run above every batch tier, so the low global default never applies to them
     # and no batch job can preempt them.
-    "platform-services": PriorityClass(100000, "PreemptLowerPriority", False, "Kueue, JobSet and monitoring controllers."),
+    PLATFORM_SERVICES: PriorityClass(100000, "PreemptLowerPriority", False, "Kueue, JobSet and monitoring controllers."),
 }
 DEFAULT_PRIORITY_CLASS = next(name for name, pc in PRIORITY_CLASSES.items() if pc.global_default)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from components.kubernetes.render import TEAM_LABEL
 from components.model import Platform, ha
 from components.model.flavors import SYSTEM_POOL_LABELS
+from components.model.priorities import PLATFORM_SERVICES
 
 from .promql import ksm_label, node_label_keys
 
@@ -19,7 +20,7 @@ GRAFANA_SERVICE = "grafana"
 GRAFANA_ADMIN_SECRET = "grafana-admin"
 ALERT_WEBHOOK_SECRET = "alert-webhook"
 # Every controller of the platform runs at this PriorityClass (components/model/priorities.py).
-PRIORITY = "platform-services"
+PRIORITY = PLATFORM_SERVICES
 # The Grafana sidecar loads every ConfigMap with this label as a dashboard (chart grafana.sidecar.dashboards).
 DASHBOARD_LABEL = {"grafana_dashboard": "1"}
 GKE_ABSENT_COMPONENTS = ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy", "coreDns")

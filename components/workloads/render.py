@@ -32,11 +32,12 @@ from __future__ import annotations
 
 from typing import Optional
 
-from components.gcp.identity import ksa_name, team_bucket_name
+from components.gcp.identity import ksa_name
 from components.kubernetes.admission import QUEUE_LABEL  # the label the queue/priority policy reads
 from components.kubernetes.render import TEAM_LABEL  # the team namespaces' label
 from components.model import Flavor, Platform, datasets, flavors, per_gpu
 from components.model.flavors import GPU_RESOURCE, job_placement
+from components.model.names import team_bucket_name
 from components.model.priorities import DWS, SHARED, priority_class_for
 from components.model.schema import Team
 from components.training import contract
