@@ -8,9 +8,11 @@ Computed outputs that only a cloud can produce (ids, e-mails, the endpoint) get 
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -22,11 +24,14 @@ from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components.model import Platform, yaml_input
 from components.model.errors import ConfigError, Issue
-from components.model.stack_file import read_stack_file
+from components.model.load import parse_platform_value
+from components.model.stack_file import CONFIG_KEY, locate_platform, read_stack_file
 
 REPO = Path(__file__).resolve().parents[1]
 PROJECT = yaml.safe_load((REPO / "Pulumi.yaml").read_text())["name"]
+PLATFORM_KEY = f"{PROJECT}:{CONFIG_KEY}"  # the stack config key every command reads the platform from
 
 
 @dataclass
@@ -46,9 +51,14 @@ class Resource:
 @dataclass
 class Capture:
     stack: str
-    resources: list[Resource] = field(default_factory=list)
+    resources: list[Resource] = field(default_factory=list)  # sorted by URN once the run is over
     registered_outputs: set[str] = field(default_factory=set)
     stack_outputs: dict = field(default_factory=dict)
+    log: list[tuple[str, str]] = field(default_factory=list)  # (severity, message) the program logged
+
+    @property
+    def warnings(self) -> list[str]:
+        return [message for severity, message in self.log if severity == "warning"]
 
     def of_type(self, type_: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_]
@@ -121,6 +131,26 @@ class _Mocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         return {}
+
+
+class _EngineLog:
+    """Stands in for the logger of Pulumi's mock engine: what the program logs (pulumi.log.warn) is kept
+    on the capture, so the command prints each message once, where it belongs in its output."""
+
+    def __init__(self, capture: Capture):
+        self.capture = capture
+
+    def debug(self, message: str) -> None:
+        pass
+
+    def info(self, message: str) -> None:
+        self.capture.log.append(("info", message))
+
+    def warning(self, message: str) -> None:
+        self.capture.log.append(("warning", message))
+
+    def error(self, message: str) -> None:
+        self.capture.log.append(("error", message))
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -205,11 +235,7 @@ def stack_config(stack: str) -> dict[str, Any]:
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """The `config:` map of a Pulumi.<stack>.yaml-like file (ConfigError on YAML or layout mistakes)."""
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise ConfigError([Issue(str(path), f"cannot read the file: {err.strerror}", "check the path")], str(path)) from None
-    return read_stack_file(text, path.name, PROJECT)
+    return read_stack_file(yaml_input.read_text(path), path.name, PROJECT)
 
 
 def run(

@@ -1,7 +1,8 @@
 """Finding the platform block: a stack file's YAML, its `config:` map, and the `<project>:platform` key.
 
-A YAML syntax error names the file, line and column; a `platform` block under a misspelled key, the
-wrong project namespace or at the wrong level says which key it should be. Pure: text in, map out.
+The YAML is read by `yaml_input` (duplicate keys refused as the Pulumi CLI refuses them, bounded); a
+`platform` block under a misspelled key, the wrong project namespace or at the wrong level says which
+key it should be. Pure: text in, map out.
 """
 
 from __future__ import annotations
@@ -9,8 +10,7 @@ from __future__ import annotations
 import difflib
 from typing import Any, Mapping
 
-import yaml
-
+from . import yaml_input
 from .errors import ConfigError, Issue
 
 CONFIG_KEY = "platform"
@@ -46,37 +46,9 @@ def locate_platform(config: Mapping[str, Any], project: str, stack: str) -> list
     return [Issue(want, f"no {want!r} in the config of stack {stack!r}", "copy the block from Pulumi.dev.yaml")]
 
 
-# PyYAML's problem texts, said in words a stack-file author acts on: (substring, what happened, fix).
-YAML_PROBLEMS = (
-    ("expected <block end>", "this line's indentation does not line up with the keys above it",
-     "indent it exactly like its sibling keys (spaces only)"),
-    ("mapping values are not allowed", "a ':' where no key can start",
-     "put a space after the key's ':' and quote values that contain ': '"),
-    ("could not find expected ':'", "a line inside a mapping is not 'key: value'", "add the ':' or fix the indentation"),
-    ("found character '\\t'", "a tab character", "indent with spaces; YAML does not allow tabs"),
-    ("found undefined alias", "an alias (*name) without its anchor (&name)", "define the anchor first or write the value out"),
-    ("found unexpected end of stream", "a quote or bracket is never closed", "close it"),
-    ("expected ',' or ']'", "a [list] that is never closed or has a missing comma", "close it with ] and separate items with ,"),
-    ("expected ',' or '}'", "a {mapping} that is never closed or has a missing comma", "close it with } and separate items with ,"),
-)
-
-
-def _yaml_issue(filename: str, err: yaml.YAMLError) -> Issue:
-    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
-    where = f"{filename}:{mark.line + 1}:{mark.column + 1}" if mark else filename
-    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-    for needle, what, fix in YAML_PROBLEMS:
-        if needle in problem:
-            return Issue(where, f"YAML syntax error: {what}", fix)
-    return Issue(where, f"YAML syntax error: {problem}", "check indentation (spaces only) and quoting at that line")
-
-
 def read_stack_file(text: str, filename: str, project: str) -> dict[str, Any]:
     """The `config:` map of a Pulumi.<stack>.yaml-like document; ConfigError on YAML or layout mistakes."""
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ConfigError([_yaml_issue(filename, err)], filename) from None
+    document = yaml_input.load(text, filename)
     if document is None:
         return {}
     if not isinstance(document, Mapping):
