@@ -1,6 +1,6 @@
 """The admission simulator against Kueue's own unit tests: cases of
 kubernetes-sigs/kueue v0.19.2 `pkg/scheduler/flavorassigner/flavorassigner_test.go` (TestAssignFlavors)
-and `pkg/scheduler/preemption/preemption_test.go` (TestPreemption),
+(preemption_test.go TestPreemption is restated in test_explain_preemption.py),
 re-stated with the same flavors, quotas, requests and expected flavor / mode / messages, plus the
 documented ResourceFlavor semantics (`site/content/en/docs/concepts/resource_flavor.md`: nodeTaints
 restrict a flavor to workloads that tolerate them; the flavor's tolerations are added to admitted
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from components.explain import PENDING, explain, from_object, view
 from components.explain.quantity import parse
-from components.explain.quota import FIT, NO_FIT, PREEMPT, Queue, Quotas, Running, assign
+from components.explain.quota import FIT, NO_FIT, Queue, Quotas, Running, assign
 
 TAINT = {"key": "instance", "value": "spot", "effect": "NoSchedule"}
 FLAVORS = {
@@ -44,7 +44,7 @@ def requests(**resources: str) -> dict[str, int]:
 
 def assign_for(queue: dict, pod_sets, others=(), running=()):
     queues = {q["metadata"]["name"]: Queue.from_object(q) for q in (queue, *others)}
-    return assign(Quotas(queues, {}, list(running)), queues[queue["metadata"]["name"]], RFS, pod_sets, priority=0)
+    return assign(Quotas(queues, {}, list(running)), queues[queue["metadata"]["name"]], RFS, pod_sets)
 
 
 def test_multiple_flavors_fits_while_skipping_tainted_flavor():
@@ -109,7 +109,7 @@ def test_borrow_try_next_flavor_found_the_second_flavor():
                cohort="test-cohort", flavorFungibility={"whenCanBorrow": "TryNextFlavor", "whenCanPreempt": "TryNextFlavor"})
     other = cq("test-secondary-clusterqueue", ("one", {"cpu": "1"}), cohort="test-cohort")
     a = assign_for(queue, [("main", 1, {}, requests(cpu="9"))], others=[other],
-                   running=[Running("w", "test-clusterqueue", "one", {"cpu": 2000}, 0)])
+                   running=[Running("w", "test-clusterqueue", {("one", "cpu"): 2000}, 0)])
     ps = a.pod_sets[0]
     assert [(t.flavor, t.mode, t.borrows) for t in ps.tries] == [("one", FIT, True), ("two", FIT, False)]
     assert ps.flavor == "two"
@@ -121,7 +121,7 @@ def test_borrow_stops_at_the_first_flavor_by_default():
                cohort="test-cohort")
     other = cq("test-secondary-clusterqueue", ("one", {"cpu": "1"}), cohort="test-cohort")
     a = assign_for(queue, [("main", 1, {}, requests(cpu="9"))], others=[other],
-                   running=[Running("w", "test-clusterqueue", "one", {"cpu": 2000}, 0)])
+                   running=[Running("w", "test-clusterqueue", {("one", "cpu"): 2000}, 0)])
     assert (a.pod_sets[0].flavor, a.borrows) == ("one", True)
 
 
@@ -159,28 +159,3 @@ def test_limit_range_default_limit_below_requests_makes_the_job_inadmissible():
         {}, {"containers": [{"name": "main", "resources": {"requests": {"cpu": "8"}, "limits": {"nvidia.com/gpu": "1"}}}]})
     v = explain(cluster, wl)
     assert v.status == PENDING and "requests must not exceed its limits" in v.reasons[0]
-
-
-def test_preemption_preempt_lowest_priority():
-    """TestPreemption "preempt lowest priority": standalone queue (cpu 6, withinClusterQueue LowerPriority)
-    full with low (-1), mid (0), high (1) of 2 cpu each; an incoming 2-cpu workload of priority 1 evicts low."""
-    standalone = cq("standalone", ("default", {"cpu": "6"}), preemption={"withinClusterQueue": "LowerPriority"})
-    running = [Running(name, "standalone", "default", {"cpu": 2000}, prio) for name, prio in (("low", -1), ("mid", 0), ("high", 1))]
-    queues = {"standalone": Queue.from_object(standalone)}
-    a = assign(Quotas(queues, {}, running), queues["standalone"], RFS, [("main", 1, {}, requests(cpu="2"))], priority=1)
-    assert a.mode == PREEMPT and [w.name for w in a.targets] == ["low"]
-
-
-def test_preemption_reclaim_quota_from_borrower():
-    """TestPreemption "reclaim quota from borrower": c1 and c2 (cpu 6 + borrowing 6 each) in one cohort;
-    c2 borrows 3 (c2-mid prio 0, c2-high prio 1), c1 runs c1-low (prio -1, 3 cpu). An incoming 3-cpu
-    workload of priority 1 in c1 reclaims from the borrower: exactly c2-mid is preempted."""
-    pre = {"withinClusterQueue": "LowerPriority", "reclaimWithinCohort": "LowerPriority"}
-    c1 = cq("c1", ("default", {"cpu": ("6", "6")}), cohort="cohort", preemption=pre)
-    c2 = cq("c2", ("default", {"cpu": ("6", "6")}), cohort="cohort",
-            preemption={"withinClusterQueue": "Never", "reclaimWithinCohort": "Any"})
-    running = [Running("c1-low", "c1", "default", {"cpu": 3000}, -1), Running("c2-mid", "c2", "default", {"cpu": 3000}, 0),
-               Running("c2-high", "c2", "default", {"cpu": 6000}, 1)]
-    queues = {q["metadata"]["name"]: Queue.from_object(q) for q in (c1, c2)}
-    a = assign(Quotas(queues, {}, running), queues["c1"], RFS, [("main", 1, {}, requests(cpu="3"))], priority=1)
-    assert a.mode == PREEMPT and [w.name for w in a.targets] == ["c2-mid"]

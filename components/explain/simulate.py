@@ -28,7 +28,7 @@ from .cluster import ClusterView
 from .matching import labels_match
 from .placement import place
 from .quantity import parse, show
-from .quota import NO_CANDIDATES, NO_FIT, PREEMPT, Assignment, Queue, Quotas, Running, assign
+from .quota import NO_FIT, PREEMPT, Assignment, Queue, Quotas, Running, assign
 from .workload import QUEUE_LABEL, Workload, adjust, pod_requests, problems
 
 ADMITTED, PENDING, REJECTED = "admitted", "pending", "rejected"
@@ -106,7 +106,7 @@ def parse_used(entries: list[str], cluster: ClusterView) -> list[Running]:
             per_gpu = _per_gpu(cluster, flavor, r)
             if per_gpu:
                 usage[r] = per_gpu * gpus
-        running.append(Running(f"used-{i}", cq_name, flavor, usage, priority))
+        running.append(Running(f"used-{i}", cq_name, {(flavor, r): v for r, v in usage.items()}, priority))
     return running
 
 
@@ -208,29 +208,30 @@ def _admit(cluster: ClusterView, workload: Workload, q: Queue, quotas: Quotas, p
            trace: list[str]) -> Verdict:
     flavors = {f["metadata"]["name"]: f for f in cluster.of_kind("ResourceFlavor")}
     pod_sets = [(ps.name, ps.count, ps.spec, pod_requests(ps.spec)) for ps in workload.pod_sets]
-    a = assign(quotas, q, flavors, pod_sets, priority)
+    a = assign(quotas, q, flavors, pod_sets, Running(workload.name, q.name, {}, priority))
     for ps in a.pod_sets:
         for t in ps.tries:
             state = t.mode + (" (borrowing)" if t.borrows and t.mode != NO_FIT else "")
             trace.append(f"pod set {ps.name}, flavor {t.flavor or '-'}: {state}" + (f": {'; '.join(t.reasons)}" if t.reasons else ""))
     if a.mode == NO_FIT:
         return _pending_no_fit(label, q, quotas, a, workload, trace)
-    if a.mode == NO_CANDIDATES:
-        users = sorted({f"{w.cluster_queue} ({show(GPU, w.usage.get(GPU, 0))} GPUs on {w.flavor})" for w in quotas.running})
+    if a.mode == PREEMPT and not a.targets:
+        users = sorted({f"{w.cluster_queue} ({w.gpus()} GPUs on {', '.join(w.flavors)})" for w in quotas.running})
         return Verdict(PENDING, f"{label} waits for quota in ClusterQueue {q.name}",
                        [r for t in a.tries for r in t.reasons] + ([f"in use by {', '.join(users)}"] if users else []),
                        ["wait for running work to finish (nothing it may preempt would free enough)"],
                        trace, cluster_queue=q.name)
-    chosen = list(dict.fromkeys(ps.flavor for ps in a.pod_sets))
+    chosen = list(dict.fromkeys(ps.flavor for ps in a.pod_sets if ps.flavor))
     verdict = Verdict(ADMITTED, "", trace=trace, flavor=", ".join(chosen), cluster_queue=q.name)
     if a.borrows:
         lenders = [name for ps in a.pod_sets if ps.borrows for name in quotas.lenders(q, (ps.flavor, GPU))]
         verdict.borrowing_from = sorted(set(lenders)) or [f"cohort {q.cohort}"]
-    verdict.preempts = [f"{w.name} in {w.cluster_queue} ({show(GPU, w.usage.get(GPU, 0))} GPUs, priority {w.priority})" for w in a.targets]
+    verdict.preempts = [f"{t.workload.name} in {t.workload.cluster_queue} ({t.workload.gpus()} GPUs, priority "
+                        f"{t.workload.priority}; {t.reason})" for t in a.targets]
     checks = list(dict.fromkeys(c for f in chosen for c in _admission_checks(q, f)))
     verdict.admission_checks = checks
     how = "borrowing from " + ", ".join(verdict.borrowing_from) if a.borrows else "within nominal quota"
-    pools, problems_ = _place_all(cluster, workload, {ps.name: flavors[ps.flavor] for ps in a.pod_sets}, checks, trace)
+    pools, problems_ = _place_all(cluster, workload, {ps.name: flavors.get(ps.flavor, {}) for ps in a.pod_sets}, checks, trace)
     verdict.pools = pools
     after = f" after preempting {', '.join(verdict.preempts)}" if a.mode == PREEMPT else ""
     gate = f", once admission check {', '.join(checks)} has provisioned its nodes" if checks else ""
