@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import pytest
 
+from components.kubernetes.manifest_validation import KUBERNETES_VERSION
 from components.model import ConfigError, parse_platform
+from components.model.ha import platform_controllers, topology_spread
 from conftest import PLATFORM_KEY, load_stack_config
 
 T_CHART = "kubernetes:helm.sh/v4:Chart"
@@ -114,6 +116,44 @@ def test_monitoring_statefulsets_use_the_same_spread_and_budget(stack_capture):
         assert spec["podAntiAffinity"] == ""
         selectors = {c["labelSelector"]["matchLabels"]["app.kubernetes.io/name"] for c in spec["topologySpreadConstraints"]}
         assert selectors == ({name} if ha_on else set())
+        # StatefulSet pods carry no pod-template-hash: a matchLabelKeys on it would be silently ignored.
+        assert all("matchLabelKeys" not in c for c in spec["topologySpreadConstraints"])
+
+
+def test_match_label_keys_only_where_the_pods_carry_pod_template_hash():
+    """`matchLabelKeys: [pod-template-hash]` narrows a spread/anti-affinity to the incoming pod's own
+    ReplicaSet; a key the pod lacks is ignored (kubernetes.io "Pod Topology Spread Constraints" and
+    "Assigning Pods to Nodes", matchLabelKeys). kubernetes.io "Deployments", Pod-template-hash label: "The
+    pod-template-hash label is added by the Deployment controller to every ReplicaSet that a Deployment
+    creates or adopts" (and so to its pods). Kueue v0.19.2 `charts/kueue/templates/manager/manager.yaml`
+    and JobSet v0.12.0 `charts/jobset/templates/controller/deployment.yaml` are Deployments.
+    prometheus-operator v0.93.0 (the release line kube-prometheus-stack 88.5.3 pins, appVersion v0.93.1)
+    `pkg/prometheus/server/statefulset.go` / `pkg/alertmanager/statefulset.go` makeStatefulSetSpec build an
+    apps/v1 StatefulSet whose pod template labels are the selector labels, the version and podMetadata; the
+    StatefulSet controller labels its pods `controller-revision-hash` (k8s.io/api apps/v1 types.go:
+    StatefulSetRevisionLabel = ControllerRevisionHashLabelKey = "controller-revision-hash"), never
+    pod-template-hash. A StatefulSet rolling update deletes each pod before recreating it (apps/v1
+    RollingUpdateStatefulSetStrategyType, the operator's default via UpdateStrategyForStatefulSet), so it has
+    no surge pod for the key to exempt."""
+    platform = parse_platform(load_stack_config("prod")[PLATFORM_KEY])
+    kinds = {c.name: c.workload for c in platform_controllers(platform)}
+    assert kinds == {"kueue": "Deployment", "jobset": "Deployment",
+                     "prometheus": "StatefulSet", "alertmanager": "StatefulSet"}
+    for controller in platform_controllers(platform):
+        keys = [c.get("matchLabelKeys") for c in topology_spread(controller)]
+        assert keys == ([["pod-template-hash"]] * 2 if controller.workload == "Deployment" else [None, None])
+
+
+def test_jobset_anti_affinity_match_label_keys_is_served_by_the_cluster(stack_capture):
+    """matchLabelKeys in pod (anti-)affinity is the feature gate MatchLabelKeysInPodAffinity
+    (kubernetes.io reference/command-line-tools-reference/feature-gates/MatchLabelKeysInPodAffinity:
+    alpha 1.29-1.30 default off, beta 1.31-1.32 default on, stable from 1.33, locked). The suite validates
+    objects against Kubernetes KUBERNETES_VERSION, at or above the release where the gate is on by default."""
+    assert tuple(map(int, KUBERNETES_VERSION.split("."))) >= (1, 31)
+    controller = _chart(stack_capture, "jobset")["controller"]
+    terms = controller["affinity"].get("podAntiAffinity", {}).get("requiredDuringSchedulingIgnoredDuringExecution", [])
+    assert all(t["matchLabelKeys"] == ["pod-template-hash"] for t in terms)
+    assert bool(terms) == (stack_capture.stack == "prod")
 
 
 def test_monitoring_replicas_are_checked_against_the_system_pool(assert_issue):

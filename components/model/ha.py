@@ -8,8 +8,13 @@ pool can honour that spread before anything exists; the chart values read the sa
 Scheduling semantics encoded here (kubernetes.io, "Pod Topology Spread Constraints" and "Assigning
 Pods to Nodes", inter-pod anti-affinity): with `whenUnsatisfiable: DoNotSchedule` / a required
 anti-affinity term, a replica that finds no node in a new domain stays Pending; `matchLabelKeys:
-[pod-template-hash]` counts only pods of the same ReplicaSet, so a rolling update's surge pod is not
-blocked by the pod it replaces. Node pool sizes are GKE's `total_min_node_count` (all zones together).
+[pod-template-hash]` counts only pods of the same ReplicaSet, so a Deployment's rolling-update surge pod
+is not blocked by the pod it replaces. Only Deployment pods carry that label (kubernetes.io "Deployments",
+Pod-template-hash label: added by the Deployment controller); a key the incoming pod lacks is ignored, so
+on StatefulSet pods (labelled `controller-revision-hash`, k8s.io/api apps/v1 StatefulSetRevisionLabel)
+the rule would do nothing. A StatefulSet needs none: its rolling update deletes a pod before creating the
+replacement, so no surge pod competes with its predecessor. Node pool sizes are GKE's
+`total_min_node_count` (all zones together).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ class Controller:
     replicas: int
     spread_across_zones: bool
     replicas_path: str = "controllers.replicas"  # where the replica count is configured
+    workload: str = "Deployment"  # what creates the pods: Deployment or StatefulSet
 
 
 def platform_controllers(platform: Platform) -> list[Controller]:
@@ -42,7 +48,9 @@ def platform_controllers(platform: Platform) -> list[Controller]:
     charts/jobset/templates/controller/_helpers.tpl ("jobset.controller.selectorLabels"), and the
     label prometheus-operator puts on the Prometheus / Alertmanager pods it creates
     (`app.kubernetes.io/name`; one of each lives in the monitoring namespace, and a spread's selector
-    counts pods of the pod's own namespace only)."""
+    counts pods of the pod's own namespace only). Those pods belong to StatefulSets the operator builds
+    (prometheus-operator v0.93.0 pkg/prometheus/server/statefulset.go and pkg/alertmanager/statefulset.go,
+    makeStatefulSetSpec)."""
     ha, mon = platform.controllers, platform.monitoring
     controllers = [
         Controller("kueue", {"app.kubernetes.io/name": "kueue", "control-plane": "controller-manager"},
@@ -50,9 +58,9 @@ def platform_controllers(platform: Platform) -> list[Controller]:
         Controller("jobset", {"app.kubernetes.io/name": "jobset", "app.kubernetes.io/component": "controller"},
                    ha.replicas, ha.spread_across_zones),
         Controller("prometheus", {"app.kubernetes.io/name": "prometheus"},
-                   mon.prometheus_replicas, ha.spread_across_zones, "monitoring.prometheusReplicas"),
+                   mon.prometheus_replicas, ha.spread_across_zones, "monitoring.prometheusReplicas", "StatefulSet"),
         Controller("alertmanager", {"app.kubernetes.io/name": "alertmanager"},
-                   mon.alertmanager_replicas, ha.spread_across_zones, "monitoring.alertmanagerReplicas"),
+                   mon.alertmanager_replicas, ha.spread_across_zones, "monitoring.alertmanagerReplicas", "StatefulSet"),
     ]
     return controllers if mon.enabled else controllers[:2]
 
@@ -61,28 +69,36 @@ def controller(platform: Platform, name: str) -> Controller:
     return next(c for c in platform_controllers(platform) if c.name == name)
 
 
+def _same_revision(controller: Controller) -> dict:
+    """`matchLabelKeys` where it counts only the pod's own ReplicaSet: Deployments (see module docstring)."""
+    return {"matchLabelKeys": SAME_REPLICASET} if controller.workload == "Deployment" else {}
+
+
 def topology_spread(controller: Controller) -> list[dict]:
-    """`topologySpreadConstraints` for charts that take them (Kueue): distinct nodes always, zones hard or soft."""
+    """`topologySpreadConstraints` for charts that take them (Kueue, the Prometheus and Alertmanager
+    specs): distinct nodes always, zones hard or soft."""
     if controller.replicas < 2:
         return []
     selector = {"matchLabels": dict(controller.pod_labels)}
     zone_rule = "DoNotSchedule" if controller.spread_across_zones else "ScheduleAnyway"
     return [
         {"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": zone_rule,
-         "labelSelector": selector, "matchLabelKeys": SAME_REPLICASET},
+         "labelSelector": selector, **_same_revision(controller)},
         {"maxSkew": 1, "topologyKey": HOST_KEY, "whenUnsatisfiable": "DoNotSchedule",
-         "labelSelector": selector, "matchLabelKeys": SAME_REPLICASET},
+         "labelSelector": selector, **_same_revision(controller)},
     ]
 
 
 def anti_affinity(controller: Controller) -> dict:
-    """`affinity` for charts without topology spread values (JobSet 0.12.0 has only `controller.affinity`)."""
+    """`affinity` for charts without topology spread values (JobSet 0.12.0 has only `controller.affinity`).
+    `matchLabelKeys` in pod (anti-)affinity is feature gate MatchLabelKeysInPodAffinity: beta and on by
+    default from Kubernetes 1.31, GA (locked on) from 1.33 (kubernetes.io feature gates)."""
     if controller.replicas < 2:
         return {}
 
     def term(key: str) -> dict:
         return {"labelSelector": {"matchLabels": dict(controller.pod_labels)}, "topologyKey": key,
-                "matchLabelKeys": SAME_REPLICASET}
+                **_same_revision(controller)}
 
     required = [term(HOST_KEY)]
     preferred = []

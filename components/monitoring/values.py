@@ -58,8 +58,13 @@ def chart_values(platform: Platform, webhook: bool = False) -> dict:
         "prometheusOperator": {
             **pinned,
             "priorityClassName": PRIORITY,
-            # Off: under Pulumi the chart's cert hook Jobs become plain resources that patch the webhook
-            # configurations behind Pulumi's back; rules are validated offline (schema + promtool) instead.
+            # helm.v4.Chart never applies helm.sh/hook resources, and only the chart's hook Job (or
+            # cert-manager) creates the `<fullname>-admission` certificate Secret. So the admission webhooks
+            # stay off (rules are validated offline: schema + promtool), and so does the operator's TLS
+            # listener: with tls.enabled the operator Deployment mounts that Secret (no `optional`) and its
+            # pod never starts. Off, the chart serves plain HTTP on 8080 (deployment.yaml, service.yaml,
+            # servicemonitor.yaml); platform/charts/hook-audit.yaml records every such branch.
+            "tls": {"enabled": False},
             "admissionWebhooks": {"enabled": False, "patch": {"enabled": False}},
         },
         "prometheus": {"podDisruptionBudget": ha.disruption_budget(ha.controller(platform, "prometheus")), "prometheusSpec": {
