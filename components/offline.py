@@ -11,10 +11,12 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import pulumi
 import yaml
@@ -80,7 +82,7 @@ class Capture:
 # applies `SetAutonaming(255, "-")` to every resource with a string `name` input): the provider's Check
 # fills `name` with "<logical name>-<7 random characters>" before the engine (and any analyzer) sees
 # the inputs, and picks a new one on replacement.
-AUTONAMED = {"gcp:container/nodePool:NodePool", "gcp:compute/reservation:Reservation"}
+AUTONAMED = {"gcp:container/nodePool:NodePool", "gcp:compute/reservation:Reservation", "gcp:filestore/instance:Instance"}
 
 
 def autoname(type_: str, name: str) -> str:
@@ -110,6 +112,9 @@ def _mock_outputs(type_: str, name: str, inputs: dict, project: str) -> dict:
         out["masterAuth"] = {"clusterCaCertificate": "bW9jay1jYQ=="}  # base64("mock-ca")
     elif type_ == "gcp:compute/network:Network":
         out["selfLink"] = f"projects/{project}/global/networks/{inputs.get('name', name)}"
+    elif type_ == "gcp:filestore/instance:Instance":
+        # Filestore assigns the share an address from the range it reserves in the peered VPC.
+        out["networks"] = [{**net, "ipAddresses": ["10.128.64.2"]} for net in inputs.get("networks", [])]
     elif type_ == "random:index/randomPassword:RandomPassword":
         out["result"] = "mock-password"
     elif type_ == "gcp:compute/subnetwork:Subnetwork":
@@ -125,8 +130,11 @@ class _Mocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         if self.preview:
             # A preview of a new stack: nothing exists yet, so the cloud has computed no output; only what
-            # the provider's Check fills in (auto-names) is known. Every other output is unknown.
-            return "", checked_inputs(args.typ, args.name, args.inputs)
+            # the provider's Check fills in (auto-names) is known. Every other output is unknown, including
+            # an input the cloud completes (a Filestore instance's networks gain their IP addresses).
+            known = checked_inputs(args.typ, args.name, args.inputs)
+            computed = _mock_outputs(args.typ, args.name, args.inputs, self.project)
+            return "", {k: (v if computed.get(k) == v else rpc.UNKNOWN) for k, v in known.items()}
         return f"{args.name}-id", _mock_outputs(args.typ, args.name, args.inputs, self.project)
 
     def call(self, args: pulumi.runtime.MockCallArgs):
@@ -238,6 +246,42 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return read_stack_file(yaml_input.read_text(path), path.name, PROJECT)
 
 
+def config_value(value: Any) -> str:
+    """A stack config value as Pulumi hands it to the program: text as is, anything else as JSON (a
+    `{secure: ...}` value as its ciphertext: offline runs have no key to decrypt it, and mock values suffice)."""
+    if isinstance(value, dict) and set(value) == {"secure"} and isinstance(value["secure"], str):
+        return value["secure"]
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+@dataclass
+class Stack:
+    """One stack as every command reads it: the file read and parsed once, the platform validated once
+    (and shared with the program's own `load_platform` when the program runs on the same config)."""
+
+    name: str
+    source: str  # what messages name: Pulumi.<stack>.yaml, or the file given instead
+    config: dict[str, Any]
+
+    @cached_property
+    def platform(self) -> Platform:
+        raw = self.config.get(PLATFORM_KEY)
+        if raw is None:
+            raise ConfigError(locate_platform(self.config, PROJECT, self.name), self.source)
+        return parse_platform_value(config_value(raw), self.source)
+
+
+def load_stack(stack: Optional[str] = None, config_file: Optional[Path] = None) -> Stack:
+    """Pulumi.<stack>.yaml (default dev), or `config_file` instead (its stack named by the file,
+    Pulumi.<name>.yaml, unless `stack` is given); ConfigError when it cannot be read."""
+    if config_file is None:
+        name = stack or "dev"
+        return Stack(name, f"Pulumi.{name}.yaml", stack_config(name))
+    path = Path(config_file)
+    match = re.match(r"^Pulumi\.(.+)\.ya?ml$", path.name)
+    return Stack(stack or (match.group(1) if match else path.stem), str(path), read_config_file(path))
+
+
 def run(
     program: Callable[[], None],
     config: dict[str, Any],
@@ -252,26 +296,45 @@ def run(
     endpoint) are unknown, and so is every input derived from them (recorded as the wire's UNKNOWN).
     """
     capture = capture if capture is not None else Capture(stack=stack)
-    platform_cfg = config.get(f"{PROJECT}:platform")
+    platform_cfg = config.get(PLATFORM_KEY)
     project = platform_cfg.get("project", "project") if isinstance(platform_cfg, dict) else "project"
     mocks = _Mocks(project, preview)
-    pulumi.runtime.set_all_config(
-        {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
-    )
+    # `key: {secure: ...}` is what `pulumi config set --secret` writes; the program sees it as a secret key.
+    secret_keys = [k for k, v in config.items() if isinstance(v, dict) and set(v) == {"secure"}]
+    pulumi.runtime.set_all_config({k: config_value(v) for k, v in config.items()}, secret_keys)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview,
-                             monitor=_RecordingMonitor(mocks, capture))
-    _sync_await(run_pulumi_func(program))
-    root = pulumi.runtime.get_root_resource()
-    capture.stack_outputs = {k: _resolve(v) for k, v in getattr(root, "outputs", {}).items()}
+                             monitor=_RecordingMonitor(mocks, capture), logger=_EngineLog(capture))
+    with _collector_paused():
+        _sync_await(run_pulumi_func(program))
+        root = pulumi.runtime.get_root_resource()
+        capture.stack_outputs = {k: _resolve(v) for k, v in getattr(root, "outputs", {}).items()}
+    # Registration is asynchronous: its order changes from run to run, the URN order does not.
+    capture.resources.sort(key=lambda r: r.urn)
     return capture
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The run builds a graph of long-lived objects (resources, outputs, futures) that Python's cyclic
+    collector would re-scan over and over while it grows; they are freed together after the run."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _resolve(value: Any) -> Any:
     return _plain(_sync_await(pulumi.Output.from_input(value).future()))
 
 
-def run_stack(stack: str = "dev", config: Optional[dict[str, Any]] = None, capture: Optional[Capture] = None,
+def run_stack(stack: str | Stack = "dev", config: Optional[dict[str, Any]] = None, capture: Optional[Capture] = None,
               preview: bool = False) -> Capture:
+    """The real program under mocks for a stack (a name, read from its file, or a loaded Stack) or `config`."""
     from components.platform import build_platform
 
+    if isinstance(stack, Stack):
+        stack, config = stack.name, stack.config
     return run(build_platform, stack_config(stack) if config is None else config, stack, capture, preview)

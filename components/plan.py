@@ -18,9 +18,13 @@ import yaml
 from components.cost.report import plan_section
 from components.cost.outputs import write_cost_outputs
 from components.kubernetes.manifest_validation import ManifestError
-from components.model import ConfigError, Platform, capacity_rows, endpoint_warnings, nap_limits, parse_platform
+from components.model import ConfigError, Platform, capacity_rows, nap_limits
+from components.review.capacity import delete_first_gap
 from components.review.replace import forced_replacements
-from components.offline import PROJECT, REPO, Capture, run_stack, stack_config
+from components.offline import REPO, Capture, Stack, load_stack, run_stack
+
+# libyaml's emitter (shipped in PyYAML's wheels) writes the manifests: the same YAML, several times faster.
+DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 T = TypeVar("T")
@@ -49,15 +53,6 @@ def table(rows: list[dict]) -> list[str]:
     return [fmt(headers), fmt("-" * widths[h] for h in headers)] + [fmt(r[h] for h in headers) for r in rows]
 
 
-def stack_platform(stack: str) -> Platform:
-    return parse_platform(stack_config(stack)[f"{PROJECT}:platform"], f"Pulumi.{stack}.yaml")
-
-
-def warning_lines(platform: Platform) -> list[str]:
-    """What the plan flags without refusing the config (e.g. no authorized network reaches the endpoint)."""
-    return [f"WARNING {w}" for w in endpoint_warnings(platform)]
-
-
 def replacement_lines(previous: list[dict], capture: Capture) -> list[str]:
     """Resources whose replace-forcing inputs changed since `previous` (an earlier resources.json)."""
     old = {r["urn"]: r for r in previous}
@@ -70,7 +65,8 @@ def replacement_lines(previous: list[dict], capture: Capture) -> list[str]:
         if paths:
             order = ("the OLD one is deleted FIRST" if r.options.get("deleteBeforeReplace")
                      else "the new one is created before the old one is deleted")
-            lines.append(f"REPLACE {r.type} {r.name}: {', '.join(paths)} changed; {order}")
+            gap = delete_first_gap(r.type, r.inputs, r.options)
+            lines.append(f"REPLACE {r.type} {r.name}: {', '.join(paths)} changed; {order}" + (f". {gap}" if gap else ""))
     return lines
 
 
@@ -103,7 +99,7 @@ def write_outputs(capture: Capture, out: Path) -> list[Path]:
         manifests.mkdir(exist_ok=True)
         for kind, objs in sorted(by_kind.items()):
             path = manifests / f"{kind}.yaml"
-            path.write_text(yaml.safe_dump_all(sorted(objs, key=manifest_key), sort_keys=False))
+            path.write_text(yaml.dump_all(sorted(objs, key=manifest_key), Dumper=DUMPER, sort_keys=False))
             written.append(path)
     return written
 
@@ -168,11 +164,15 @@ def guarded(what: str, run: Callable[[], T]) -> T | None:
     return None
 
 
-def run(stack: str, out: Path = DEFAULT_OUT) -> int:
-    """Print the plan of `stack` and write it under `out`/<stack>; the exit code (2: bad config, never a traceback)."""
-    capture = guarded(f"Plan of stack {stack!r}", lambda: run_stack(stack))
+def run(stack: str | Stack, out: Path = DEFAULT_OUT) -> int:
+    """Print the plan of `stack` (a name or a loaded Stack) and write it under `out`/<stack>; the exit code
+    (2: bad config, never a traceback)."""
+    what = f"Plan of stack {getattr(stack, 'name', stack)!r}"
+    loaded = stack if isinstance(stack, Stack) else guarded(what, lambda: load_stack(stack))
+    capture = loaded and guarded(what, lambda: run_stack(loaded))
     if capture is None:
         return 2
+    stack, platform = loaded.name, loaded.platform  # validated by the program's run: not parsed again
 
     print(f"Offline plan of stack {stack!r} (Pulumi mock runtime; ids and endpoints are mock values)\n")
     print("Resources:")
@@ -181,12 +181,10 @@ def run(stack: str, out: Path = DEFAULT_OUT) -> int:
     print(f"\nCounts ({len(capture.resources)} resources):")
     for type_, n in sorted(counts.items()):
         print(f"  {n:4d}  {type_}")
-    platform = stack_platform(stack)
     print("\nGPU capacity:")
     print("\n".join(capacity_lines(platform)))
-    warnings = warning_lines(platform)
-    if warnings:
-        print("\n" + "\n".join(warnings))
+    if capture.warnings:  # what the program logged without refusing the config, e.g. an unreachable endpoint
+        print("\n" + "\n".join(f"WARNING {w}" for w in capture.warnings))
     print(f"\nCost (details: `python -m components.cli cost {stack}`):")
     print("\n".join(plan_section(platform)))
     target = out / stack

@@ -7,6 +7,7 @@ import pulumi_gcp as gcp
 
 from components.cost.component import CostEnvelope
 from components.gcp.cluster import GkeCluster
+from components.gcp.datasets import TeamDatasetShare
 from components.gcp.firewall import ControlPlaneFirewall
 from components.gcp.identity import NodeIdentity, TeamIdentity
 from components.gcp.kubeconfig import kubeconfig
@@ -15,6 +16,7 @@ from components.gcp.node_pools import GpuNodePool, SystemNodePool
 from components.gcp.services import ProjectApis
 from components.kubernetes.layer import build_kubernetes, validate_manifests
 from components.model import endpoint_warnings, flavors, load_platform
+from components.model.datasets import teams_with_datasets
 from components.monitoring.layer import build_monitoring, validate_monitoring
 
 
@@ -41,10 +43,12 @@ def build_platform() -> None:
             GpuNodePool(flavor.name, platform, flavor, cluster, nodes.email, apis, on_gcp)
     teams = {team.name: TeamIdentity(f"team-{team.name}", platform, team, cluster.cluster, apis, on_gcp)
              for team in platform.teams}
+    shares = {team.name: TeamDatasetShare(f"datasets-{team.name}", platform, team, network, apis, on_gcp)
+              for team in teams_with_datasets(platform)}
     CostEnvelope("cost", platform)  # read by the policy pack's budget check
     access = kubeconfig(cluster)
     kubernetes = build_kubernetes(platform, access, ready=[cluster.cluster, system_pool.pool, firewall.rule],
-                                  identities=teams)
+                                  identities=teams, shares=shares)
     # On top: nothing of Kueue or the teams waits for monitoring.
     build_monitoring(platform, kubernetes, pulumi.ResourceOptions.merge(
         on_gcp, pulumi.ResourceOptions(depends_on=apis.ready("monitoring-dashboard"))))

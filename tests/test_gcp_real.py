@@ -97,8 +97,8 @@ def test_every_api_is_enabled_by_the_stack_and_never_disabled(dev_capture):
 
 @pytest.mark.parametrize("type_, name, apis", [
     ("gcp:container/cluster:Cluster", "cluster-gke",
-     {services.CONTAINER, services.COMPUTE, services.CONTAINER_FILESYSTEM, services.LOGGING, services.MONITORING,
-      services.FILESTORE}),
+     {services.CONTAINER, services.COMPUTE, services.CONTAINER_FILESYSTEM, services.LOGGING, services.MONITORING}),
+    ("gcp:filestore/instance:Instance", "datasets-team-b-filestore", {services.FILESTORE, services.COMPUTE}),
     (NODE_POOL, "l4-spot-pool", {services.CONTAINER, services.CONTAINER_FILESYSTEM}),
     (NODE_POOL, "system-pool", {services.CONTAINER, services.CONTAINER_FILESYSTEM}),
     ("gcp:compute/network:Network", "network-vpc", {services.COMPUTE}),
@@ -175,10 +175,11 @@ def test_dws_pool_leaves_the_upgrade_strategy_to_gke(dev_capture):
 def test_pools_and_reservations_are_auto_named_and_replaced_create_first(dev_capture):
     """pulumi-gcp provider/resources.go `SetAutonaming(255, "-")`: an unset `name` is auto-named with a random
     suffix and a replacement gets a new name, so Pulumi's default create-before-delete replacement works;
-    an explicit name would collide (GKE pool and reservation names are unique) or force delete-first."""
+    an explicit name would collide (GKE pool and reservation names are unique) or force delete-first.
+    The reserved pool is the exception (tests/test_gpu_pool_lifecycle.py): it is replaced delete-first."""
     for r in dev_capture.of_type(NODE_POOL) + dev_capture.of_type(RESERVATION):
         assert r.inputs["name"] == autoname(r.type, r.name), r.name  # the program set no name
-        assert r.options["deleteBeforeReplace"] is False, r.name
+        assert r.options["deleteBeforeReplace"] is (r.name == "l4-reserved-pool"), r.name
 
 
 def test_a_replace_forcing_change_keeps_the_flavor_label(dev_capture, capture_with):
@@ -256,3 +257,25 @@ def test_security_group_must_be_named_gke_security_groups():
     raw = load_dev_platform_raw()
     raw["cluster"]["securityGroup"] = "admins@example.com"
     assert_issue(config_error(raw), "cluster.securityGroup")
+
+
+# ------------------------------------------------------------------ round 2: authorized-network names
+
+@pytest.mark.parametrize("name", ["Office VPN", "CI runners (us-east)", "Büro München"])
+def test_authorized_network_display_names_are_free_text(name, capture_with):
+    """GKE API v1 MasterAuthorizedNetworksConfig.CidrBlock: "display_name is an optional field for users to
+    identify CIDR blocks" (a plain string): a name with spaces or capitals is valid and reaches the cluster."""
+    def named(p):
+        p["network"]["authorizedNetworks"][0]["name"] = name
+    raw = load_dev_platform_raw()
+    named(raw)
+    parse_platform(raw)
+    blocks = one(capture_with(named), "gcp:container/cluster:Cluster", "cluster-gke").inputs[
+        "masterAuthorizedNetworksConfig"]["cidrBlocks"]
+    assert blocks[0]["displayName"] == name
+
+
+def test_an_empty_authorized_network_name_is_refused():
+    raw = load_dev_platform_raw()
+    raw["network"]["authorizedNetworks"][0]["name"] = ""
+    assert_issue(config_error(raw), "network.authorizedNetworks[0].name")

@@ -135,10 +135,14 @@ BAD = {
     # GKE ComputeClass reference: maxSharedClientsPerGPU 2..48
     "too-many-clients": (lambda r: _set_shared(r, strategy="time-sharing", maxSharedClientsPerGpu=64),
                          lambda r: f"gpuPools[{_shared_index(r)}].accelerator.sharing.maxSharedClientsPerGpu", "outside GKE's 2..48", "2..48"),
-    "one-client": (lambda r: _set_shared(r, strategy="mps", maxSharedClientsPerGpu=1),
+    "one-client": (lambda r: _set_shared(r, strategy="time-sharing", maxSharedClientsPerGpu=1),
                    lambda r: f"gpuPools[{_shared_index(r)}].accelerator.sharing.maxSharedClientsPerGpu", "outside GKE's 2..48", "2..48"),
+    # GKE "Share GPUs with multiple workloads using NVIDIA MPS": client pods run with hostIPC: true;
+    # Pod Security Standards (Baseline) forbid host namespaces in the team namespaces.
+    "mps": (lambda r: _set_shared(r, strategy="mps", maxSharedClientsPerGpu=4),
+            lambda r: f"gpuPools[{_shared_index(r)}].accelerator.sharing.strategy", "hostIPC", "time-sharing"),
     "mps-on-mig": (lambda r: _a100_pool(r, strategy="mps", maxSharedClientsPerGpu=2, partitionSize="1g.5gb"),
-                   lambda r: f"gpuPools[{len(r['gpuPools']) - 1}].accelerator.sharing.strategy", "MPS on MIG", "time-sharing"),
+                   lambda r: f"gpuPools[{len(r['gpuPools']) - 1}].accelerator.sharing.strategy", "hostIPC", "time-sharing"),
     "strategy-without-clients": (lambda r: _set_shared(r, strategy="time-sharing"),
                                  lambda r: f"gpuPools[{_shared_index(r)}].accelerator.sharing.maxSharedClientsPerGpu", "needs the number", "set maxSharedClientsPerGpu"),
     "sharing-on-compact-nap-shape": (lambda r: r["nodeAutoProvisioning"]["shapes"][0]["accelerator"].update(

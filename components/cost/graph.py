@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Optional
 
+from components.kubernetes.datasets import stand_in_shares
 from components.kubernetes.render import manifests
 from components.model import Platform, flavors
 from components.model.flavors import GPU_RESOURCE
@@ -61,7 +62,7 @@ def _gpu_quotas(cq: dict) -> list[tuple[str, int, Optional[int]]]:
 
 def platform_graph(platform: Platform, catalog: Optional[PriceCatalog] = None) -> Graph:
     catalog = catalog or price_catalog()
-    rendered = manifests(platform, {t.name: "" for t in platform.teams})
+    rendered = manifests(platform, {t.name: "" for t in platform.teams}, stand_in_shares(platform))
     all_flavors = flavors(platform)
     per_gpu = {name: gpu_month(f, platform, catalog).monthly for name, f in all_flavors.items()}
     cost = lambda flavor, gpus: None if per_gpu[flavor] is None else gpus * per_gpu[flavor]  # noqa: E731

@@ -53,17 +53,24 @@ def gcsfuse_sidecar(annotations: dict[str, str]) -> list[dict]:
 
 
 def volume_drivers(cluster: ClusterView, spec: dict) -> set[str]:
-    """The CSI drivers the pod's volumes need: inline `csi` volumes name theirs; a claim needs the
-    provisioner of its StorageClass (a claim or class not on the cluster is not checked here)."""
+    """The CSI drivers the pod's volumes need: inline `csi` volumes name theirs; a claim bound to a volume
+    (`volumeName`) needs that volume's driver, any other claim the provisioner of its StorageClass (a
+    claim, volume or class not on the cluster is not checked here)."""
     drivers = set()
     for volume in spec.get("volumes") or []:
         if "csi" in volume:
             drivers.add(volume["csi"]["driver"])
         elif "persistentVolumeClaim" in volume:
             pvc = cluster.named("PersistentVolumeClaim", volume["persistentVolumeClaim"]["claimName"])
-            sc = pvc and cluster.named("StorageClass", (pvc.get("spec") or {}).get("storageClassName", ""))
-            if sc and str(sc.get("provisioner", "")).endswith(".csi.storage.gke.io"):
-                drivers.add(sc["provisioner"])
+            claim = (pvc or {}).get("spec") or {}
+            if claim.get("volumeName"):
+                pv = cluster.named("PersistentVolume", claim["volumeName"])
+                driver = ((pv or {}).get("spec") or {}).get("csi", {}).get("driver", "")
+            else:
+                sc = pvc and cluster.named("StorageClass", claim.get("storageClassName", ""))
+                driver = str((sc or {}).get("provisioner", ""))
+            if driver.endswith(".csi.storage.gke.io"):
+                drivers.add(driver)
     return drivers
 
 

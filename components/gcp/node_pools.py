@@ -5,6 +5,12 @@ and picks a new name on replacement, so a change to a field that forces a new po
 `components/review/replace.py`) creates the new pool first and deletes the old one after, instead
 of deleting GPU capacity first or colliding on the name. Kueue and the workloads select nodes by the
 `batch-platform/flavor` label, never by pool name, so the flavor stays stable across the swap.
+
+The one exception is a reserved pool: it consumes its SPECIFIC_RESERVATION in full, so a successor
+created first would find no reserved machine left and wait until the create timeout fails (GKE "Ensure
+resources for node upgrades": nodes of a pool with specific reservation affinity count against the
+reservation's capacity). A reserved pool is therefore replaced delete-first, and `plan`/`diff` say
+that its reserved capacity is gone until the new pool is up.
 """
 
 from __future__ import annotations
@@ -157,12 +163,15 @@ class GpuNodePool(pulumi.ComponentResource):
             guest_accelerators=[{
                 "type": flavor.accelerator,
                 "count": flavor.gpus_per_node,
-                "gpu_driver_installation_config": {"gpu_driver_version": platform.versions.gpu_driver},
+                "gpu_driver_installation_config": {"gpu_driver_version": flavor.gpu_driver},
                 # GPU sharing pools: GKE labels the nodes and advertises the shared units (model/sharing.py).
                 **(flavor.sharing.accelerator_args() if flavor.sharing else {}),
             }],
             reservation_affinity=reservation_affinity(flavor, self.reservation),
             spot=provisioning is Provisioning.SPOT,
+            # GKE "Increase network traffic speed for GPU nodes": gVNIC raises a GPU node's network
+            # bandwidth (multi-node DDP and JobSets); the nodes run COS, which it requires.
+            gvnic={"enabled": True},
             # GKE: flex-start with queued provisioning needs --flex-start and --enable-queued-provisioning
             # on the pool ("Run a large-scale workload with flex-start with queued provisioning").
             **({"flex_start": True} if provisioning is Provisioning.DWS else {}),
@@ -182,8 +191,9 @@ class GpuNodePool(pulumi.ComponentResource):
             **({"upgrade_settings": upgrades} if upgrades else {}),
             opts=pulumi.ResourceOptions(
                 parent=self, custom_timeouts=GPU_POOL_TIMEOUTS, depends_on=apis.ready("node-pool"),
-                # Create the replacement first: GPU capacity is never deleted before its successor exists.
-                delete_before_replace=False,
+                # Create the replacement first, so GPU capacity is never deleted before its successor
+                # exists; except a reserved pool, whose successor could get no reserved machine (above).
+                delete_before_replace=provisioning is Provisioning.RESERVED,
             ),
             **sizing,
         )

@@ -29,9 +29,8 @@ STORAGE = "storage.googleapis.com"  # team buckets and their IAM
 # Managed Service for Prometheus): GKE "Configure logging and monitoring" needs both APIs.
 LOGGING = "logging.googleapis.com"
 MONITORING = "monitoring.googleapis.com"
-# Team dataset shares: the cluster's Filestore CSI add-on creates Filestore instances through this API
-# (GKE "Access Filestore instances with the Filestore CSI driver", Before you begin: "Enable the Cloud
-# Filestore API"). Enabled before the cluster so the first claim can provision.
+# Team dataset shares: the stack creates each team's Filestore instance through this API (GKE "Access
+# Filestore instances with the Filestore CSI driver", Before you begin: "Enable the Cloud Filestore API").
 FILESTORE = "file.googleapis.com"
 
 # What each kind of resource the program creates needs before it can be created.
@@ -43,7 +42,8 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "service-account-iam": (IAM, IAM_CREDENTIALS),
     "project-iam": (CLOUD_RESOURCE_MANAGER,),
     "bucket": (STORAGE,),
-    "cluster": (CONTAINER, COMPUTE, CONTAINER_FILESYSTEM, LOGGING, MONITORING, FILESTORE),
+    "cluster": (CONTAINER, COMPUTE, CONTAINER_FILESYSTEM, LOGGING, MONITORING),
+    "filestore": (FILESTORE, COMPUTE),
     "node-pool": (CONTAINER, CONTAINER_FILESYSTEM),
     "monitoring-dashboard": (MONITORING,),
 }

@@ -16,8 +16,8 @@ BUILTIN = {
     ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
     ("v1", "ResourceQuota"): k8s.core.v1.ResourceQuota,
     ("v1", "LimitRange"): k8s.core.v1.LimitRange,
+    ("v1", "PersistentVolume"): k8s.core.v1.PersistentVolume,
     ("v1", "PersistentVolumeClaim"): k8s.core.v1.PersistentVolumeClaim,
-    ("storage.k8s.io/v1", "StorageClass"): k8s.storage.v1.StorageClass,
     ("scheduling.k8s.io/v1", "PriorityClass"): k8s.scheduling.v1.PriorityClass,
     ("rbac.authorization.k8s.io/v1", "Role"): k8s.rbac.v1.Role,
     ("rbac.authorization.k8s.io/v1", "RoleBinding"): k8s.rbac.v1.RoleBinding,
@@ -28,9 +28,7 @@ BUILTIN = {
 }
 TOP_LEVEL = {"metadata": "metadata", "spec": "spec", "rules": "rules", "roleRef": "role_ref", "subjects": "subjects",
              "value": "value", "globalDefault": "global_default", "preemptionPolicy": "preemption_policy",
-             "description": "description", "data": "data", "provisioner": "provisioner", "parameters": "parameters",
-             "volumeBindingMode": "volume_binding_mode", "reclaimPolicy": "reclaim_policy",
-             "allowVolumeExpansion": "allow_volume_expansion"}
+             "description": "description", "data": "data"}
 
 
 def apply(logical_name: str, obj: dict, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
@@ -65,13 +63,21 @@ class BatchControllers(pulumi.ComponentResource):
     kueue: k8s.helm.v4.Chart
     jobset: k8s.helm.v4.Chart
 
-    def __init__(self, name: str, platform: Platform, priorities: PriorityClasses,
+    def __init__(self, name: str, platform: Platform, priorities: PriorityClasses, objs: list[dict],
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-batch:k8s:BatchControllers", name, None, opts)
-        jobset_ns = k8s.core.v1.Namespace(f"{name}-jobset-ns", metadata={"name": render.JOBSET_NAMESPACE},
-                                          opts=pulumi.ResourceOptions(parent=self))
-        kueue_ns = k8s.core.v1.Namespace(f"{name}-kueue-ns", metadata={"name": render.KUEUE_NAMESPACE},
-                                         opts=pulumi.ResourceOptions(parent=self))
+        # The namespaces (Pod Security labels) and their ingress NetworkPolicies, from render.controller_namespaces.
+        namespaces: dict[str, pulumi.Resource] = {}
+        short = {render.JOBSET_NAMESPACE: "jobset", render.KUEUE_NAMESPACE: "kueue"}
+        for obj in objs:
+            ns = obj["metadata"].get("namespace")
+            if obj["kind"] == "Namespace":
+                namespaces[obj["metadata"]["name"]] = apply(
+                    f"{name}-{short[obj['metadata']['name']]}-ns", obj, pulumi.ResourceOptions(parent=self))
+            else:
+                apply(f"{name}-{short[ns]}-{obj['metadata']['name']}", obj,
+                      pulumi.ResourceOptions(parent=self, depends_on=[namespaces[ns]]))
+        jobset_ns, kueue_ns = namespaces[render.JOBSET_NAMESPACE], namespaces[render.KUEUE_NAMESPACE]
         self.jobset = k8s.helm.v4.Chart(
             f"{name}-jobset",
             chart=render.JOBSET_CHART,
@@ -93,24 +99,37 @@ class BatchControllers(pulumi.ComponentResource):
         self.register_outputs({"kueueVersion": platform.versions.kueue, "jobsetVersion": platform.versions.jobset})
 
 
+def _policies_and_bindings(component: pulumi.ComponentResource, name: str, objs: list[dict],
+                           after: list[pulumi.Resource]) -> list[str]:
+    """Each ValidatingAdmissionPolicy (after `after`), then each binding after its policy."""
+    policies: dict[str, pulumi.Resource] = {}
+    for obj in objs:
+        if obj["kind"] == "ValidatingAdmissionPolicy":
+            policies[obj["metadata"]["name"]] = apply(
+                f"{name}-{obj['metadata']['name']}", obj, pulumi.ResourceOptions(parent=component, depends_on=after))
+    for obj in objs:
+        if obj["kind"] == "ValidatingAdmissionPolicyBinding":
+            apply(f"{name}-{obj['metadata']['name']}-binding", obj, pulumi.ResourceOptions(
+                parent=component, depends_on=[policies[obj["spec"]["policyName"]]]))
+    return sorted(policies)
+
+
 class QueuePriorityPolicy(pulumi.ComponentResource):
     """The ValidatingAdmissionPolicies that tie a job's priority to its queue class, and their bindings."""
 
     def __init__(self, name: str, objs: list[dict], controllers: BatchControllers,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-batch:k8s:QueuePriorityPolicy", name, None, opts)
-        policies: dict[str, pulumi.Resource] = {}
-        for obj in objs:
-            if obj["kind"] == "ValidatingAdmissionPolicy":
-                # After the JobSet CRD exists, so the API server can type-check the JobSet policy.
-                policies[obj["metadata"]["name"]] = apply(
-                    f"{name}-{obj['metadata']['name']}", obj,
-                    pulumi.ResourceOptions(parent=self, depends_on=[controllers.jobset]))
-        for obj in objs:
-            if obj["kind"] == "ValidatingAdmissionPolicyBinding":
-                apply(f"{name}-{obj['metadata']['name']}-binding", obj, pulumi.ResourceOptions(
-                    parent=self, depends_on=[policies[obj["spec"]["policyName"]]]))
-        self.register_outputs({"policies": sorted(policies)})
+        # After the JobSet CRD exists, so the API server can type-check the JobSet policy.
+        self.register_outputs({"policies": _policies_and_bindings(self, name, objs, [controllers.jobset])})
+
+
+class ServiceTypePolicy(pulumi.ComponentResource):
+    """The ClusterIP-only Service policy of the team namespaces and its binding (render.Manifests.services)."""
+
+    def __init__(self, name: str, objs: list[dict], opts: pulumi.ResourceOptions | None = None):
+        super().__init__("gpu-batch:k8s:ServiceTypePolicy", name, None, opts)
+        self.register_outputs({"policies": _policies_and_bindings(self, name, objs, [])})
 
 
 class KueueCapacity(pulumi.ComponentResource):
@@ -145,28 +164,20 @@ class KueueCapacity(pulumi.ComponentResource):
         return [self.flavors[n] for n in used] + ([self.cohorts[cohort]] if cohort else [])
 
 
-class DatasetStorage(pulumi.ComponentResource):
-    """The Filestore StorageClass the teams' dataset claims use (nothing when no team has datasets)."""
-
-    def __init__(self, name: str, objs: list[dict], opts: pulumi.ResourceOptions | None = None):
-        super().__init__("gpu-batch:k8s:DatasetStorage", name, None, opts)
-        self.classes = [apply(f"{name}-{o['metadata']['name']}", o, pulumi.ResourceOptions(parent=self)) for o in objs]
-        self.register_outputs({"storageClasses": [o["metadata"]["name"] for o in objs]})
-
-
 class TeamTenancy(pulumi.ComponentResource):
     """A team's namespace, Workload-Identity KSA, RBAC, GPU ceiling, defaults and network isolation."""
 
-    def __init__(self, name: str, objs: list[dict], storage: "DatasetStorage",
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, objs: list[dict], opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-batch:k8s:TeamTenancy", name, None, opts)
         ns_obj, rest = objs[0], objs[1:]
         self.namespace = apply(f"{name}-namespace", ns_obj, pulumi.ResourceOptions(parent=self))
-        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
-        # A claim created before its StorageClass would wait for a class that is not there yet.
-        with_class = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *storage.classes])
+        after: list[pulumi.Resource] = [self.namespace]
         for obj in rest:
-            apply(f"{name}-{obj['kind'].lower()}", obj, with_class if obj["kind"] == "PersistentVolumeClaim" else in_ns)
+            # A team has several NetworkPolicies; every other kind once.
+            suffix = f"-{obj['metadata']['name']}" if obj["kind"] == "NetworkPolicy" else ""
+            created = apply(f"{name}-{obj['kind'].lower()}{suffix}", obj, pulumi.ResourceOptions(parent=self, depends_on=list(after)))
+            if obj["kind"] == "PersistentVolume":
+                after.append(created)  # the claim binds to its volume, which therefore exists first
         self.register_outputs({"namespace": ns_obj["metadata"]["name"]})
 
 
@@ -194,5 +205,5 @@ class TeamQueues(pulumi.ComponentResource):
         self.register_outputs({"clusterQueues": sorted(cluster_queues)})
 
 
-__all__ = ["BatchControllers", "DatasetStorage", "KueueCapacity", "PriorityClasses", "QueuePriorityPolicy", "TeamQueues", "TeamTenancy",
-           "apply"]
+__all__ = ["BatchControllers", "KueueCapacity", "PriorityClasses", "QueuePriorityPolicy",
+           "ServiceTypePolicy", "TeamQueues", "TeamTenancy", "apply"]

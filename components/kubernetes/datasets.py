@@ -1,40 +1,60 @@
-"""The team dataset read path on the cluster: one Filestore StorageClass and a claim per opted-in team.
+"""The team dataset share on the cluster: a PersistentVolume bound to the stack's Filestore instance
+and the team's claim of it (components/model/datasets.py says why the stack owns the instance).
 
-GKE "Access Filestore instances with the Filestore CSI driver": the cluster's Filestore CSI add-on
-(addonsConfig.gcpFilestoreCsiDriverConfig, on in components/gcp/cluster.py) provisions one Filestore
-instance per claim of a StorageClass with provisioner `filestore.csi.storage.gke.io`; `tier` picks
-the service tier and `network` the VPC the instance peers with (default "default", which this
-platform's VPC is not). Filestore is NFS, so the claim is ReadWriteMany and every pod of the team
-mounts the same share. WaitForFirstConsumer creates the instance in the zone of the first job that
-mounts it (the GPU zone), and Retain keeps the instance and its data when the claim goes away, as the
-team buckets are kept (pulumi-kubernetes treats a Pending claim of such a class as ready, #3130).
+GKE "Access pre-existing Filestore instances with the Filestore CSI driver": a PersistentVolume with
+`storageClassName: ""`, `csi.driver: filestore.csi.storage.gke.io`, `csi.volumeHandle:
+modeInstance/<zone>/<instance>/<share>`, `csi.volumeAttributes: {ip, volume: <share>}`, and a claim with
+`storageClassName: ""` and `volumeName` naming it (static binding: no provisioner is involved, and the
+cluster's Filestore CSI add-on only mounts). Filestore is NFS, so both are ReadWriteMany and every pod
+of the team mounts the same share. `Retain` on the volume: deleting the claim or the volume never
+deletes data; the instance itself goes only when the stack deletes it.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+from dataclasses import dataclass
+from typing import Any, Optional
 
-from components.model.datasets import CLAIM, FILESTORE_DRIVER, STORAGE_CLASS, TIER, teams_with_datasets
-from components.model.names import network_name
-from components.model.schema import Platform, Team
+from components.model.datasets import CLAIM, FILESTORE_DRIVER, SHARE, share_zone, teams_with_datasets, volume_handle
+from components.model.schema import Team
 
 
-def storage_class(platform: Platform) -> dict:
+@dataclass(frozen=True)
+class ShareRef:
+    """Where a team's share is: the CSI volume handle and the instance's IP (cloud outputs, or the
+    stand-ins validation uses before they exist)."""
+
+    volume_handle: Any
+    ip: Any
+
+
+def volume_name(team: Team) -> str:
+    return f"{CLAIM}-{team.name}"
+
+
+def _capacity(team: Team) -> dict:
+    return {"storage": f"{team.datasets.size_gi}Gi"}
+
+
+def volume(team: Team, share: ShareRef) -> Optional[dict]:
+    if team.datasets is None:
+        return None
     return {
-        "apiVersion": "storage.k8s.io/v1",
-        "kind": "StorageClass",
-        "metadata": {"name": STORAGE_CLASS},
-        "provisioner": FILESTORE_DRIVER,
-        "parameters": {"tier": TIER, "network": network_name(platform)},
-        "volumeBindingMode": "WaitForFirstConsumer",
-        "reclaimPolicy": "Retain",
-        "allowVolumeExpansion": True,
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": volume_name(team), "labels": {"batch-platform/team": team.name}},
+        "spec": {
+            "storageClassName": "",
+            "capacity": _capacity(team),
+            "accessModes": ["ReadWriteMany"],
+            "persistentVolumeReclaimPolicy": "Retain",
+            "volumeMode": "Filesystem",
+            "csi": {"driver": FILESTORE_DRIVER, "volumeHandle": share.volume_handle,
+                    "volumeAttributes": {"ip": share.ip, "volume": SHARE}},
+            # Reserved for the team's claim: no other namespace's claim can bind this volume.
+            "claimRef": {"name": CLAIM, "namespace": team.name},
+        },
     }
-
-
-def storage_objects(platform: Platform) -> list[dict]:
-    """The StorageClass, once, when any team has datasets; nothing otherwise."""
-    return [storage_class(platform)] if teams_with_datasets(platform) else []
 
 
 def claim(team: Team) -> Optional[dict]:
@@ -46,7 +66,15 @@ def claim(team: Team) -> Optional[dict]:
         "metadata": {"name": CLAIM, "namespace": team.name},
         "spec": {
             "accessModes": ["ReadWriteMany"],
-            "storageClassName": STORAGE_CLASS,
-            "resources": {"requests": {"storage": f"{team.datasets.size_gi}Gi"}},
+            "storageClassName": "",
+            "volumeName": volume_name(team),
+            "resources": {"requests": _capacity(team)},
         },
     }
+
+
+def stand_in_shares(platform) -> dict[str, ShareRef]:
+    """Values of the right shape where the instances' outputs do not exist yet (validating every object
+    before anything is created, pure consumers): the handle names the instance by its logical name."""
+    return {t.name: ShareRef(volume_handle(share_zone(platform, t), f"{t.name}-datasets"), "10.0.0.2")
+            for t in teams_with_datasets(platform)}

@@ -8,12 +8,15 @@ from typing import Mapping
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.gcp.datasets import TeamDatasetShare
 from components.gcp.identity import TeamIdentity
 from components.model.names import team_account_id
 from components.model import Platform
 
 from . import render
-from .components import BatchControllers, DatasetStorage, KueueCapacity, PriorityClasses, QueuePriorityPolicy, TeamQueues, TeamTenancy
+from .components import (BatchControllers, KueueCapacity, PriorityClasses, QueuePriorityPolicy,
+                         ServiceTypePolicy, TeamQueues, TeamTenancy)
+from .datasets import ShareRef, stand_in_shares
 from .manifest_validation import validate_all
 
 
@@ -24,7 +27,7 @@ def validate_manifests(platform: Platform) -> None:
     the address GCP derives from the account id, the same string the real output will hold.
     """
     emails = {t.name: f"{team_account_id(platform, t)}@{platform.project}.iam.gserviceaccount.com" for t in platform.teams}
-    validate_all(render.manifests(platform, emails).all())
+    validate_all(render.manifests(platform, emails, stand_in_shares(platform)).all())
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ def build_kubernetes(
     kubeconfig: pulumi.Input[str],
     ready: list[pulumi.Resource],
     identities: Mapping[str, TeamIdentity],
+    shares: Mapping[str, TeamDatasetShare],
 ) -> KubernetesLayer:
     """`ready` is what the cluster must have before any object applies: the cluster and its system pool
     (never the GPU pools, which keep building in parallel)."""
@@ -53,13 +57,14 @@ def build_kubernetes(
     )
     on_cluster = pulumi.ResourceOptions(providers=[provider])
     # The same render that validate_manifests checked, now with the GSA e-mails the cloud returns.
-    objs = render.manifests(platform, {name: identity.email for name, identity in identities.items()})
+    objs = render.manifests(platform, {name: identity.email for name, identity in identities.items()},
+                            {name: ShareRef(s.volume_handle, s.ip) for name, s in shares.items()})
     priorities = PriorityClasses("priorities", objs.priority_classes, on_cluster)
-    controllers = BatchControllers("controllers", platform, priorities, on_cluster)
+    controllers = BatchControllers("controllers", platform, priorities, objs.controllers, on_cluster)
     QueuePriorityPolicy("queue-priority", objs.admission, controllers, on_cluster)
+    ServiceTypePolicy("team-services", objs.services, on_cluster)
     capacity = KueueCapacity("kueue", objs, controllers, on_cluster)
-    storage = DatasetStorage("datasets", objs.storage, on_cluster)
     for team, team_objs in objs.teams.items():
-        tenancy = TeamTenancy(f"tenancy-{team}", team_objs.tenancy, storage, on_cluster)
+        tenancy = TeamTenancy(f"tenancy-{team}", team_objs.tenancy, on_cluster)
         TeamQueues(f"queues-{team}", team_objs, tenancy, capacity, controllers, on_cluster)
     return KubernetesLayer(provider, priorities)

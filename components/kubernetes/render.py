@@ -15,8 +15,10 @@ from components.model.flavors import GPU_RESOURCE, LABEL_PREFIX
 from components.model.priorities import DWS
 from components.model.schema import FlavorQuota, Team
 
+from . import isolation
 from .admission import admission_objects, priority_classes
-from .datasets import claim, storage_objects
+from .controllers import JOBSET_WEBHOOK_PORT, KUEUE_VISIBILITY_PORT, KUEUE_WEBHOOK_PORT
+from .datasets import ShareRef, claim, volume
 
 KUEUE_API = "kueue.x-k8s.io/v1beta2"
 KUEUE_NAMESPACE = "kueue-system"
@@ -220,7 +222,8 @@ def namespace(team: Team) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": meta(team.name, labels={TEAM_LABEL: team.name, MANAGED_LABEL: "true"}),
+        "metadata": meta(team.name, labels={TEAM_LABEL: team.name, MANAGED_LABEL: "true",
+                                            **isolation.pod_security_labels(isolation.TEAM_LEVEL)}),
     }
 
 
@@ -286,25 +289,26 @@ def limit_range(team: Team) -> dict:
 
 # Prometheus runs here (components/monitoring); team pods accept its scrapes (design D7).
 MONITORING_NAMESPACE = "monitoring"
+KUEUE_METRICS_PORT = 8443  # controller_config's metrics.bindAddress, scraped by the ServiceMonitor
 
 
-def network_policy(team: Team) -> dict:
-    """Pods of a team accept traffic only from their own namespace (torchrun peers, JobSet services)
-    and from the monitoring namespace (metric scrapes); Dataplane V2 enforces it. Egress stays open
-    for datasets, images and the team bucket."""
-    monitoring = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": MONITORING_NAMESPACE}}}
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": meta("same-namespace-only", team.name),
-        "spec": {"podSelector": {}, "policyTypes": ["Ingress"],
-                 "ingress": [{"from": [{"podSelector": {}}, monitoring]}]},
-    }
+def controller_namespaces() -> list[dict]:
+    """kueue-system and jobset-system: restricted pods (both charts' defaults comply, see isolation.py)
+    and ingress limited to the ports the API server calls, plus Kueue's metrics from monitoring."""
+    objs = []
+    for ns, api_ports, metrics in ((KUEUE_NAMESPACE, [KUEUE_WEBHOOK_PORT, KUEUE_VISIBILITY_PORT], [KUEUE_METRICS_PORT]),
+                                   (JOBSET_NAMESPACE, [JOBSET_WEBHOOK_PORT], [])):
+        objs.append({"apiVersion": "v1", "kind": "Namespace",
+                     "metadata": meta(ns, labels=isolation.pod_security_labels(isolation.RESTRICTED))})
+        objs += isolation.system_network_policies(ns, sorted(set(api_ports)), MONITORING_NAMESPACE, metrics)
+    return objs
 
 
-def team_objects(platform: Platform, team: Team, gsa_email: Any) -> list[dict]:
+def team_objects(platform: Platform, team: Team, gsa_email: Any, share: Optional[ShareRef]) -> list[dict]:
     objs = [namespace(team), service_account(team, gsa_email), team_role(team), team_role_binding(team),
-            resource_quota(platform, team), limit_range(team), network_policy(team), claim(team)]
+            resource_quota(platform, team), limit_range(team),
+            *isolation.team_network_policies(platform, team, MONITORING_NAMESPACE),
+            volume(team, share) if share else None, claim(team)]
     return [o for o in objs if o]
 
 
@@ -331,31 +335,34 @@ class Manifests:
     and validation checks exactly these, so nothing can be applied without being validated."""
 
     priority_classes: list[dict]
+    controllers: list[dict]  # kueue-system and jobset-system: Namespaces, then their NetworkPolicies
     admission: list[dict]  # the queue/priority ValidatingAdmissionPolicies and their bindings
+    services: list[dict]  # the ClusterIP-only Service policy of team namespaces and its binding
     flavors: list[dict]
     cohorts: list[dict]
     dws: list[dict]  # ProvisioningRequestConfig, AdmissionCheck, ClusterQueue; empty without DWS
-    storage: list[dict]  # the datasets StorageClass; empty when no team has datasets
     teams: dict[str, TeamManifests]
 
     def all(self) -> list[dict]:
-        objs = self.priority_classes + self.admission + self.flavors + self.cohorts + self.dws + self.storage
+        objs = self.priority_classes + self.controllers + self.admission + self.services + self.flavors + self.cohorts + self.dws
         for team in self.teams.values():
             objs += team.tenancy + team.cluster_queues + team.local_queues
         return objs
 
 
-def manifests(platform: Platform, gsa_emails: Mapping[str, Any]) -> Manifests:
+def manifests(platform: Platform, gsa_emails: Mapping[str, Any], shares: Mapping[str, ShareRef]) -> Manifests:
+    """`shares`: each team with datasets -> where its Filestore share is (datasets.stand_in_shares before it exists)."""
     return Manifests(
         priority_classes=priority_classes(),
+        controllers=controller_namespaces(),
         admission=admission_objects({MANAGED_LABEL: "true"}),
+        services=[isolation.service_type_policy(), isolation.service_type_binding({MANAGED_LABEL: "true"})],
         flavors=[resource_flavor(f) for f in flavors(platform).values()],
         cohorts=cohorts(platform),
         dws=dws_objects(platform),
-        storage=storage_objects(platform),
         teams={
             team.name: TeamManifests(
-                tenancy=team_objects(platform, team, gsa_emails[team.name]),
+                tenancy=team_objects(platform, team, gsa_emails[team.name], shares.get(team.name)),
                 cluster_queues=team_cluster_queues(platform, team),
                 local_queues=team_local_queues(team),
             )

@@ -11,8 +11,10 @@ import re
 from typing import Callable, Iterator
 
 from .catalog import machine_types
+from .datasets import zone_issues as dataset_zone_issues
 from .checks_network import authorized_network_issues, ip_capacity_issues, network_issues, zone_issues
 from .checks_queues import borrowing_issues, capacity_issues, flavor_limit_issues, queue_issues
+from .checks_security import security_issues
 from .errors import REMOVE, Issue
 from .ha import spread_issues
 from .names import name_issues
@@ -21,10 +23,6 @@ from .sharing import sharing_issues
 
 # IAM member forms a team member may take (IAM "Principal identifiers"); domain: takes a domain, not an e-mail.
 MEMBER = re.compile(r"^(user|group|serviceAccount):[^@\s:]+@[a-z0-9.-]+\.[a-z]{2,}$|^domain:[a-z0-9.-]+\.[a-z]{2,}$")
-# Namespaces the platform or GKE own; a team must never be put in one of them.
-RESERVED_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease", "kueue-system", "jobset-system",
-                       "monitoring", "gmp-system", "gmp-public", "gke-managed-system"}
-
 Check = Callable[[Platform], Iterator[Issue]]
 
 
@@ -110,8 +108,6 @@ def _teams(p: Platform) -> Iterator[Issue]:
             yield Issue(f"teams[{i}].name", f"{team.name!r} is already teams[{seen[team.name]}]",
                         f"team names must be unique: rename it or merge it into teams[{seen[team.name]}]")
         seen.setdefault(team.name, i)
-        if team.name in RESERVED_NAMESPACES or team.name.startswith("kube-"):
-            yield Issue(f"teams[{i}].name", f"{team.name!r} is a system namespace; a team cannot own it", "pick another team name")
         members: dict[str, int] = {}
         for j, member in enumerate(team.members):
             path = f"teams[{i}].members[{j}]"
@@ -121,7 +117,7 @@ def _teams(p: Platform) -> Iterator[Issue]:
                 kind = "group" if "group" in member.split("@")[0] else "user"
                 address = member.split(":", 1)[-1]
                 example = f"{kind}:{address}" if "@" in address and MEMBER.match(f"{kind}:{address}") else None
-                yield Issue(path, f"{member!r} is not an IAM member (user:, group: or serviceAccount: and an e-mail, or domain:)",
+                yield Issue(path, f"{member!r} is not an IAM member (user:, group: or serviceAccount: and an e-mail)",
                             f"write {example}" if example else "write user:alice@example.com or group:ml@example.com",
                             example=example)
             members.setdefault(member, j)
@@ -189,7 +185,7 @@ def _monitoring(p: Platform) -> Iterator[Issue]:
 CHECKS: tuple[Check, ...] = (
     zone_issues, network_issues, ip_capacity_issues, authorized_network_issues, _machines, _pools, _teams, _groups,
     name_issues, queue_issues, flavor_limit_issues, borrowing_issues, capacity_issues, _dws, _versions, spread_issues,
-    _monitoring, sharing_issues,
+    _monitoring, sharing_issues, dataset_zone_issues, security_issues,
 )
 
 

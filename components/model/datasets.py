@@ -5,18 +5,29 @@ tier Google describes for "process large data sets, perform batch compute jobs, 
 training". Its two capacity ranges and their step sizes bound `datasets.sizeGi`; read and write
 throughput scale with capacity (260 MiB/s and 88 MiB/s per provisioned TiB in the lower range, 650 and
 220 MiB/s per 2.5 TiB in the higher, i.e. the same rate per TiB). GKE creates the instance through its
-Filestore CSI driver ("Access Filestore instances with the Filestore CSI driver"): a StorageClass with
-provisioner `filestore.csi.storage.gke.io` and `tier`/`network` parameters, a ReadWriteMany claim.
+Filestore CSI driver. The stack owns each share: it creates the Filestore instance itself (so `pulumi
+destroy` and removing `datasets` delete it, and `dataProtection.protect` guards it like the buckets),
+and binds it to the team's claim as a pre-existing instance ("Access pre-existing Filestore instances
+with the Filestore CSI driver": a PersistentVolume with `volumeHandle
+modeInstance/<zone>/<instance>/<share>` and `volumeAttributes {ip, volume}`, a claim naming it). A
+dynamically provisioned share (a StorageClass) would be created and deleted by the CSI driver, outside
+the stack: with `reclaimPolicy: Retain` it outlives `pulumi destroy`, billed; with `Delete` its
+deletion races the cluster's own deletion.
 """
 
 from __future__ import annotations
+
+from typing import Iterator
+
+from .errors import Issue
 
 FILESTORE_DRIVER = "filestore.csi.storage.gke.io"
 STORAGE_CLASS = "datasets-zonal"  # cluster-wide, one for every team that opts in
 CLAIM = "datasets"  # the PersistentVolumeClaim in each opted-in team namespace
 VOLUME = "datasets"
 MOUNT_PATH = "/datasets"  # not under /data: a mount point inside the FUSE bucket mount is an object in the bucket
-TIER = "zonal"  # the CSI driver's `tier` parameter value for Filestore Zonal
+TIER = "ZONAL"  # Filestore's service tier name (Instance.tier)
+SHARE = "datasets"  # the file share inside each instance (Filestore: 1-16 characters, letters, digits, _)
 
 GIB_PER_TIB = 1024
 # (min GiB, max GiB, step GiB) of the two Zonal capacity ranges: 1-9.75 TiB in 256 GiB units,
@@ -42,3 +53,20 @@ def read_mibps(size_gi: int) -> float:
 
 def teams_with_datasets(platform) -> list:
     return [t for t in platform.teams if t.datasets is not None]
+
+
+def share_zone(platform, team) -> str:
+    """The zone of a team's Filestore instance: its own `datasets.zone`, else the platform's first zone."""
+    return team.datasets.zone or platform.zones[0]
+
+
+def volume_handle(zone: str, instance: str) -> str:
+    """The Filestore CSI driver's handle of a pre-existing instance's share."""
+    return f"modeInstance/{zone}/{instance}/{SHARE}"
+
+
+def zone_issues(platform) -> Iterator[Issue]:
+    for t, team in enumerate(platform.teams):
+        if team.datasets is not None and team.datasets.zone and team.datasets.zone not in platform.zones:
+            yield Issue(f"teams[{t}].datasets.zone", f"{team.datasets.zone!r} is not one of the platform's zones",
+                        f"use one of {', '.join(platform.zones)}, where the team's jobs run")

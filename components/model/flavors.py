@@ -70,6 +70,7 @@ class Flavor:
     own_taints: tuple[Taint, ...]
     gke_taints: tuple[Taint, ...]
     source: Union[GpuPool, NapShape]
+    gpu_driver: str  # GKE-managed driver channel: the pool's own gpuDriver, else versions.gpuDriver
     sharing: Optional[SharingSpec] = None  # GPU sharing: its GKE labels are in gke_labels
 
     @property
@@ -128,7 +129,7 @@ def _machine(shape: Union[GpuPool, NapShape]) -> MachineType:
     return machine_types().get(shape.machine_type, fallback)
 
 
-def pool_flavor(pool: GpuPool) -> Flavor:
+def pool_flavor(pool: GpuPool, default_driver: str) -> Flavor:
     capacity = pool.provisioning.value
     sharing = sharing_spec(pool.accelerator.type, pool.accelerator.sharing)
     gke_labels = {GKE_ACCELERATOR_LABEL: pool.accelerator.type, **(sharing.node_labels() if sharing else {})}
@@ -151,6 +152,7 @@ def pool_flavor(pool: GpuPool) -> Flavor:
         own_taints=(Taint(CAPACITY_KEY, capacity),),
         gke_taints=tuple(gke_taints),
         source=pool,
+        gpu_driver=pool.gpu_driver or default_driver,
         sharing=sharing,
     )
 
@@ -178,6 +180,7 @@ def nap_flavor(shape: NapShape, gpu_driver: str) -> Flavor:
         own_taints=(Taint(CAPACITY_KEY, capacity),),
         gke_taints=tuple(gke_taints),
         source=shape,
+        gpu_driver=gpu_driver,
         sharing=sharing,
     )
 
@@ -185,7 +188,7 @@ def nap_flavor(shape: NapShape, gpu_driver: str) -> Flavor:
 def flavors(platform: Platform) -> dict[str, Flavor]:
     """Every flavor of the platform by name, static pools first, in config order."""
     driver = platform.versions.gpu_driver
-    result = {p.name: pool_flavor(p) for p in platform.gpu_pools}
+    result = {p.name: pool_flavor(p, driver) for p in platform.gpu_pools}
     if platform.node_auto_provisioning.enabled:
         for shape in platform.node_auto_provisioning.shapes:
             # A shape named like a pool is reported by the checks; the pool keeps the name meanwhile.

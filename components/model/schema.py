@@ -62,7 +62,9 @@ class Provisioning(str, Enum):
 
 
 class AuthorizedNetwork(Model):
-    name: DnsLabel = Field(description="Display name of the block in the GKE console.")
+    # GKE API v1 MasterAuthorizedNetworksConfig.CidrBlock: "display_name is an optional field for users
+    # to identify CIDR blocks", a free-text string (e.g. "Office VPN").
+    name: str = Field(min_length=1, description="Display name of the block in the GKE console (free text).")
     cidr: Cidr
 
 
@@ -119,7 +121,8 @@ class GpuSharing(Model):
     Rules (GKE "About GPU sharing strategies in GKE", "Run multi-instance GPUs") are checked in
     components/model/sharing.py; the pool's ResourceFlavor and quotas then count shared units."""
 
-    strategy: Optional[SharingStrategy] = Field(None, description="time-sharing or mps; needs maxSharedClientsPerGpu.")
+    strategy: Optional[SharingStrategy] = Field(
+        None, description="time-sharing; needs maxSharedClientsPerGpu (mps is refused: its clients need hostIPC).")
     max_shared_clients_per_gpu: Optional[int] = Field(
         None, description="Containers per GPU (or per MIG partition) with a strategy; GKE allows 2..48.")
     partition_size: Optional[str] = Field(
@@ -130,6 +133,10 @@ class Accelerator(Model):
     type: str = Field(description="GKE accelerator type, e.g. nvidia-l4.")
     count: int = Field(ge=1, description="GPUs per node.")
     sharing: Optional[GpuSharing] = Field(None, description="Share each GPU between containers (GPU sharing pools).")
+
+
+# GKE-managed driver installation (node pool gpuDriverInstallationConfig.gpuDriverVersion).
+GpuDriver = Literal["DEFAULT", "LATEST"]
 
 
 class GpuPool(Model):
@@ -145,6 +152,9 @@ class GpuPool(Model):
     reserved_nodes: int = Field(
         0, ge=0, description="Reserved pools only: machines in the reservation = fixed pool size."
     )
+    gpu_driver: Optional[GpuDriver] = Field(
+        None, description="This pool's GKE-managed driver; unset = versions.gpuDriver. A change replaces the pool "
+        "(README Upgrading: roll it out through a second pool).")
 
 
 class NapShape(Model):
@@ -197,6 +207,9 @@ class Datasets(Model):
     """A team's high-throughput read path: a Filestore Zonal share mounted read-only at /datasets."""
 
     tier: Literal["zonal"] = Field("zonal", description="Filestore service tier (Zonal: throughput scales with size).")
+    zone: Optional[str] = Field(
+        None, description="Zone of the Filestore instance; unset = the platform's first zone. Readers in other zones "
+        "cross zones (billed).")
     size_gi: Annotated[int, AfterValidator(_dataset_size)] = Field(
         description="Provisioned GiB (billed whole): 1024..9984 in 256s or 10240..102400 in 2560s; "
         "reads 260 MiB/s per TiB.")
@@ -229,8 +242,9 @@ ExactVersion = Annotated[str, Field(pattern=VERSION, description="Exact chart ve
 class Versions(Model):
     kueue: ExactVersion = SCHEMA_VERSIONS["kueue"]
     jobset: ExactVersion = SCHEMA_VERSIONS["jobset"]
-    gpu_driver: Literal["DEFAULT", "LATEST"] = Field(
-        "DEFAULT", description="GKE-managed driver: the version GKE tests with each node version."
+    gpu_driver: GpuDriver = Field(
+        "DEFAULT", description="GKE-managed driver of every GPU pool without its own gpuDriver and of NAP's pools: "
+        "DEFAULT is the version GKE tests with each node version."
     )
 
 
@@ -325,6 +339,9 @@ class Monitoring(Model):
 
 class Platform(Model):
     project: str = Field(pattern=PROJECT_ID, description="GCP project id.")
+    environment: Literal["production", "development"] = Field(
+        "production", description="development: the stack may turn protection off (the policy pack refuses that "
+        "in production); labels the cluster environment: <value>.")
     region: str = Field(pattern=REGION)
     zones: list[str] = Field(min_length=1)
     name_prefix: DnsLabel = Field(description="Prefix of every GCP name (network, cluster, accounts).")

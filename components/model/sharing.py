@@ -13,7 +13,12 @@ nodeLabels and the queues' quota units, so the three cannot disagree. GKE's docu
   `cloud.google.com/gke-gpu-partition-size: <size>`, each partition one `nvidia.com/gpu` ("Running
   multi-instance GPUs", cloud.google.com/kubernetes-engine/docs/how-to/gpus-multi; partitions per GPU
   from the NVIDIA MIG user guide's profile table that page points to). Time-sharing on top of MIG
-  partitions is documented there; MPS on MIG is not, so the model refuses it.
+  partitions is documented there.
+- MPS is refused: GKE's MPS guide ("Share GPUs with multiple workloads using NVIDIA MPS",
+  cloud.google.com/kubernetes-engine/docs/how-to/nvidia-mps-gpus) runs its client pods with
+  `hostIPC: true` to reach the node's MPS control daemon, and a host namespace is exactly what the team
+  namespaces' Pod Security level and the platform's admission policy forbid ("Pod Security Standards",
+  Baseline: spec.hostIPC must be unset or false). A pool the teams' pods could never use is an error.
 """
 
 from __future__ import annotations
@@ -88,13 +93,17 @@ def _shape_issues(path: str, shape: Union[GpuPool, NapShape]) -> Iterator[Issue]
         return
     at = f"{path}.accelerator.sharing"
     gpu = shape.accelerator.type
+    if sharing.strategy is SharingStrategy.MPS:
+        yield Issue(f"{at}.strategy", "MPS clients need hostIPC: true to reach the node's MPS daemon (GKE's MPS "
+                    "guide), which Pod Security forbids in every team namespace, so no team job could use the pool",
+                    "use strategy: time-sharing", example="time-sharing")
     if sharing.strategy and sharing.max_shared_clients_per_gpu is None:
         yield Issue(f"{at}.maxSharedClientsPerGpu", f"strategy {sharing.strategy.value} needs the number of containers per GPU",
                     f"set maxSharedClientsPerGpu ({MIN_CLIENTS}..{MAX_CLIENTS})")
     if sharing.max_shared_clients_per_gpu is not None:
         if not sharing.strategy:
             yield Issue(f"{at}.strategy", "maxSharedClientsPerGpu is set but no sharing strategy",
-                        "set strategy: time-sharing (or mps), or remove maxSharedClientsPerGpu")
+                        "set strategy: time-sharing, or remove maxSharedClientsPerGpu")
         if not MIN_CLIENTS <= sharing.max_shared_clients_per_gpu <= MAX_CLIENTS:
             yield Issue(f"{at}.maxSharedClientsPerGpu",
                         f"{sharing.max_shared_clients_per_gpu} is outside GKE's {MIN_CLIENTS}..{MAX_CLIENTS} containers per GPU",
@@ -104,13 +113,10 @@ def _shape_issues(path: str, shape: Union[GpuPool, NapShape]) -> Iterator[Issue]
         if sizes is None:
             yield Issue(f"{at}.partitionSize", f"{gpu} has no multi-instance GPU partitions (GKE offers MIG on "
                         f"{', '.join(MIG_PARTITIONS)} only)",
-                        "remove partitionSize and use strategy time-sharing or mps, or pick an A100/H100 machine")
+                        "remove partitionSize and use strategy time-sharing, or pick an A100/H100 machine")
         elif sharing.partition_size not in sizes:
             yield Issue(f"{at}.partitionSize", f"{gpu} offers no {sharing.partition_size!r} partition",
                         f"use one of: {', '.join(sizes)}")
-        if sharing.strategy is SharingStrategy.MPS:
-            yield Issue(f"{at}.strategy", "MPS on MIG partitions is not a combination GKE documents",
-                        "use strategy time-sharing on the partitions, or drop partitionSize")
     if not (sharing.strategy or sharing.partition_size or sharing.max_shared_clients_per_gpu):
         yield Issue(at, "an empty sharing section shares nothing", "set strategy and maxSharedClientsPerGpu, or partitionSize, or remove it")
     if isinstance(shape, GpuPool) and shape.provisioning in (Provisioning.RESERVED, Provisioning.DWS):

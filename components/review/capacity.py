@@ -54,6 +54,21 @@ def pool_gpus(resources: Iterable[dict]) -> dict[str, int]:
     return out
 
 
+def delete_first_gap(type_: str, inputs: dict, options: dict) -> str | None:
+    """What a delete-first replacement takes away until the successor is up, for GPU pools (None otherwise).
+
+    A reserved pool is replaced delete-first (components/gcp/node_pools.py): its reservation has no
+    room for a second pool, so its reserved GPUs are gone for the whole swap, and a reviewer must see it."""
+    if type_ != T_POOL or not options.get("deleteBeforeReplace"):
+        return None
+    affinity = (inputs.get("nodeConfig") or {}).get("reservationAffinity") or {}
+    accels = (inputs.get("nodeConfig") or {}).get("guestAccelerators") or []
+    gpus = _int(inputs.get("nodeCount")) * sum(_int(a.get("count")) for a in accels)
+    what = "reserved GPUs" if affinity.get("consumeReservationType") == "SPECIFIC_RESERVATION" else "GPUs"
+    return (f"CAPACITY GAP: its {gpus} {what} are gone from the delete until the new pool's nodes are up "
+            "(the old pool is deleted first; schedule it when the queues can wait)")
+
+
 def nap_limits(resources: Iterable[dict]) -> dict[str, int]:
     """Cluster autoscaler (NAP) maximum per resource type: cpu, memory (GB), each accelerator."""
     for r in resources:

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
+from .capacity import delete_first_gap
 from .replace import forces_replacement, forcing_paths
 
 MISSING = "(absent)"
@@ -34,6 +35,7 @@ class ResourceChange:
     protected: bool = False  # protect is on: a replace or delete of it fails until unprotected
     fields: tuple[FieldChange, ...] = ()
     renamed_from: Optional[str] = None
+    gap: Optional[str] = None  # a delete-first replacement's lost capacity (capacity.delete_first_gap)
 
 
 @dataclass
@@ -121,7 +123,8 @@ def compare(before: Iterable[dict], after: Iterable[dict]) -> PlanDiff:
         protected = bool(prev["options"].get("protect"))
         renamed = source if source != urn else None
         if any(f.forces_replacement for f in fields):
-            diff.changes.append(ResourceChange("replace", urn, res["type"], res["name"], protected, tuple(fields), renamed))
+            gap = delete_first_gap(res["type"], res["inputs"], res["options"])
+            diff.changes.append(ResourceChange("replace", urn, res["type"], res["name"], protected, tuple(fields), renamed, gap))
         elif fields or renamed or _option_changes(prev, res):
             extra = tuple(fields) + _option_changes(prev, res)
             diff.changes.append(ResourceChange("update", urn, res["type"], res["name"], protected, extra, renamed))

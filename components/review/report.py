@@ -71,6 +71,9 @@ def render(old: Plan, new: Plan, diff: Optional[PlanDiff] = None) -> str:
            f"{counts['delete']} to delete** ({diff.before_count} → {diff.after_count} resources)"]
     if diff.empty:
         out += ["", "No resource changes."]
+    gaps = [f"> ⚠ `{c.name}`: {c.gap}" for c in diff.of("replace") if c.gap]
+    if gaps:
+        out += [""] + gaps
     for action, title in ACTIONS:
         changes = diff.of(action)
         if changes:
