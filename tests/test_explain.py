@@ -90,14 +90,18 @@ def test_requests_without_limits_are_admitted(cluster):
     assert v.status == ADMITTED, v.format()
 
 
-def test_requests_above_limits_are_inadmissible(cluster):
+def test_requests_above_limits_are_rejected_at_creation(cluster):
+    """The API server validates the Job's pod template before Kueue sees it (kubernetes/kubernetes
+    pkg/apis/core/validation/validation.go validateResourceRequirements: "must be less than or equal to
+    cpu limit of 4"), so the Job is never created: rejected, not pending."""
     obj = job()
     obj["spec"]["template"]["spec"]["containers"][0]["resources"] = {
         "requests": {"cpu": "8"}, "limits": {"cpu": "4", "nvidia.com/gpu": "2"}}
     v = run(cluster, obj)
-    assert v.status == PENDING
-    assert v.reasons == ["spec.template.spec.containers[0] (main): cpu: requests must not exceed its limits "
-                         "(requests cpu=8 > limits cpu=4)"]
+    assert v.status == REJECTED and "rejected at creation by the API server" in v.summary
+    assert v.reasons == ['Job.batch "mine" is invalid: spec.template.spec.containers[0].resources.requests: '
+                         'Invalid value: "8": must be less than or equal to cpu limit of 4']
+    assert v.fixes == ["lower the request to the limit, or raise the limit"]
 
 
 def test_unknown_queue(cluster):

@@ -23,15 +23,17 @@ from typing import Optional
 
 import yaml
 
+from . import apiserver
 from .admission import rejections
 from .cluster import ClusterView
+from .jobs import NoWorkload, default_priority, kueue_config, managed, namespace_labels, priority_classes, priority_of, team_namespaces
 from .matching import labels_match
 from .placement import place
 from .quantity import parse, show
 from .quota import NO_FIT, PREEMPT, Assignment, Queue, Quotas, Running, assign
 from .workload import QUEUE_LABEL, Workload, adjust, pod_requests, problems
 
-ADMITTED, PENDING, REJECTED = "admitted", "pending", "rejected"
+ADMITTED, PENDING, REJECTED, UNMANAGED = "admitted", "pending", "rejected", "unmanaged"
 GPU = "nvidia.com/gpu"
 CLASS_LABEL = "batch-platform/class"
 
@@ -58,32 +60,14 @@ class Verdict:
         return "\n".join(lines)
 
 
-def _ns_labels(cluster: ClusterView, name: str) -> Optional[dict[str, str]]:
-    ns = cluster.named("Namespace", name)
-    if ns is None:
-        return None
-    return {"kubernetes.io/metadata.name": name, **((ns.get("metadata") or {}).get("labels") or {})}
-
-
 def _selector_matches(selector: Optional[dict], labels: dict[str, str]) -> bool:
     return selector is not None and labels_match(selector, labels)  # an unset namespaceSelector selects no namespace
-
-
-def kueue_config(cluster: ClusterView) -> dict:
-    configs = cluster.of_kind("Configuration")
-    return configs[0] if configs else {}
-
-
-def priorities(cluster: ClusterView) -> tuple[dict[str, int], int]:
-    classes = {pc["metadata"]["name"]: int(pc.get("value", 0)) for pc in cluster.of_kind("PriorityClass")}
-    default = next((int(pc.get("value", 0)) for pc in cluster.of_kind("PriorityClass") if pc.get("globalDefault")), 0)
-    return classes, default
 
 
 def parse_used(entries: list[str], cluster: ClusterView) -> list[Running]:
     """`CQ=FLAVOR:GPUS[:PRIORITYCLASS]`: a running job of GPUS GPUs (with the cpu/memory the queue's
     quota pairs with each GPU) at the priority of its queue's class unless given."""
-    classes, default = priorities(cluster)
+    classes, default = priority_classes(cluster), default_priority(cluster).value
     running = []
     for i, entry in enumerate(entries):
         try:
@@ -125,6 +109,9 @@ def quotas_of(cluster: ClusterView, used: list[Running]) -> Quotas:
     queues = {cq["metadata"]["name"]: Queue.from_object(cq) for cq in cluster.of_kind("ClusterQueue")}
     cohort_quota = {}
     for cohort in cluster.of_kind("Cohort"):
+        if (cohort.get("spec") or {}).get("parentName"):
+            raise ValueError(f"Cohort {cohort['metadata']['name']} has a parentName: nested cohorts are not modelled "
+                             "by explain (it would guess)")
         quota = {}
         for rg in (cohort.get("spec") or {}).get("resourceGroups") or []:
             for f in rg.get("flavors") or []:
@@ -139,37 +126,48 @@ def explain(cluster: ClusterView, workload: Workload, used: Optional[list[Runnin
     trace: list[str] = []
     ns = workload.namespace or namespace
     label = f"{workload.kind} {ns}/{workload.name}" if ns else f"{workload.kind} {workload.name}"
-    teams = sorted(n["metadata"]["name"] for n in cluster.of_kind("Namespace"))
+    teams = ", ".join(team_namespaces(cluster))
     if not ns:
         return Verdict(REJECTED, f"{label}: no namespace", ["metadata.namespace is not set"],
-                       [f"set metadata.namespace to your team's namespace ({', '.join(teams)}) or pass --namespace"])
-    ns_labels = _ns_labels(cluster, ns)
+                       [f"set metadata.namespace to your team's namespace ({teams}) or pass --namespace"])
+    ns_labels = namespace_labels(cluster, ns)
     if ns_labels is None:
         return Verdict(REJECTED, f"{label}: namespace {ns} does not exist",
                        [f'namespaces "{ns}" not found (the API server rejects the create)'],
-                       [f"use your team's namespace: {', '.join(teams)}"])
+                       [f"use your team's namespace: {teams}"])
     trace.append(f"namespace {ns} exists")
+    invalid = apiserver.rejections(workload.obj)
+    if invalid:
+        return Verdict(REJECTED, f"{label} is rejected at creation by the API server", invalid,
+                       [_api_fix(e) for e in invalid], trace)
+    trace.append("valid for the API server (resources, parallelism, completions)")
     denied = rejections(cluster.objects, workload.obj, ns_labels)
     if denied:
         return Verdict(REJECTED, f"{label} is rejected at submission by a ValidatingAdmissionPolicy", denied,
                        [d.split(": ", 1)[1] for d in denied], trace)
     trace.append("accepted at submission (every ValidatingAdmissionPolicy passes)")
+    if not managed(cluster, ns_labels):
+        return Verdict(UNMANAGED, f"{label} is never managed by Kueue: it runs outside every quota",
+                       [f"namespace {ns} is outside Kueue's managedJobsNamespaceSelector, so Kueue ignores the job with "
+                        "or without a queue-name label: it is not suspended and no quota, queue or preemption applies"],
+                       [f"create it in your team's namespace ({teams})"], trace)
+    trace.append(f"namespace {ns} is managed by Kueue (managedJobsNamespaceSelector)")
     config = kueue_config(cluster)
     queue = workload.queue
     local_queues = sorted(lq["metadata"]["name"] for lq in cluster.in_namespace("LocalQueue", ns))
     if not queue:
-        managed = _selector_matches(config.get("managedJobsNamespaceSelector", {}), ns_labels)
         why = (f"label {QUEUE_LABEL} is missing; Kueue manages namespace {ns} with manageJobsWithoutQueueName, "
-               "so the job stays suspended" if managed and config.get("manageJobsWithoutQueueName")
+               "so the job stays suspended" if config.get("manageJobsWithoutQueueName")
                else f"label {QUEUE_LABEL} is missing, so Kueue ignores the job and it bypasses the queues")
-        return Verdict(PENDING, f"{label} waits without a queue", [why],
+        return Verdict(PENDING if config.get("manageJobsWithoutQueueName") else UNMANAGED,
+                       f"{label} waits without a queue" if config.get("manageJobsWithoutQueueName")
+                       else f"{label} is never managed by Kueue", [why],
                        [f"add metadata.labels {QUEUE_LABEL}: <one of {', '.join(local_queues) or 'no LocalQueue'}>"], trace)
-    classes, default_priority = priorities(cluster)
-    pclass = workload.priority_class
-    if pclass and pclass not in classes:
-        return Verdict(PENDING, f"{label} gets no Workload", [f"PriorityClass {pclass} does not exist, so Kueue creates no Workload and the job stays suspended"],
-                       [f"use one of {', '.join(sorted(classes))}"], trace)
-    priority = classes.get(pclass, default_priority) if pclass else default_priority
+    try:
+        prio = priority_of(cluster, workload)
+    except NoWorkload as err:
+        return Verdict(PENDING, f"{label} gets no Workload", [err.args[0]], [err.args[1]], trace)
+    priority = prio.value
     lq = cluster.named("LocalQueue", queue, ns)
     if lq is None:
         return Verdict(PENDING, f"{label} is inadmissible: LocalQueue {queue} doesn't exist",
@@ -177,7 +175,7 @@ def explain(cluster: ClusterView, workload: Workload, used: Optional[list[Runnin
                        [f"set {QUEUE_LABEL} to one of {', '.join(local_queues) or '(none: this namespace has no LocalQueue)'}"], trace)
     cq_name = (lq.get("spec") or {}).get("clusterQueue")
     cq = cluster.named("ClusterQueue", cq_name)
-    trace.append(f"LocalQueue {ns}/{queue} -> ClusterQueue {cq_name}; priority {priority} ({pclass or 'global default'})")
+    trace.append(f"LocalQueue {ns}/{queue} -> ClusterQueue {cq_name}; priority {priority} ({prio.source})")
     if cq is None:
         return Verdict(PENDING, f"{label} is inadmissible: ClusterQueue {cq_name} doesn't exist",
                        [f"ClusterQueue {cq_name} doesn't exist"], ["ask the platform team"], trace, cluster_queue=cq_name)
@@ -198,6 +196,18 @@ def explain(cluster: ClusterView, workload: Workload, used: Optional[list[Runnin
     trace.append("requests after LimitRange defaults: " + "; ".join(
         f"{ps.name} {ps.count} pod(s) x {_show(pod_requests(ps.spec))}" for ps in workload.pod_sets))
     return _admit(cluster, workload, Queue.from_object(cq), quotas_of(cluster, used or []), priority, label, trace)
+
+
+def _api_fix(error: str) -> str:
+    if "must be equal to" in error or "Limit must be set" in error:
+        resource = error.split(" to ", 1)[1].split(" ")[0] if "must be equal to" in error else \
+            error.split(".resources.limits")[0].rsplit(" ", 1)[-1] + " extended resource"
+        return f"set only the limit of {resource} (the request defaults to the limit)"
+    if "must be less than or equal to" in error:
+        return "lower the request to the limit, or raise the limit"
+    if "must be an integer" in error:
+        return "request whole GPUs (an extended resource cannot be split)"
+    return "make the negative value zero or positive"
 
 
 def _show(requests: dict[str, int]) -> str:
@@ -331,4 +341,5 @@ def load_workload_file(text: str) -> list[dict]:
     return [o for o in yaml.safe_load_all(text) if isinstance(o, dict) and o.get("kind") in ("Job", "JobSet")]
 
 
-__all__ = ["Verdict", "explain", "parse_used", "quotas_of", "load_workload_file", "ADMITTED", "PENDING", "REJECTED"]
+__all__ = ["Verdict", "explain", "parse_used", "quotas_of", "load_workload_file", "ADMITTED", "PENDING", "REJECTED",
+           "UNMANAGED"]

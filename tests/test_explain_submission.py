@@ -1,0 +1,155 @@
+"""Before Kueue: what the API server and Kueue's job reconciler do with a Job the user submits.
+
+- API validation, kubernetes/kubernetes `pkg/apis/core/validation/validation.go`
+  validateResourceRequirements (via ValidateJob -> ValidatePodTemplateSpec) and
+  `pkg/apis/batch/validation` ValidateJobSpec: the messages are the API server's own;
+- unmanaged namespaces, Kueue v0.19.2 `pkg/controller/jobframework/reconciler.go` (the
+  managedJobsNamespaceSelector check comes first; ManagedJobsNamespaceSelectorAlwaysRespected is GA and
+  locked on, `pkg/features/kube_features.go`) and docs `opt_in_namespace_management.md` ("Users cannot
+  bypass Kueue's quota system by manually adding queue-name labels to workloads in unmanaged namespaces");
+- priority, `reconciler.go` ExtractPriority: the kueue.x-k8s.io/priority-class WorkloadPriorityClass wins
+  over the pod's PriorityClass; a missing class builds no Workload.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from components.explain import ADMITTED, PENDING, REJECTED, UNMANAGED, explain, from_capture, from_object, view
+from components.explain.jobs import team_namespaces
+from test_explain import job, run
+
+
+@pytest.fixture(scope="module")
+def cluster(dev_capture):
+    return from_capture(dev_capture)
+
+
+def _resources(obj: dict, **resources) -> dict:
+    obj["spec"]["template"]["spec"]["containers"][0]["resources"] = resources
+    return obj
+
+
+PATH = "spec.template.spec.containers[0].resources"
+API_CASES = [
+    # (case, resources, the API server's error)
+    ("gpu request without a limit", {"requests": {"nvidia.com/gpu": "2"}},
+     f"{PATH}.limits: Required value: Limit must be set for non overcommitable resources"),
+    ("gpu request below its limit", {"requests": {"nvidia.com/gpu": "1"}, "limits": {"nvidia.com/gpu": "2"}},
+     f'{PATH}.requests: Invalid value: "1": must be equal to nvidia.com/gpu limit of 2'),
+    ("gpu request above its limit", {"requests": {"nvidia.com/gpu": "3"}, "limits": {"nvidia.com/gpu": "2"}},
+     f'{PATH}.requests: Invalid value: "3": must be equal to nvidia.com/gpu limit of 2'),
+    ("memory request above its limit", {"requests": {"memory": "8Gi"}, "limits": {"memory": "4Gi", "nvidia.com/gpu": "1"}},
+     f'{PATH}.requests: Invalid value: "8Gi": must be less than or equal to memory limit of 4Gi'),
+    ("negative cpu", {"requests": {"cpu": "-1"}, "limits": {"nvidia.com/gpu": "1"}},
+     f'{PATH}.requests[cpu]: Invalid value: "-1": must be greater than or equal to 0'),
+    ("half a gpu", {"limits": {"nvidia.com/gpu": "0.5"}},
+     f'{PATH}.limits[nvidia.com/gpu]: Invalid value: "0.5": must be an integer'),
+]
+
+
+@pytest.mark.parametrize("case, resources, error", API_CASES, ids=[c[0] for c in API_CASES])
+def test_the_api_server_rejects_invalid_resources(cluster, case, resources, error):
+    v = run(cluster, _resources(job(), **resources))
+    assert v.status == REJECTED and v.reasons == [f'Job.batch "mine" is invalid: {error}'], v.format()
+    assert v.fixes and all(f and not f.startswith(("because", "the ")) for f in v.fixes)
+
+
+def test_cpu_request_below_its_limit_is_valid(cluster):
+    """cpu and memory may be overcommitted (IsOvercommitAllowed): request < limit is fine."""
+    v = run(cluster, _resources(job(), requests={"cpu": "2"}, limits={"cpu": "4", "nvidia.com/gpu": "2"}))
+    assert v.status == ADMITTED, v.format()
+
+
+@pytest.mark.parametrize("field", ["parallelism", "completions"])
+def test_negative_parallelism_or_completions_is_rejected(cluster, field):
+    obj = job()
+    obj["spec"][field] = -1
+    v = run(cluster, obj)
+    assert v.status == REJECTED
+    assert f'Job.batch "mine" is invalid: spec.{field}: Invalid value: -1: must be greater than or equal to 0' in v.reasons
+
+
+def test_jobset_child_jobs_are_rejected():
+    """A JobSet's webhook does not check pod resources (jobset v0.12.0 jobset_webhook.go ValidateCreate):
+    the API server rejects each child Job (named <jobset>-<replicatedJob>-<index>) instead."""
+    from components.explain.apiserver import rejections
+    template = _resources(job(), requests={"nvidia.com/gpu": "1"})["spec"]
+    js = {"apiVersion": "jobset.x-k8s.io/v1alpha2", "kind": "JobSet", "metadata": {"name": "js"},
+          "spec": {"replicatedJobs": [{"name": "workers", "template": {"spec": template}}]}}
+    assert rejections(js) == [f'Job.batch "js-workers-0" is invalid: {PATH}.limits: Required value: '
+                              "Limit must be set for non overcommitable resources"]
+
+
+@pytest.mark.parametrize("namespace", ["default", "monitoring", "jobset-system"])
+def test_a_job_outside_managed_namespaces_runs_outside_every_quota(cluster, namespace):
+    """Even with a queue-name label Kueue never manages it; `default` exists in every cluster."""
+    v = run(cluster, job(namespace=namespace, gpus=64))
+    assert v.status == UNMANAGED and "runs outside every quota" in v.summary
+    assert "managedJobsNamespaceSelector" in v.reasons[0]
+    assert v.fixes == ["create it in your team's namespace (team-a, team-b, team-c, team-d)"]
+
+
+def test_wrong_namespace_suggests_team_namespaces_only(cluster):
+    v = run(cluster, job(namespace="ml"))
+    assert v.status == REJECTED and v.fixes == ["use your team's namespace: team-a, team-b, team-c, team-d"]
+    assert team_namespaces(cluster) == ["team-a", "team-b", "team-c", "team-d"]
+
+
+def _cluster_with(*extra):
+    """One managed namespace with a queue (default Kueue Configuration: everything but kube-system and
+    kueue-system is managed), a 4-GPU ClusterQueue and the given PriorityClasses/WorkloadPriorityClasses."""
+    objs = [{"kind": "Namespace", "metadata": {"name": "ns"}},
+            {"kind": "LocalQueue", "metadata": {"name": "q", "namespace": "ns"}, "spec": {"clusterQueue": "cq"}},
+            {"kind": "ClusterQueue", "metadata": {"name": "cq"}, "spec": {
+                "namespaceSelector": {}, "resourceGroups": [{"coveredResources": ["nvidia.com/gpu"], "flavors": [
+                    {"name": "gpu", "resources": [{"name": "nvidia.com/gpu", "nominalQuota": 4}]}]}]}},
+            {"kind": "ResourceFlavor", "metadata": {"name": "gpu"}, "spec": {}}, *extra]
+    return view(objs)
+
+
+def _job(labels=None, priority_class=None):
+    spec = {"containers": [{"name": "c", "resources": {"limits": {"nvidia.com/gpu": "1"}}}]}
+    if priority_class:
+        spec["priorityClassName"] = priority_class
+    return from_object({"apiVersion": "batch/v1", "kind": "Job", "metadata": {
+        "name": "j", "namespace": "ns", "labels": {"kueue.x-k8s.io/queue-name": "q", **(labels or {})}},
+        "spec": {"template": {"spec": spec}}})
+
+
+PC = {"kind": "PriorityClass", "metadata": {"name": "pod-high"}, "value": 1000}
+WPC = {"kind": "WorkloadPriorityClass", "metadata": {"name": "wl-low"}, "value": 5}
+
+
+def test_workload_priority_class_wins_over_the_pod_priority_class():
+    v = explain(_cluster_with(PC, WPC), _job({"kueue.x-k8s.io/priority-class": "wl-low"}, "pod-high"))
+    assert v.flavor == "gpu" and "priority 5 (WorkloadPriorityClass wl-low)" in "\n".join(v.trace)  # Kueue admits it
+
+
+def test_missing_workload_priority_class_builds_no_workload():
+    v = explain(_cluster_with(PC), _job({"kueue.x-k8s.io/priority-class": "urgent"}, "pod-high"))
+    assert v.status == PENDING and "gets no Workload" in v.summary
+    assert v.reasons == ['WorkloadPriorityClass "urgent" (label kueue.x-k8s.io/priority-class) does not exist, so Kueue '
+                         "creates no Workload and the job stays suspended"]
+    assert v.fixes == ["remove the label kueue.x-k8s.io/priority-class (this cluster defines no WorkloadPriorityClass)"]
+
+
+def test_global_default_priority_is_the_lowest_default():
+    """getDefaultPriorityClass: with several globalDefault classes the lowest value wins."""
+    defaults = [{"kind": "PriorityClass", "metadata": {"name": n}, "value": v, "globalDefault": True}
+                for n, v in (("b", 50), ("a", 7))]
+    v = explain(_cluster_with(*defaults), _job())
+    assert "priority 7 (global default PriorityClass a)" in "\n".join(v.trace)
+
+
+def test_teams_can_create_jobs_only_where_kueue_manages_them(cluster):
+    """The platform's answer to unmanaged namespaces: a team member's only create right on Jobs/JobSets is
+    the namespaced Role of their own team namespace (Kubernetes RBAC: a RoleBinding grants within its
+    namespace only), and every such namespace is managed - so only platform admins could start a job
+    outside the quotas, and `explain` calls that out as UNMANAGED."""
+    from components.explain.jobs import managed, namespace_labels
+    granting = {o["metadata"]["namespace"] for o in cluster.of_kind("Role")
+                if any("create" in r["verbs"] and {"jobs", "jobsets"} & set(r["resources"]) for r in o["rules"])}
+    assert granting == {"team-a", "team-b", "team-c", "team-d"}
+    assert all(managed(cluster, namespace_labels(cluster, ns)) for ns in granting)
+    assert not cluster.of_kind("ClusterRole") and not cluster.of_kind("ClusterRoleBinding")
