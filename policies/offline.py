@@ -24,6 +24,7 @@ import json
 import re
 import sys
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from inspect import isawaitable
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
@@ -45,7 +46,7 @@ from pulumi_policy import (
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
-from components.offline import Capture, Resource, read_config_file, run_stack
+from components.offline import Capture, Resource, load_stack, run_stack
 
 from .gpu_batch_policies import PACK_ENFORCEMENT, PACK_NAME, POLICIES
 
@@ -319,13 +320,20 @@ def run_policies(
     if view not in VIEWS:
         raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
     resolved = resolve_config(policies, policy_config)
-    by_urn = {r.urn: r for r in capture.resources}
     if view == "engine":
         inputs = {r.urn: wire_dict(engine_inputs(r)) for r in capture.resources}
         outputs = {r.urn: wire_dict(engine_outputs(r)) for r in capture.resources}
     else:
         inputs = {r.urn: wire_dict(r.inputs) for r in capture.resources}
         outputs = {r.urn: wire_dict(r.outputs if r.outputs else r.inputs) for r in capture.resources}
+    # Built once, not once per policy: the servicer deserializes each resource again for every policy, to the
+    # same values, and the policies only read them; the stack policies share one resource list.
+    by_urn = {r.urn: r for r in capture.resources}
+    options = {r.urn: policy_options(r) for r in capture.resources}
+    providers = {r.provider: provider_of(r, by_urn) for r in capture.resources}
+    resource_views = cache(lambda: [(r, policy_props(inputs[r.urn]), options[r.urn], providers[r.provider])
+                                    for r in capture.resources])
+    stack_view = cache(lambda: _stack_resources(capture, outputs, options, providers))
     runs = []
     for policy in policies:
         level, props = resolved[policy.name]
@@ -345,22 +353,20 @@ def run_policies(
             return report_violation
 
         if isinstance(policy, ResourceValidationPolicy):
-            for r in capture.resources:
-                args = ResourceValidationArgs(
-                    r.type, policy_props(inputs[r.urn]), r.urn, r.name, policy_options(r),
-                    provider_of(r, by_urn), config, {})
+            for r, props, opts, provider in resource_views():
+                args = ResourceValidationArgs(r.type, props, r.urn, r.name, opts, provider, config, {})
                 # The URN a resource policy passes is ignored: it is always the validated resource's.
                 _run_validate(policy, args, recorder(r.urn, fixed=True), run)
         elif isinstance(policy, StackValidationPolicy):
-            _run_validate(policy, StackValidationArgs(_stack_resources(capture, outputs, by_urn), config, {}),
-                          recorder(""), run)
+            _run_validate(policy, StackValidationArgs(stack_view(), config, {}), recorder(""), run)
     return Report(capture.stack, len(capture.resources), runs)
 
 
-def _stack_resources(capture: Capture, outputs: Mapping[str, dict], by_urn: Mapping[str, Resource]) -> list[PolicyResource]:
+def _stack_resources(capture: Capture, outputs: Mapping[str, dict], options: Mapping[str, PolicyResourceOptions],
+                     providers: Mapping[str, Optional[PolicyProviderResource]]) -> list[PolicyResource]:
     resources = {
-        r.urn: PolicyResource(r.type, policy_props(outputs[r.urn]), r.urn, r.name, policy_options(r),
-                              provider_of(r, by_urn), None, [], {})
+        r.urn: PolicyResource(r.type, policy_props(outputs[r.urn]), r.urn, r.name, options[r.urn],
+                              providers[r.provider], None, [], {})
         for r in capture.resources
     }
     for r in capture.resources:
@@ -375,13 +381,6 @@ def _stack_resources(capture: Capture, outputs: Mapping[str, dict], by_urn: Mapp
 # Command line
 
 
-def stack_from_file(path: str | Path) -> tuple[str, dict]:
-    """(stack name, `config:` map) of a Pulumi.<stack>.yaml-like file."""
-    path = Path(path)
-    match = re.match(r"^Pulumi\.(.+)\.ya?ml$", path.name)
-    return (match.group(1) if match else path.stem), read_config_file(path)
-
-
 def run(stack: Optional[str] = None, config_file: Optional[str | Path] = None,
         policy_config: Optional[str | Path] = None, as_json: bool = False, verbose: bool = False,
         view: str = "engine", preview: bool = False) -> int:
@@ -391,11 +390,9 @@ def run(stack: Optional[str] = None, config_file: Optional[str | Path] = None,
     first preview of a new stack (cloud-computed values unknown)."""
     try:
         given = load_policy_config(policy_config) if policy_config else None
-        if config_file:
-            name, config = stack_from_file(config_file)
-            capture = run_stack(stack or name, config=config, preview=preview)
-        else:
-            capture = run_stack(stack or "dev", preview=preview)
+        capture = run_stack(load_stack(stack, config_file), preview=preview)
+        for severity, message in capture.log:  # what the program logged, once
+            print(f"{severity}: {message}", file=sys.stderr)
         report = run_policies(capture, POLICIES, given, view=view)
     except PolicyConfigError as err:
         print(err, file=sys.stderr)

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 
 import pytest
+import yaml
 
 import components.offline
+from components.offline import REPO
 from components.cli import main as cli
 from components.model import nap_limits, parse_platform
 from conftest import PLATFORM_KEY, load_dev_config, load_dev_platform_raw
@@ -144,3 +149,36 @@ def test_plan_prints_the_cost_section_and_writes_cost_and_picture(dev_plan):
     assert written["summary"] == cost_json(platform, "dev")["summary"]
     for name in ("platform.html", "platform.md", "platform.svg"):
         assert (out / "dev" / name).stat().st_size > 0
+
+
+def test_two_plans_of_one_stack_are_byte_identical(tmp_path):
+    """The program registers its resources asynchronously, in an order that changes from process to process
+    (string hashing is randomised per process unless PYTHONHASHSEED is set); the plan's files and printout
+    must not. Two fresh processes with different hash seeds, as two users' runs would be."""
+    runs = []
+    for seed in ("1", "2"):
+        out = tmp_path / seed
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        runs.append((out, subprocess.Popen([sys.executable, "-m", "components.cli", "plan", "dev", "--out", str(out)],
+                                           cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
+    printed = []
+    for out, process in runs:
+        stdout, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr
+        printed.append(stdout.replace(str(out), "OUT"))
+    assert printed[0] == printed[1]
+    first, second = (sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file()) for out, _ in runs)
+    assert first == second and "resources.json" in {p.name for p in first}
+    for path in first:
+        assert (runs[0][0] / path).read_bytes() == (runs[1][0] / path).read_bytes(), path
+
+
+def test_written_manifests_are_the_captured_objects(dev_plan, dev_capture):
+    """The manifests are written with libyaml's emitter: read back, they are exactly the objects captured."""
+    from components.plan import embedded_configuration, kubernetes_object, manifest_key
+
+    *_, out = dev_plan
+    objects = [o for o in map(kubernetes_object, dev_capture.resources) if o]
+    objects += [c for o in objects if o["kind"] == "HelmChart" for c in embedded_configuration(o)]
+    written = [o for path in sorted((out / "dev" / "manifests").glob("*.yaml")) for o in yaml.safe_load_all(path.read_text())]
+    assert sorted(written, key=manifest_key) == sorted(objects, key=manifest_key)

@@ -17,7 +17,7 @@ import pytest
 
 import components.review.plans as plans
 from components.cli import main as cli
-from components.offline import REPO
+from components.offline import REPO, read_config_file
 from components.review import PlanError, compare, plan_of_revision
 from conftest import PLATFORM_KEY, capture_of, load_stack_config
 
@@ -28,7 +28,7 @@ README_COMMAND = ".venv/bin/python -m components.cli diff Pulumi.dev.yaml docs/e
 @pytest.fixture
 def cached_runs(monkeypatch):
     """Stack files planned through the suite's capture cache (same program, same config, one run)."""
-    monkeypatch.setattr(plans, "run_stack", lambda stack, config: capture_of(config, stack))
+    monkeypatch.setattr(plans, "run_stack", lambda stack: capture_of(stack.config, stack.name))
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def test_readme_shows_the_add_a_fifth_team_diff_the_command_prints(cached_runs, 
 
 def test_the_example_is_dev_plus_one_team():
     dev = load_stack_config("dev")[PLATFORM_KEY]
-    example = plans.read_config_file(EXAMPLE)[PLATFORM_KEY]
+    example = read_config_file(EXAMPLE)[PLATFORM_KEY]
     added = example["teams"].pop()
     assert added["name"] == "team-e" and example == dev
 

@@ -1,24 +1,18 @@
 """One command line for everything the project does besides `pulumi up`: `python -m components.cli`.
 
-Every module of this package is imported here; a command module registers its command(s) on the
-group `app.cli` when imported, so adding a command is adding a module (plan, policy, workloads,
-explain; cost and diff by their owners). `app` (the group) and `stack` (shared loading) register none. Commands return their exit code:
-0 fine, 1 a finding (a mandatory policy violation, a job that would not run), 2 bad input.
+Each command is a module of this package that registers it on the group `app.cli` when imported; the
+group imports it when the command is called (app.COMMANDS: name, module, one-line help), so adding a
+command is adding a module and its row. `stack` (shared loading) registers none. Commands return their
+exit code: 0 fine, 1 a finding (a mandatory policy violation, a job that would not run), 2 bad input.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from typing import Optional, Sequence
 
 import click
 
 from .app import PROG, cli
-
-for _module in pkgutil.iter_modules(__path__):
-    if _module.name not in ("app", "__main__"):
-        importlib.import_module(f"{__name__}.{_module.name}")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -10,13 +10,13 @@ from typing import Optional
 import click
 
 from components.cost import cost_json, cost_text
-from components.model import ConfigError, parse_platform
-from components.offline import PROJECT, read_config_file, stack_config
+from components.model import ConfigError
+from components.offline import load_stack
 
-from .app import cli
+from .app import cli, short_help
 
 
-@cli.command(short_help="Monthly cost: idle floor, burst, per-team quota cost, spot saving, budgets.")
+@cli.command(short_help=short_help("cost"))
 @click.argument("stack", default="dev")
 @click.option("--config-file", type=click.Path(dir_okay=False, path_type=Path),
               help="A Pulumi.<x>.yaml-like file to price instead of the stack's file.")
@@ -31,8 +31,7 @@ def cost(stack: str, config_file: Optional[Path], as_json: bool) -> int:
     """
     source = str(config_file) if config_file else f"Pulumi.{stack}.yaml"
     try:
-        config = read_config_file(config_file) if config_file else stack_config(stack)
-        platform = parse_platform(config.get(f"{PROJECT}:platform"), source)
+        platform = load_stack(stack, config_file).platform
         report = json.dumps(cost_json(platform, stack), indent=2) if as_json else "\n".join(cost_text(platform, stack))
     except (ConfigError, FileNotFoundError) as err:  # the stack's config, or the price catalog itself
         print(f"Cannot price {source}:\n{err}", file=sys.stderr)

@@ -12,7 +12,7 @@ from components.model import ConfigError
 from components.offline import REPO
 from components.review import PlanError, compare, plan_of_file, plan_of_revision, render
 
-from .app import cli
+from .app import cli, short_help
 
 
 def _plan(side: str, stack: str):
@@ -22,7 +22,7 @@ def _plan(side: str, stack: str):
     return plan_of_revision(side, stack)
 
 
-@cli.command(short_help="Compare the offline plans of two revisions or stack files (Markdown).")
+@cli.command(short_help=short_help("diff"))
 @click.argument("old")
 @click.argument("new", required=False)
 @click.option("--stack", default="dev", show_default=True, help="The stack whose plans are compared.")

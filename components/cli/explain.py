@@ -13,11 +13,11 @@ from components.explain import load_workload_file, parse_used
 from components.explain.quantity import QuantityError
 from components.workloads import JOB_KINDS, WorkloadRequestError, render
 
-from .app import cli
-from .stack import BadInput, capture_of, platform_of
+from .app import cli, short_help
+from .stack import BadInput, capture_of, platform_of, stack_of
 
 
-@cli.command(short_help="Why a Job/JobSet would be admitted, pending or rejected, and the fix.")
+@cli.command(short_help=short_help("explain"))
 @click.argument("stack", default="dev")
 @click.argument("file", required=False, type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--team", help="With --kind: explain the workload `workloads` renders for this team.")
@@ -37,6 +37,7 @@ def explain(stack: str, file: Optional[Path], team: Optional[str], kind: Optiona
     """
     if file and (team or kind):
         raise BadInput("give FILE or --team/--kind, not both")
+    loaded = stack_of(stack)
     if file:
         try:
             objs = load_workload_file(file.read_text())
@@ -46,12 +47,12 @@ def explain(stack: str, file: Optional[Path], team: Optional[str], kind: Optiona
             raise BadInput(f"{file}: no batch/v1 Job or jobset.x-k8s.io JobSet in it")
     elif team and kind:
         try:
-            objs = [o for o in render(platform_of(stack), team, kind) if o["kind"] in ("Job", "JobSet")]
+            objs = [o for o in render(platform_of(loaded), team, kind) if o["kind"] in ("Job", "JobSet")]
         except WorkloadRequestError as err:
             raise BadInput(str(err)) from None
     else:
         raise BadInput("give FILE (your Job/JobSet YAML) or --team and --kind")
-    cluster = from_capture(capture_of(stack))
+    cluster = from_capture(capture_of(loaded))
     try:
         running = parse_used(list(used), cluster)
         verdicts = [simulate(cluster, from_object(obj), running, namespace) for obj in objs]

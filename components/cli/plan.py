@@ -8,10 +8,10 @@ import click
 
 from components import plan as offline_plan
 
-from .app import cli
+from .app import cli, short_help
 
 
-@cli.command(short_help="Offline plan of a stack (resources, manifests, capacity).")
+@cli.command(short_help=short_help("plan"))
 @click.argument("stack", default="dev")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=offline_plan.DEFAULT_OUT,
               show_default="build/plan", help="Folder to write <stack>/resources.json and manifests/ into.")

@@ -9,10 +9,10 @@ import click
 
 from policies import offline
 
-from .app import cli
+from .app import cli, short_help
 
 
-@cli.command(short_help="Policy pack over a stack, as `pulumi preview` runs it.")
+@cli.command(short_help=short_help("policy"))
 @click.argument("stack", required=False)
 @click.option("--config-file", type=click.Path(dir_okay=False, path_type=Path),
               help="A Pulumi.<x>.yaml-like file to run the program with instead of the stack's file.")

@@ -1,12 +1,16 @@
-"""What several commands share: a stack's typed model, or a mock run of the real program, with
-bad input reported the same way everywhere (the config path and the fix, exit 2)."""
+"""What several commands share: a stack loaded once (components.offline.load_stack), its typed model,
+or a mock run of the real program, with bad input reported the same way everywhere (the config path
+and the fix, exit 2) and what the program logs printed once."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
 import click
 
-from components.model import ConfigError, Platform, parse_platform
-from components.offline import PROJECT, Capture, run_stack, stack_config
+from components.model import ConfigError, Platform
+from components.offline import Capture, Stack, load_stack, run_stack
 
 
 class BadInput(click.ClickException):
@@ -18,16 +22,30 @@ class BadInput(click.ClickException):
         click.echo(self.format_message(), err=True)
 
 
-def platform_of(stack: str) -> Platform:
+def stack_of(stack: Optional[str], config_file: Optional[Path] = None) -> Stack:
     try:
-        config = stack_config(stack)
-        return parse_platform(config.get(f"{PROJECT}:platform"), f"Pulumi.{stack}.yaml")
+        return load_stack(stack, config_file)
     except (ConfigError, FileNotFoundError) as err:
         raise BadInput(str(err)) from None
 
 
-def capture_of(stack: str) -> Capture:
+def platform_of(stack: Stack) -> Platform:
     try:
-        return run_stack(stack)
+        return stack.platform
+    except ConfigError as err:
+        raise BadInput(str(err)) from None
+
+
+def capture_of(stack: Stack) -> Capture:
+    try:
+        capture = run_stack(stack)
     except (ConfigError, FileNotFoundError) as err:
         raise BadInput(str(err)) from None
+    echo_log(capture)
+    return capture
+
+
+def echo_log(capture: Capture) -> None:
+    """What the program logged (e.g. an unreachable endpoint), once, on stderr."""
+    for severity, message in capture.log:
+        click.echo(f"{severity}: {message}", err=True)

@@ -11,11 +11,11 @@ import yaml
 from components.kubernetes.manifest_validation import ManifestError, validate_all
 from components.workloads import JOB_KINDS, WorkloadRequestError, kinds_for, render
 
-from .app import cli
-from .stack import BadInput, platform_of
+from .app import cli, short_help
+from .stack import BadInput, platform_of, stack_of
 
 
-@cli.command(short_help="Ready-to-apply team workloads (Jobs, JobSets) from a stack's model.")
+@cli.command(short_help=short_help("workloads"))
 @click.argument("stack", default="dev")
 @click.option("--team", help="Team (namespace) to render for; with --all, every team.")
 @click.option("--kind", type=click.Choice(JOB_KINDS), help="high, low or compact Job, a multi-node jobset (low queue), a dws Job.")
@@ -30,7 +30,7 @@ def workloads(stack: str, team: Optional[str], kind: Optional[str], name: Option
     mounted at /data through the Cloud Storage FUSE CSI driver; the trainer is components/training.
     Every object is validated like everything the platform applies. Bad input exits 2.
     """
-    platform = platform_of(stack)
+    platform = platform_of(stack_of(stack))
     if every:
         if not out:
             raise BadInput("--all writes one file per workload: give --out DIR")

@@ -140,15 +140,27 @@ def _decoded(value: Any) -> Any:
     return value
 
 
+_last_parsed: tuple[str, Platform] | None = None
+
+
+def parse_platform_value(value: str, source: str) -> Platform:
+    """parse_platform of the config value as Pulumi hands it over (JSON text, or a plain string that
+    parse_platform reports with the fix). The last valid one is kept: a command that runs the program
+    and then reads the same stack's model validates it once. `source` only names the file in errors."""
+    global _last_parsed
+    if _last_parsed is not None and _last_parsed[0] == value:
+        return _last_parsed[1]
+    platform = parse_platform(_decoded(value), source)
+    _last_parsed = (value, platform)
+    return platform
+
+
 def load_platform() -> Platform:
     """Read `<project>:platform` from the current stack's config (real run or mocks alike)."""
     config = pulumi.Config()
     stack = pulumi.get_stack()
     source = f"Pulumi.{stack}.yaml"
-    try:
-        raw = config.get_object(CONFIG_KEY)
-    except pulumi.ConfigTypeError:
-        raw = config.get(CONFIG_KEY)  # a plain string; parse_platform reports it with the fix
-    if raw is None:
+    value = config.get(CONFIG_KEY)
+    if value is None:
         raise ConfigError(locate_platform(_all_config(), config.name, stack), source)
-    return parse_platform(raw, source)
+    return parse_platform_value(value, source)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.offline import REPO, read_config_file, run_stack
+from components.offline import REPO, load_stack, run_stack
 
 # Run inside the revision's checkout: its own code, its own stack file.
 _DUMP = """
@@ -44,10 +44,9 @@ def plan_of_file(path: Path, stack: str = "") -> Plan:
     """The plan of a stack file (Pulumi.<stack>.yaml-like) with the current code."""
     if not path.exists():
         raise PlanError(f"{path}: no such stack file")
-    stack = stack or path.stem.removeprefix("Pulumi.")
-    config = read_config_file(path)
+    loaded = load_stack(stack or None, path)
     label = str(path.resolve().relative_to(REPO)) if path.resolve().is_relative_to(REPO) else str(path)
-    return Plan(label, stack, run_stack(stack, config=config).to_json(), config)
+    return Plan(label, loaded.name, run_stack(loaded).to_json(), loaded.config)
 
 
 def plan_of_revision(ref: str, stack: str, repo: Path = REPO) -> Plan:
