@@ -35,7 +35,7 @@ def _captures() -> dict[str, Capture]:
     """Every shipped stack, plus dev with the optional alert webhook (it adds a mounted Secret)."""
     runs = {stack: capture_of(load_stack_config(stack), stack) for stack in STACKS}
     with_webhook = config_with()
-    with_webhook[f"{PROJECT}:alertWebhookUrl"] = "https://hooks.example.com/alerts"
+    with_webhook[f"{PROJECT}:alertWebhookUrl"] = {"secure": "v1:bW9jay1jaXBoZXJ0ZXh0"}  # `pulumi config set --secret`
     runs["dev+alertWebhookUrl"] = capture_of(with_webhook)
     return runs
 

@@ -302,7 +302,7 @@ def test_fifth_team_adds_exactly_its_kubernetes_objects(dev):
     added = [r for r in grown.resources if r.urn not in before]
     assert all("team-e" in r.urn for r in added)
     kinds = sorted(r.type.split(":")[-1] for r in added if r.type.startswith("kubernetes:"))
-    assert kinds == sorted(["Namespace", "ServiceAccount", "Role", "ResourceQuota", "LimitRange", "NetworkPolicy", "Cohort",
+    assert kinds == sorted(["Namespace", "ServiceAccount", "Role", "ResourceQuota", "LimitRange", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy", "Cohort",
                             "ClusterQueue", "ClusterQueue", "ClusterQueue", "LocalQueue", "LocalQueue", "LocalQueue"])
     assert grown.named("team-team-e-workload-identity").inputs["member"].endswith("[team-e/team-e-ksa]")
     changed = [u for u, r in before.items() if grown.by_urn()[u].inputs != r.inputs]

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 
+import pulumi
 import pytest
 import yaml
 
 from components.kubernetes import render as k8s_render
 from components.kubernetes.controller_config import kueue_manager_config
 from components.kubernetes.manifest_validation import is_validated, problems
-from components.model import flavors, parse_platform
+from components.model import ConfigError, flavors, parse_platform
 from components.model.flavors import SYSTEM_POOL_LABELS
 from components.monitoring import dashboards, render, values
 from components.monitoring.layer import build_monitoring, validate_monitoring
-from components.offline import PROJECT, REPO
+from components.offline import PROJECT, REPO, Capture, run_stack
 from components.plan import kubernetes_object
 from conftest import capture_of, config_error, config_with, load_dev_platform_raw
 
@@ -106,27 +107,6 @@ def test_nothing_of_kueue_or_the_teams_waits_for_monitoring(dev_capture):
     assert chart_deps == {"kubernetes:core/v1:Namespace", "kubernetes:core/v1:Secret", "kubernetes:scheduling.k8s.io/v1:PriorityClass"}
 
 
-def test_team_network_policy_admits_the_monitoring_namespace_only():
-    """NetworkPolicy ingress `from` peers are ORed; a namespaceSelector matches the automatic label
-    kubernetes.io/metadata.name (Kubernetes docs, Well-Known Labels; NetworkPolicy concepts page)."""
-    team = _platform().teams[0]
-    peers = k8s_render.network_policy(team)["spec"]["ingress"][0]["from"]
-
-    def admits(namespace: str, same: bool) -> bool:
-        for peer in peers:
-            if "namespaceSelector" in peer:
-                want = peer["namespaceSelector"]["matchLabels"]
-                if all({"kubernetes.io/metadata.name": namespace}.get(k) == v for k, v in want.items()):
-                    return True
-            elif peer == {"podSelector": {}} and same:
-                return True
-        return False
-
-    assert admits("monitoring", same=False)
-    assert admits(team.name, same=True)
-    assert not admits("team-b", same=False) and not admits("default", same=False)
-
-
 def test_grafana_password_is_generated_and_exported_as_a_secret(dev_capture):
     """No default credentials (the reference used admin/admin): a RandomPassword feeds the Secret the
     Grafana chart reads through admin.existingSecret, and the stack output is a secret."""
@@ -155,7 +135,8 @@ def test_a_webhook_receiver_from_stack_config_gets_every_alert():
     mounts (alertmanagerSpec.secrets -> /etc/alertmanager/secrets/<name>/) and reads with url_file, so
     it never appears in chart values."""
     config = config_with()
-    config[f"{PROJECT}:alertWebhookUrl"] = "https://hooks.example.com/alerts"
+    # A secret as the stack file holds it; offline runs cannot decrypt, so the ciphertext field is the value.
+    config[f"{PROJECT}:alertWebhookUrl"] = {"secure": "https://hooks.example.com/alerts"}
     capture = capture_of(config)
     vals = _chart(capture).inputs["values"]["alertmanager"]
     assert vals["config"]["route"]["receiver"] == "platform-webhook"
@@ -165,6 +146,20 @@ def test_a_webhook_receiver_from_stack_config_gets_every_alert():
     secret = capture.named("monitoring-alert-webhook", "kubernetes:core/v1:Secret")
     assert secret.inputs["stringData"] == {"url": "https://hooks.example.com/alerts"}
     assert "hooks.example.com" not in json.dumps(_chart(capture).inputs["values"])
+
+
+def test_a_plaintext_webhook_url_is_refused_before_anything_exists():
+    config = config_with()
+    config[f"{PROJECT}:alertWebhookUrl"] = "https://hooks.example.com/alerts?token=abc"
+    capture = Capture(stack="dev")
+    try:
+        with pytest.raises(ConfigError) as info:
+            run_stack("dev", config=config, capture=capture)
+    finally:
+        pulumi.runtime.set_all_config({})  # later tests read the runtime's config without running a stack
+    assert info.value.paths() == [f"{PROJECT}:alertWebhookUrl"]
+    assert "pulumi config set --secret alertWebhookUrl" in str(info.value)
+    assert not [r for r in capture.resources if r.custom]
 
 
 def test_retention_volume_and_replicas_come_from_the_model():

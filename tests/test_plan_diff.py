@@ -47,7 +47,7 @@ def test_readme_shows_the_add_a_fifth_team_diff_the_command_prints(cached_runs, 
     assert README_COMMAND in readme
     shown = readme.split("<!-- plan-diff: add-team-e -->\n", 1)[1].split("<!-- /plan-diff -->", 1)[0]
     assert shown == printed, "README out of date: rerun the command above and paste its output"
-    assert "**24 to create, 0 to update, 0 to replace, 0 to delete**" in printed
+    assert "**26 to create, 0 to update, 0 to replace, 0 to delete**" in printed
     assert "| team-e | l4-spot | — | 8 (+4) |" in printed
 
 

@@ -98,6 +98,8 @@ class GkeCluster(pulumi.ComponentResource):
             enable_shielded_nodes=True,
             release_channel={"channel": cfg.release_channel},
             deletion_protection=cfg.deletion_protection,
+            # The policy pack holds a production stack to its protection settings (production-keeps-protection).
+            resource_labels={"environment": platform.environment},
             node_pool_defaults={"node_config_defaults": {"gcfs_config": {"enabled": True}}},
             addons_config={
                 "gcs_fuse_csi_driver_config": {"enabled": True},

@@ -10,7 +10,7 @@ from components.model.flavors import SYSTEM_POOL_LABELS
 from components.model.priorities import PLATFORM_SERVICES
 
 from . import controllers
-from .render import MANAGED_LABEL
+from .render import KUEUE_METRICS_PORT, MANAGED_LABEL
 
 
 def kueue_manager_config(platform: Platform) -> dict:
@@ -20,7 +20,7 @@ def kueue_manager_config(platform: Platform) -> dict:
         "apiVersion": "config.kueue.x-k8s.io/v1beta2",
         "kind": "Configuration",
         "health": {"healthProbeBindAddress": ":8081"},
-        "metrics": {"bindAddress": ":8443", "enableClusterQueueResources": True},
+        "metrics": {"bindAddress": f":{KUEUE_METRICS_PORT}", "enableClusterQueueResources": True},
         "webhook": {"port": controllers.KUEUE_WEBHOOK_PORT},
         # The chart's Deployment and visibility Service fix 8082; stated here so the firewall reads the same constant.
         "visibilityServer": {"bindPort": controllers.KUEUE_VISIBILITY_PORT},

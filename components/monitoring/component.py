@@ -31,6 +31,8 @@ class Monitoring(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         ns = apply(f"{name}-namespace", objs.namespace, child)
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
+        for policy in objs.network_policies:
+            apply(f"{name}-networkpolicy-{policy['metadata']['name']}", policy, in_ns)
         rand = random.Provider(f"{name}-random", opts=child)
         password = random.RandomPassword(f"{name}-grafana-admin", length=32, special=False,
                                          opts=pulumi.ResourceOptions(parent=self, provider=rand))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from components.kubernetes import isolation
 from components.kubernetes.render import MONITORING_NAMESPACE
 from components.model import Platform
 
@@ -21,23 +22,28 @@ def namespace() -> dict:
     # namespaces carrying that label, so it can never block the chart's Jobs here, even while Kueue
     # is down or starting (kueue.md §9 item 13; kubernetes-sigs/kueue#5244).
     return {"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": NAMESPACE, "labels": {"batch-platform/component": "monitoring"}}}
+            "metadata": {"name": NAMESPACE, "labels": {
+                "batch-platform/component": "monitoring",
+                # privileged: the chart's node-exporter uses hostNetwork, hostPID and a hostPath of / (isolation.py).
+                **isolation.pod_security_labels(isolation.PRIVILEGED)}}}
 
 
 @dataclass(frozen=True)
 class MonitoringManifests:
     namespace: dict
+    network_policies: list[dict]  # ingress only from the namespace itself (isolation.monitoring_network_policies)
     monitors: list[dict]  # ServiceMonitor (Kueue), PodMonitor (GKE's DCGM exporter)
     rules: list[dict]  # PrometheusRule
     dashboards: list[dict]  # ConfigMaps the Grafana sidecar loads
 
     def all(self) -> list[dict]:
-        return [self.namespace, *self.monitors, *self.rules, *self.dashboards]
+        return [self.namespace, *self.network_policies, *self.monitors, *self.rules, *self.dashboards]
 
 
 def manifests(platform: Platform) -> MonitoringManifests:
     return MonitoringManifests(
         namespace=namespace(),
+        network_policies=isolation.monitoring_network_policies(NAMESPACE),
         monitors=[scrape.kueue_service_monitor(), scrape.dcgm_pod_monitor()],
         rules=[rules.prometheus_rule(platform)],
         dashboards=dashboards.config_maps(platform),

@@ -50,6 +50,7 @@ JOBSET_WORKER = "worker"
 BACKOFF_LIMIT_PER_INDEX = 3
 JOBSET_MAX_RESTARTS = 10
 FS_GROUP = 1000
+RUN_AS_USER = 1000  # not root: the trainer needs no privilege (it reads its code, writes /data)
 
 
 class WorkloadRequestError(ValueError):
@@ -130,10 +131,16 @@ def _pod_template(platform: Platform, team: Team, kind: str, name: str, pods: in
         spec["volumes"].append({"name": datasets.VOLUME, "persistentVolumeClaim": {"claimName": datasets.CLAIM,
                                                                                    "readOnly": True}})
         container["volumeMounts"].append({"name": datasets.VOLUME, "mountPath": datasets.MOUNT_PATH, "readOnly": True})
-    if sidecar.volumes():
-        # GKE: a custom cache volume for the sidecar needs a non-zero fsGroup ("Configure a custom read
-        # cache volume for the sidecar container").
-        spec["securityContext"] = {"fsGroup": FS_GROUP}
+    # Pod Security "restricted" (the team namespaces enforce it, components/kubernetes/isolation.py):
+    # a non-root user, no privilege escalation, no capabilities, the runtime's seccomp profile. fsGroup
+    # makes the Cloud Storage FUSE driver mount the bucket with gid=fsGroup, dir-mode 775 and file-mode
+    # 664, so this user can write checkpoints (gcs-fuse-csi-driver pkg/csi_driver/utils.go, "Delegate
+    # fsGroup to CSI Driver"); GKE also needs a non-zero fsGroup for a custom sidecar cache volume
+    # ("Configure a custom read cache volume for the sidecar container"). The sidecar GKE injects is
+    # restricted itself (pkg/webhook/sidecar_spec.go GetSecurityContext).
+    spec["securityContext"] = {"runAsNonRoot": True, "runAsUser": RUN_AS_USER, "runAsGroup": RUN_AS_USER,
+                               "fsGroup": FS_GROUP, "seccompProfile": {"type": "RuntimeDefault"}}
+    container["securityContext"] = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
     if subdomain:
         spec["subdomain"] = subdomain
     placement = job_placement(flavor, name, team.name)
