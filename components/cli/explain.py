@@ -6,11 +6,13 @@ from pathlib import Path
 from typing import Optional
 
 import click
-import yaml
 
-from components.explain import ADMITTED, WorkloadError, explain as simulate, from_capture, from_object
+from components.explain import ADMITTED, WorkloadError, from_capture, from_object
 from components.explain import load_workload_file, parse_used
 from components.explain.quantity import QuantityError
+from components.explain.queue import simulate
+from components.model import ConfigError
+from components.model.yaml_input import read_text
 from components.workloads import JOB_KINDS, WorkloadRequestError, render
 
 from .app import cli, short_help
@@ -29,20 +31,21 @@ from .stack import BadInput, capture_of, platform_of, stack_of
 def explain(stack: str, file: Optional[Path], team: Optional[str], kind: Optional[str], namespace: Optional[str],
             used: tuple[str, ...]) -> int:
     """Simulate Kueue (v0.19.2 rules) and the scheduler on STACK's rendered objects for FILE (your own
-    Job/JobSet YAML) or a rendered workload (--team/--kind).
+    Job/JobSet YAML, one or many: many are queued and admitted in Kueue's order, each taking quota
+    before the next) or a rendered workload (--team/--kind).
 
     Prints ADMITTED (flavor, nominal or borrowing from whom, pool), PENDING (the exact reason and the
-    fix) or REJECTED (at submission), then how it got there. Exit 0 admitted, 1 pending or rejected,
-    2 bad input.
+    fix), REJECTED (at creation) or UNMANAGED (Kueue ignores it), then how it got there; for several
+    jobs, the GPU quota in use after the last cycle. Exit 0 all admitted, 1 otherwise, 2 bad input.
     """
     if file and (team or kind):
         raise BadInput("give FILE or --team/--kind, not both")
     loaded = stack_of(stack)
     if file:
         try:
-            objs = load_workload_file(file.read_text())
-        except yaml.YAMLError as err:
-            raise BadInput(f"{file}: not YAML: {err}") from None
+            objs = load_workload_file(read_text(file), str(file))
+        except ConfigError as err:
+            raise BadInput(str(err)) from None
         if not objs:
             raise BadInput(f"{file}: no batch/v1 Job or jobset.x-k8s.io JobSet in it")
     elif team and kind:
@@ -55,8 +58,12 @@ def explain(stack: str, file: Optional[Path], team: Optional[str], kind: Optiona
     cluster = from_capture(capture_of(loaded))
     try:
         running = parse_used(list(used), cluster)
-        verdicts = [simulate(cluster, from_object(obj), running, namespace) for obj in objs]
+        result = simulate(cluster, [from_object(obj) for obj in objs], running, namespace)
     except (ValueError, WorkloadError, QuantityError) as err:
         raise BadInput(str(err)) from None
-    click.echo("\n\n".join(v.format() for v in verdicts))
-    return 0 if all(v.status == ADMITTED for v in verdicts) else 1
+    click.echo("\n\n".join(v.format() for v in result.verdicts))
+    if len(objs) > 1 or result.evicted:
+        click.echo("\nafter the last scheduling cycle:")
+        click.echo("\n".join(f"  {line}" for line in result.usage) or "  no GPU quota in use")
+        click.echo("".join(f"\n  preempted (--used): {w}" for w in result.evicted))
+    return 0 if all(v.status == ADMITTED for v in result.verdicts) else 1

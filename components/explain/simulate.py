@@ -21,7 +21,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional
 
-import yaml
+from components.model.yaml_input import load_all
 
 from . import apiserver
 from .admission import rejections
@@ -121,8 +121,28 @@ def quotas_of(cluster: ClusterView, used: list[Running]) -> Quotas:
     return Quotas(queues, cohort_quota, used)
 
 
+@dataclass
+class Submitted:
+    """A job past every check before quota: what the scheduler works with."""
+
+    workload: Workload
+    label: str
+    queue: Queue
+    priority: int
+    trace: list[str]
+    created: float = 0.0
+
+
 def explain(cluster: ClusterView, workload: Workload, used: Optional[list[Running]] = None,
             namespace: Optional[str] = None) -> Verdict:
+    """One job against the rendered platform with `used` already admitted."""
+    s = submit(cluster, workload, namespace)
+    return s if isinstance(s, Verdict) else admit(cluster, s, quotas_of(cluster, used or []))[0]
+
+
+def submit(cluster: ClusterView, workload: Workload, namespace: Optional[str] = None) -> "Verdict | Submitted":
+    """Everything before quota: the API server, admission policies, Kueue's job reconciler and queue
+    manager, and the Workload's resources; a Verdict when the job stops there."""
     trace: list[str] = []
     ns = workload.namespace or namespace
     label = f"{workload.kind} {ns}/{workload.name}" if ns else f"{workload.kind} {workload.name}"
@@ -195,7 +215,7 @@ def explain(cluster: ClusterView, workload: Workload, used: Optional[list[Runnin
                        trace, cluster_queue=cq_name)
     trace.append("requests after LimitRange defaults: " + "; ".join(
         f"{ps.name} {ps.count} pod(s) x {_show(pod_requests(ps.spec))}" for ps in workload.pod_sets))
-    return _admit(cluster, workload, Queue.from_object(cq), quotas_of(cluster, used or []), priority, label, trace)
+    return Submitted(workload, label, Queue.from_object(cq), priority, trace)
 
 
 def _api_fix(error: str) -> str:
@@ -214,11 +234,22 @@ def _show(requests: dict[str, int]) -> str:
     return ", ".join(f"{r} {show(r, v)}" for r, v in sorted(requests.items())) or "nothing"
 
 
-def _admit(cluster: ClusterView, workload: Workload, q: Queue, quotas: Quotas, priority: int, label: str,
-           trace: list[str]) -> Verdict:
+def admit(cluster: ClusterView, s: Submitted, quotas: Quotas) -> tuple[Verdict, Assignment]:
+    """One scheduling attempt of a submitted job against `quotas` (not changed): the verdict and the
+    flavor assignment (with its preemption targets)."""
+    a = assignment(cluster, s, quotas)
+    return _verdict(cluster, s, quotas, a), a
+
+
+def assignment(cluster: ClusterView, s: Submitted, quotas: Quotas) -> Assignment:
     flavors = {f["metadata"]["name"]: f for f in cluster.of_kind("ResourceFlavor")}
-    pod_sets = [(ps.name, ps.count, ps.spec, pod_requests(ps.spec)) for ps in workload.pod_sets]
-    a = assign(quotas, q, flavors, pod_sets, Running(workload.name, q.name, {}, priority))
+    pod_sets = [(ps.name, ps.count, ps.spec, pod_requests(ps.spec)) for ps in s.workload.pod_sets]
+    return assign(quotas, s.queue, flavors, pod_sets, Running(s.workload.name, s.queue.name, {}, s.priority,
+                                                               created_at=s.created))
+
+
+def _verdict(cluster: ClusterView, s: Submitted, quotas: Quotas, a: Assignment) -> Verdict:
+    workload, q, label, trace = s.workload, s.queue, s.label, list(s.trace)
     for ps in a.pod_sets:
         for t in ps.tries:
             state = t.mode + (" (borrowing)" if t.borrows and t.mode != NO_FIT else "")
@@ -241,9 +272,10 @@ def _admit(cluster: ClusterView, workload: Workload, q: Queue, quotas: Quotas, p
     checks = list(dict.fromkeys(c for f in chosen for c in _admission_checks(q, f)))
     verdict.admission_checks = checks
     how = "borrowing from " + ", ".join(verdict.borrowing_from) if a.borrows else "within nominal quota"
+    flavors = {f["metadata"]["name"]: f for f in cluster.of_kind("ResourceFlavor")}
     pools, problems_ = _place_all(cluster, workload, {ps.name: flavors.get(ps.flavor, {}) for ps in a.pod_sets}, checks, trace)
     verdict.pools = pools
-    after = f" after preempting {', '.join(verdict.preempts)}" if a.mode == PREEMPT else ""
+    after = f" after preempting {', '.join(verdict.preempts)}" if verdict.preempts else ""
     gate = f", once admission check {', '.join(checks)} has provisioned its nodes" if checks else ""
     if problems_:
         verdict.status = PENDING
@@ -336,9 +368,10 @@ def _fix(reason: str, q: Queue, quotas: Quotas, a: Assignment, workload: Workloa
     return ""
 
 
-def load_workload_file(text: str) -> list[dict]:
-    """The Job/JobSet objects of a YAML file (other kinds, e.g. a Service, are skipped)."""
-    return [o for o in yaml.safe_load_all(text) if isinstance(o, dict) and o.get("kind") in ("Job", "JobSet")]
+def load_workload_file(text: str, source: str = "job file") -> list[dict]:
+    """The Job/JobSet objects of a YAML file (other kinds, e.g. a Service, are skipped), read by the
+    bounded, duplicate-key-refusing reader every CLI input goes through (ConfigError names source:line)."""
+    return [o for o in load_all(text, source) if isinstance(o, dict) and o.get("kind") in ("Job", "JobSet")]
 
 
 __all__ = ["Verdict", "explain", "parse_used", "quotas_of", "load_workload_file", "ADMITTED", "PENDING", "REJECTED",
