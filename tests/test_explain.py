@@ -18,6 +18,8 @@ from components.offline import autoname
 from components.explain import ADMITTED, PENDING, REJECTED, explain, from_capture, from_object, parse_used
 
 QUEUE = "kueue.x-k8s.io/queue-name"
+RESTRICTED_POD = {"runAsNonRoot": True, "runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}}
+RESTRICTED_CONTAINER = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
 
 
 def gke_pool(flavor: str) -> str:
@@ -32,9 +34,11 @@ def cluster(dev_capture):
 
 def job(queue: str | None = "high", namespace: str = "team-a", gpus: int = 2, pods: int = 1, priority: str | None = "high",
         **pod) -> dict:
-    """A user's minimal Job: queue label, priority, GPU limit (Kueue uses limits as missing requests)."""
-    spec = {"restartPolicy": "Never",
-            "containers": [{"name": "main", "image": "python:3.12", "resources": {"limits": {"nvidia.com/gpu": str(gpus)}}}],
+    """A user's minimal Job: queue label, priority, GPU limit (Kueue uses limits as missing requests), and
+    the security context Pod Security `restricted` requires in a team namespace."""
+    spec = {"restartPolicy": "Never", "securityContext": copy.deepcopy(RESTRICTED_POD),
+            "containers": [{"name": "main", "image": "python:3.12", "securityContext": copy.deepcopy(RESTRICTED_CONTAINER),
+                            "resources": {"limits": {"nvidia.com/gpu": str(gpus)}}}],
             **pod}
     if priority:
         spec["priorityClassName"] = priority
@@ -219,6 +223,22 @@ def test_cli_on_a_users_file(tmp_path, capsys, monkeypatch, dev_capture):
     assert cli(["explain", "dev", str(path), "--used", "nope"]) == 2
     assert "CLUSTERQUEUE=FLAVOR:GPUS" in capsys.readouterr().err
     assert cli(["explain", "dev", "--team", "team-a", "--kind", "compact"]) == 0
+
+
+@pytest.mark.parametrize("change, reason", [
+    (lambda s: s["containers"][0]["securityContext"].update(privileged=True), "containers[0].securityContext.privileged: true"),
+    (lambda s: s.update(hostNetwork=True), "spec.template.spec.hostNetwork: true"),
+    (lambda s: s.update(volumes=[{"name": "root", "hostPath": {"path": "/"}}]), "hostPath: '/'"),
+    (lambda s: s.pop("securityContext"), "runAsNonRoot must be true"),
+])
+def test_a_privileged_pod_is_rejected_at_creation(cluster, change, reason):
+    """Team namespaces enforce Pod Security restricted: the Job is created, its pods are not."""
+    obj = job()
+    change(obj["spec"]["template"]["spec"])
+    v = run(cluster, obj)
+    assert v.status == REJECTED and "rejected at creation by Pod Security Admission" in v.summary
+    assert any(reason in r for r in v.reasons), v.reasons
+    assert v.fixes
 
 
 def test_csi_volume_needs_its_gke_add_on(cluster, dev_capture):

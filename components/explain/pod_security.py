@@ -104,3 +104,30 @@ def violations(pod_spec: Any, level: str, where: str = "spec") -> list[str]:
     if level == "restricted":
         found += _restricted(pod_spec, where)
     return found
+
+
+ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"
+_FIXES = {
+    "privileged": "remove securityContext.privileged",
+    "hostNetwork": "remove hostNetwork/hostPID/hostIPC",
+    "hostPath": "mount data through the team bucket (/data) or a PersistentVolumeClaim instead of a hostPath",
+    "runAsNonRoot": "set securityContext.runAsNonRoot: true and a non-zero runAsUser on the pod",
+    "runAsUser": "run as a non-zero user (runAsUser: 1000)",
+    "seccompProfile": "set securityContext.seccompProfile.type: RuntimeDefault on the pod",
+    "allowPrivilegeEscalation": "set allowPrivilegeEscalation: false on every container",
+    "capabilities": "set capabilities.drop: [ALL] on every container and add none",
+    "hostPort": "remove hostPort (use the pod's own port)",
+}
+
+
+def pod_set_rejections(pod_sets: list, namespace_labels: dict) -> tuple[list[str], list[str]]:
+    """(what Pod Security Admission rejects in each pod set, the fixes) under the namespace's enforce level.
+    `pod_sets`: explain's PodSets (.spec, .path)."""
+    level = namespace_labels.get(ENFORCE_LABEL, "privileged")
+    reasons: list[str] = []
+    for pod_set in pod_sets:
+        reasons += violations(pod_set.spec, level, pod_set.path)
+    fixes = sorted({fix for key, fix in _FIXES.items() if any(key in r for r in reasons)})
+    if reasons:
+        fixes.append(f"the workloads command renders a job that runs under {level} (README \"Security\")")
+    return reasons, fixes

@@ -23,7 +23,7 @@ from typing import Optional
 
 from components.model.yaml_input import load_all
 
-from . import apiserver
+from . import apiserver, pod_security
 from .admission import rejections
 from .cluster import ClusterView
 from .jobs import NoWorkload, default_priority, kueue_config, managed, namespace_labels, priority_classes, priority_of, team_namespaces
@@ -166,6 +166,11 @@ def submit(cluster: ClusterView, workload: Workload, namespace: Optional[str] = 
         return Verdict(REJECTED, f"{label} is rejected at submission by a ValidatingAdmissionPolicy", denied,
                        [d.split(": ", 1)[1] for d in denied], trace)
     trace.append("accepted at submission (every ValidatingAdmissionPolicy passes)")
+    blocked, fixes = pod_security.pod_set_rejections(workload.pod_sets, ns_labels)
+    if blocked:
+        return Verdict(REJECTED, f"{label}'s pods are rejected at creation by Pod Security Admission (namespace {ns} "
+                       f"enforces {ns_labels.get(pod_security.ENFORCE_LABEL)}): the job never runs", blocked, fixes, trace)
+    trace.append(f"its pods pass Pod Security {ns_labels.get(pod_security.ENFORCE_LABEL, 'privileged')}")
     if not managed(cluster, ns_labels):
         return Verdict(UNMANAGED, f"{label} is never managed by Kueue: it runs outside every quota",
                        [f"namespace {ns} is outside Kueue's managedJobsNamespaceSelector, so Kueue ignores the job with "
