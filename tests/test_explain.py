@@ -52,6 +52,13 @@ def run(cluster, obj, *used):
     return explain(cluster, from_object(obj), parse_used(list(used), cluster))
 
 
+def used(spec: str) -> str:
+    """"team-a-low=l4-reserved:4" -> a running job of whole g2-standard-24 nodes (2 GPUs, 20 cpu, 80Gi per pod)."""
+    cq, rest = spec.split("=")
+    flavor, gpus = rest.split(":")
+    return f"cq={cq},flavor={flavor},pods={int(gpus) // 2},gpu=2,cpu=20,memory=80Gi"
+
+
 def test_fits_nominal(cluster):
     v = run(cluster, job())
     assert v.status == ADMITTED and v.flavor == "l4-reserved" and v.borrowing_from == []
@@ -168,30 +175,30 @@ def test_selector_on_a_key_no_flavor_defines_is_ignored_by_kueue_but_not_by_the_
 def test_occupied_cohort_sends_low_to_spot(cluster):
     """With both high queues using their reserved GPUs, the cohort has nothing to lend: low skips
     reserved (it may not preempt) and runs on its own spot quota."""
-    v = run(cluster, job(queue="low", priority="low"), "team-a-high=l4-reserved:2", "team-b-high=l4-reserved:2")
+    v = run(cluster, job(queue="low", priority="low"), used("team-a-high=l4-reserved:2"), used("team-b-high=l4-reserved:2"))
     assert v.status == ADMITTED and v.flavor == "l4-spot" and v.borrowing_from == []
 
 
 def test_high_prefers_own_on_demand_over_reclaiming(cluster):
     """whenCanPreempt: TryNextFlavor - with low jobs borrowing all reserved GPUs, a high job takes its own
     on-demand quota rather than preempting them."""
-    used = ("team-a-low=l4-reserved:2", "team-b-low=l4-reserved:2")
-    v = run(cluster, job(), *used)
+    running = tuple(map(used, ("team-a-low=l4-reserved:2", "team-b-low=l4-reserved:2")))
+    v = run(cluster, job(), *running)
     assert v.status == ADMITTED and v.flavor == "l4-ondemand" and v.preempts == []
 
 
 def test_high_reclaims_reserved_when_on_demand_is_full(cluster):
     """Reclaim within the cohort: the low queues are above their nominal (0) in reserved, priority 10 < 20."""
-    used = ("team-a-low=l4-reserved:2", "team-b-low=l4-reserved:2", "team-a-high=l4-ondemand:8")
-    v = run(cluster, job(), *used)
+    running = tuple(map(used, ("team-a-low=l4-reserved:2", "team-b-low=l4-reserved:2", "team-a-high=l4-ondemand:8")))
+    v = run(cluster, job(), *running)
     assert v.status == ADMITTED and v.flavor == "l4-reserved"
     assert len(v.preempts) == 1 and "team-" in v.preempts[0] and "-low" in v.preempts[0]
 
 
 def test_full_queue_waits(cluster):
     """Nothing to preempt: same priority in its own queue, no borrower in on-demand."""
-    used = ("team-a-high=l4-reserved:2", "team-b-high=l4-reserved:2", "team-a-high=l4-ondemand:8")
-    v = run(cluster, job(), *used)
+    running = tuple(map(used, ("team-a-high=l4-reserved:2", "team-b-high=l4-reserved:2", "team-a-high=l4-ondemand:8")))
+    v = run(cluster, job(), *running)
     assert v.status == PENDING and "waits for quota" in v.summary
 
 
@@ -219,9 +226,9 @@ def test_cli_on_a_users_file(tmp_path, capsys, monkeypatch, dev_capture):
     good = copy.deepcopy(broken)
     good["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] = "2"
     path.write_text(yaml.safe_dump(good))
-    assert cli(["explain", "dev", str(path), "--used", "team-b-high=l4-reserved:2"]) == 0
+    assert cli(["explain", "dev", str(path), "--used", used("team-b-high=l4-reserved:2")]) == 0
     assert cli(["explain", "dev", str(path), "--used", "nope"]) == 2
-    assert "CLUSTERQUEUE=FLAVOR:GPUS" in capsys.readouterr().err
+    assert "write key=value pairs, e.g. cq=team-b-high,flavor=l4-reserved" in capsys.readouterr().err
     assert cli(["explain", "dev", "--team", "team-a", "--kind", "compact"]) == 0
 
 

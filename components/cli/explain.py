@@ -8,11 +8,12 @@ from typing import Optional
 import click
 
 from components.explain import ADMITTED, WorkloadError, from_capture, from_object
-from components.explain import load_workload_file, parse_used
+from components.explain import load_workload_file, parse_used, parse_workloads
+from components.explain.used import check_capacity
 from components.explain.quantity import QuantityError
 from components.explain.queue import simulate
 from components.model import ConfigError
-from components.model.yaml_input import read_text
+from components.model.yaml_input import load_all, read_text
 from components.workloads import JOB_KINDS, WorkloadRequestError, render
 
 from .app import cli, short_help
@@ -25,11 +26,14 @@ from .stack import BadInput, capture_of, platform_of, stack_of
 @click.option("--team", help="With --kind: explain the workload `workloads` renders for this team.")
 @click.option("--kind", type=click.Choice(JOB_KINDS), help="With --team: which rendered workload.")
 @click.option("--namespace", help="Namespace for a FILE whose objects set none.")
-@click.option("--used", multiple=True, metavar="CQ=FLAVOR:GPUS[:PRIORITYCLASS]",
-              help="Quota already in use, e.g. team-b-high=l4-reserved:2 (repeatable): a running job of that many "
-                   "GPUs, at its queue's priority unless given.")
+@click.option("--used", multiple=True, metavar="cq=CQ,flavor=F,pods=N,gpu=G,cpu=C,memory=M[,priority=P][,admitted=30m]",
+              help="A workload already holding quota (repeatable), with its per-pod requests, e.g. "
+                   "cq=team-b-high,flavor=l4-reserved,gpu=2,cpu=20,memory=80Gi; priority defaults to the queue's "
+                   "class, admitted to the order given.")
+@click.option("--running", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Workloads holding quota as Kueue sees them: the output of kubectl get workloads -A -o yaml.")
 def explain(stack: str, file: Optional[Path], team: Optional[str], kind: Optional[str], namespace: Optional[str],
-            used: tuple[str, ...]) -> int:
+            used: tuple[str, ...], running: Optional[Path]) -> int:
     """Simulate Kueue (v0.19.2 rules) and the scheduler on STACK's rendered objects for FILE (your own
     Job/JobSet YAML, one or many: many are queued and admitted in Kueue's order, each taking quota
     before the next) or a rendered workload (--team/--kind).
@@ -57,9 +61,15 @@ def explain(stack: str, file: Optional[Path], team: Optional[str], kind: Optiona
         raise BadInput("give FILE (your Job/JobSet YAML) or --team and --kind")
     cluster = from_capture(capture_of(loaded))
     try:
-        running = parse_used(list(used), cluster)
-        result = simulate(cluster, [from_object(obj) for obj in objs], running, namespace)
-    except (ValueError, WorkloadError, QuantityError) as err:
+        holding = parse_used(list(used), cluster)
+        if running:
+            workloads, pending = parse_workloads(load_all(read_text(running), str(running)), cluster, str(running))
+            holding += workloads
+            if pending:
+                click.echo(f"note: {running}: {pending} Workload(s) without quota reserved are left out", err=True)
+        check_capacity(holding, cluster)
+        result = simulate(cluster, [from_object(obj) for obj in objs], holding, namespace)
+    except (ValueError, WorkloadError, QuantityError, ConfigError) as err:
         raise BadInput(str(err)) from None
     click.echo("\n\n".join(v.format() for v in result.verdicts))
     if len(objs) > 1 or result.evicted:

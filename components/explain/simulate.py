@@ -26,7 +26,7 @@ from components.model.yaml_input import load_all
 from . import apiserver, pod_security
 from .admission import rejections
 from .cluster import ClusterView
-from .jobs import NoWorkload, default_priority, kueue_config, managed, namespace_labels, priority_classes, priority_of, team_namespaces
+from .jobs import NoWorkload, kueue_config, managed, namespace_labels, priority_of, team_namespaces
 from .matching import labels_match
 from .placement import place
 from .quantity import parse, show
@@ -35,7 +35,6 @@ from .workload import QUEUE_LABEL, Workload, adjust, pod_requests, problems
 
 ADMITTED, PENDING, REJECTED, UNMANAGED = "admitted", "pending", "rejected", "unmanaged"
 GPU = "nvidia.com/gpu"
-CLASS_LABEL = "batch-platform/class"
 
 
 @dataclass
@@ -62,47 +61,6 @@ class Verdict:
 
 def _selector_matches(selector: Optional[dict], labels: dict[str, str]) -> bool:
     return selector is not None and labels_match(selector, labels)  # an unset namespaceSelector selects no namespace
-
-
-def parse_used(entries: list[str], cluster: ClusterView) -> list[Running]:
-    """`CQ=FLAVOR:GPUS[:PRIORITYCLASS]`: a running job of GPUS GPUs (with the cpu/memory the queue's
-    quota pairs with each GPU) at the priority of its queue's class unless given."""
-    classes, default = priority_classes(cluster), default_priority(cluster).value
-    running = []
-    for i, entry in enumerate(entries):
-        try:
-            cq_name, rest = entry.split("=", 1)
-            parts = rest.split(":")
-            flavor, gpus = parts[0], int(parts[1])
-        except (ValueError, IndexError):
-            raise ValueError(f"--used {entry!r}: write CLUSTERQUEUE=FLAVOR:GPUS[:PRIORITYCLASS], e.g. team-b-high=l4-reserved:2") from None
-        cq = cluster.named("ClusterQueue", cq_name)
-        if cq is None:
-            known = ", ".join(sorted(o["metadata"]["name"] for o in cluster.of_kind("ClusterQueue")))
-            raise ValueError(f"--used {entry!r}: no ClusterQueue {cq_name!r}; known: {known}")
-        queue = Queue.from_object(cq)
-        if (flavor, GPU) not in queue.nominal:
-            raise ValueError(f"--used {entry!r}: ClusterQueue {cq_name} has no flavor {flavor!r}")
-        pclass = parts[2] if len(parts) > 2 else ((cq.get("metadata") or {}).get("labels") or {}).get(CLASS_LABEL)
-        priority = classes.get(pclass, default) if pclass else default
-        usage = {GPU: gpus}
-        for r in ("cpu", "memory"):
-            per_gpu = _per_gpu(cluster, flavor, r)
-            if per_gpu:
-                usage[r] = per_gpu * gpus
-        running.append(Running(f"used-{i}", cq_name, {(flavor, r): v for r, v in usage.items()}, priority))
-    return running
-
-
-def _per_gpu(cluster: ClusterView, flavor: str, resource: str) -> int:
-    for cq in cluster.of_kind("ClusterQueue"):
-        q = Queue.from_object(cq)
-        for key in ("nominal", "borrowing"):
-            gpus = getattr(q, key).get((flavor, GPU))
-            amount = getattr(q, key).get((flavor, resource))
-            if gpus and amount is not None:
-                return amount // gpus
-    return 0
 
 
 def quotas_of(cluster: ClusterView, used: list[Running]) -> Quotas:
@@ -379,5 +337,5 @@ def load_workload_file(text: str, source: str = "job file") -> list[dict]:
     return [o for o in load_all(text, source) if isinstance(o, dict) and o.get("kind") in ("Job", "JobSet")]
 
 
-__all__ = ["Verdict", "explain", "parse_used", "quotas_of", "load_workload_file", "ADMITTED", "PENDING", "REJECTED",
+__all__ = ["Verdict", "explain", "quotas_of", "load_workload_file", "ADMITTED", "PENDING", "REJECTED",
            "UNMANAGED"]
