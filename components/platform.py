@@ -14,10 +14,27 @@ from components.gcp.kubeconfig import kubeconfig
 from components.gcp.network import Network
 from components.gcp.node_pools import GpuNodePool, SystemNodePool
 from components.gcp.services import ProjectApis
+from components.kubernetes.controllers import control_plane_ports
 from components.kubernetes.layer import build_kubernetes, validate_manifests
-from components.model import endpoint_warnings, flavors, load_platform
+from components.model import ConfigError, Platform, endpoint_warnings, flavors
+from components.model.load import decoded_config, parse_platform_value
+from components.model.stack_file import CONFIG_KEY, locate_platform
 from components.model.datasets import teams_with_datasets
 from components.monitoring.layer import build_monitoring, validate_monitoring
+
+
+def load_platform() -> Platform:
+    """Read `<project>:platform` from the current stack's config (real run or mocks alike)."""
+    config = pulumi.Config()
+    stack = pulumi.get_stack()
+    source = f"Pulumi.{stack}.yaml"
+    value = config.get(CONFIG_KEY)
+    if value is None:
+        from pulumi.runtime import config as runtime_config  # every key of the stack, to say where the block went
+
+        merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+        raise ConfigError(locate_platform(decoded_config(merged), config.name, stack), source)
+    return parse_platform_value(value, source)
 
 
 def build_platform() -> None:
@@ -35,7 +52,7 @@ def build_platform() -> None:
     cluster = GkeCluster("cluster", platform, network, nodes.email, apis, on_gcp)
     system_pool = SystemNodePool("system", platform, cluster, nodes.email, apis, on_gcp)
     # Without it the control plane cannot call the Kueue/JobSet webhooks on the private nodes.
-    firewall = ControlPlaneFirewall("control-plane", platform, network, nodes.email, apis, on_gcp)
+    firewall = ControlPlaneFirewall("control-plane", platform, network, nodes.email, control_plane_ports(), apis, on_gcp)
     # GPU pools hang off the cluster only: nothing waits for them, so they build in parallel with
     # the Kubernetes layer (which needs the cluster and its system pool).
     for flavor in flavors(platform).values():

@@ -119,7 +119,7 @@ CASES = [
          queue(1, "low", [{"flavor": "l4-reserved", "gpus": 0}, {"flavor": "l4-spot", "gpus": 12}, {"flavor": "l4-spot", "gpus": 0}]),
          "teams[1].queues.low[2].flavor", "listed twice", "once", then(lambda raw: raw["teams"][1]["queues"]["low"].pop())),
     Case("unreachable-borrowing-limit", setting("teams", 0, "queues", "low", 1, "borrowingLimit", 20),
-         "teams[0].queues.low[1].borrowingLimit", "the other queues in cohort 'team-a-b' own only 12", "at most 12"),
+         "teams[0].queues.low[1].borrowingLimit", "the other queues in cohort 'team-a-b' lend only 12", "at most 12"),
     # --- capacity -----------------------------------------------------------------------------------
     Case("reserved-over-subscribed", setting("teams", 0, "queues", "high", 0, "gpus", 4), "teams[0].queues.high[0].gpus",
          "'l4-reserved' is over-subscribed", "lower the quotas by 2 GPUs"),
@@ -247,7 +247,7 @@ def test_borrowing_limit_reachable_exactly_at_peer_nominal(dev_platform_raw):
     dev_platform_raw["teams"][0]["queues"]["low"][1]["borrowingLimit"] = 12
     parse_platform(dev_platform_raw)
     dev_platform_raw["teams"][0]["queues"]["low"][1]["borrowingLimit"] = 13
-    assert_issue(config_error(dev_platform_raw), "teams[0].queues.low[1].borrowingLimit", "own only 12", "at most 12")
+    assert_issue(config_error(dev_platform_raw), "teams[0].queues.low[1].borrowingLimit", "lend only 12", "at most 12")
 
 
 def test_capacity_fits_exactly_at_the_pool_size(dev_platform_raw):

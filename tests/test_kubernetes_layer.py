@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 
 import pytest
 import yaml
 
 from components.kubernetes import render
 from components.kubernetes.manifest_validation import ManifestError, is_validated, problems
-from components.model import ConfigError, flavors, parse_platform, per_gpu
+from components.model import ConfigError, flavors, parse_platform, per_gpu, queue_classes
 from components.offline import Capture, run_stack
 from conftest import config_with, load_dev_platform_raw, run_with
 from kube_semantics import static_pool_node
@@ -171,11 +171,16 @@ def test_members_get_a_rolebinding():
 
 
 def test_gpu_ceiling_caps_pods_that_bypass_kueue(dev):
+    """The ResourceQuota is the most Kueue can ever admit for the team (components/model/ledger.py):
+    kueue v0.19.2 resource_node.go `potentialAvailable`, per queue nominal + min(borrowingLimit, what the
+    cohort's other queues lend), and all the team's queues together no more than the cohort holds."""
     quotas = {r.inputs["metadata"]["namespace"]: r.inputs["spec"]["hard"]["requests.nvidia.com/gpu"]
               for r in dev.of_type("kubernetes:core/v1:ResourceQuota")}
-    # team-a: high 2+2 + 4+4, low 0+2 + 12+4, compact 2+0, shared 4+0 (units), DWS 16
-    assert quotas["team-a"] == str(2 + 2 + 4 + 4 + 0 + 2 + 12 + 4 + 2 + 4 + 16)
-    assert quotas["team-c"] == str(2 + 2 + 4 + 4 + 0 + 2 + 12 + 4 + 2 + 4)
+    # team-a in cohort team-a-b. l4-reserved: high 2+min(2, 2) and low 0+min(2, 4), but the cohort holds
+    # only 4 reserved GPUs; l4-ondemand: high 4+min(4, 4); l4-spot: low 12+min(4, 12); compact 2+0;
+    # shared 4+0 (units; team-b lends none); the shared DWS queue 16.
+    assert quotas["team-a"] == str(4 + 8 + 16 + 2 + 4 + 16)
+    assert quotas["team-c"] == str(4 + 8 + 16 + 2 + 4)
 
 
 def test_priority_classes(dev):
@@ -270,9 +275,9 @@ def test_every_applied_object_is_schema_valid(dev):
 
 
 def test_wrong_cluster_queue_fails_the_program_with_the_upstream_message(monkeypatch):
-    bad = copy.deepcopy(render.CLASS_POLICY)
-    bad["low"]["flavorFungibility"] = {"preference": "PreemptionOverBorrowing"}  # needs both TryNextFlavor
-    monkeypatch.setattr(render, "CLASS_POLICY", bad)
+    low = queue_classes.BY_NAME["low"]
+    bad = dataclasses.replace(low, kueue_policy={**low.kueue_policy, "flavorFungibility": {"preference": "PreemptionOverBorrowing"}})
+    monkeypatch.setitem(queue_classes.BY_NAME, "low", bad)  # needs both TryNextFlavor
     capture = Capture(stack="dev")
     with pytest.raises(ManifestError) as err:
         run_stack("dev", capture=capture)

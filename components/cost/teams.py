@@ -11,7 +11,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Optional
 
-from components.model import Platform, flavors, quota_uses
+from components.model import Platform, flavors
+from components.model.ledger import ledger
 from components.model.prices import PriceCatalog, price_catalog
 
 from .envelope import usd, gpu_month, price_model
@@ -82,16 +83,11 @@ def quota_costs(platform: Platform, catalog: Optional[PriceCatalog] = None) -> l
     """One entry per quota the platform hands out (team queues and the shared DWS queue)."""
     catalog = catalog or price_catalog()
     all_flavors = flavors(platform)
-    uses = quota_uses(platform)
-    lendable: dict[tuple[str, str], list] = defaultdict(list)
-    for use in uses:
-        if use.cohort:
-            lendable[(use.cohort, use.flavor)].append(use)
+    quotas = ledger(platform)
     out = []
-    for use in uses:
+    for use in quotas.entries:
         flavor = all_flavors[use.flavor]
-        peers = sum(u.gpus for u in lendable[(use.cohort, use.flavor)] if u.owner != use.owner) if use.cohort else 0
-        borrowable = peers if use.borrowing_limit is None else min(use.borrowing_limit, peers)
+        borrowable = quotas.borrowable(use)
         line = gpu_month(flavor, platform, catalog)
         saving = None
         if line.monthly is not None:
@@ -99,7 +95,7 @@ def quota_costs(platform: Platform, catalog: Optional[PriceCatalog] = None) -> l
             if price_model(flavor)[0] == "spot":
                 on_demand = gpu_month(flavor, platform, catalog, "onDemand").monthly
                 saving = None if on_demand is None else on_demand - line.monthly
-        out.append(QuotaCost(use.owner, use.flavor, use.gpus, borrowable, line.monthly, saving, line.unpriced))
+        out.append(QuotaCost(use.owner, use.flavor, use.nominal, borrowable, line.monthly, saving, line.unpriced))
     return out
 
 

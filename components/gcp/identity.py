@@ -6,7 +6,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.model import Platform
-from components.model.names import node_account_id, team_account_id, team_bucket_name
+from components.model.names import ksa_name, node_account_id, team_account_id, team_bucket_name
 from components.model.schema import DataProtection, DataSettings, Team
 
 from .services import ProjectApis
@@ -29,10 +29,6 @@ MEMBER_PROJECT_ROLE = "roles/container.clusterViewer"
 
 def _member(account: gcp.serviceaccount.Account) -> pulumi.Output[str]:
     return account.email.apply(lambda email: f"serviceAccount:{email}")
-
-
-def ksa_name(team: Team) -> str:
-    return f"{team.name}-ksa"
 
 
 def bucket_protection(policy: DataProtection) -> dict:

@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
-from components.gcp.identity import ksa_name
 from components.model import Flavor, Platform, flavors, per_gpu
+from components.model import queue_classes
 from components.model.flavors import GPU_RESOURCE, LABEL_PREFIX
+from components.model.ledger import ledger
+from components.model.names import ksa_name
 from components.model.priorities import DWS
 from components.model.schema import FlavorQuota, Team
 
@@ -33,34 +35,6 @@ COVERED_RESOURCES = ["cpu", "memory", GPU_RESOURCE]
 DWS_CONFIG = "dws-config"
 # GKE labels queued-provisioning nodes with the name of the resize request that created them.
 DWS_REQUEST_LABEL = "autoscaling.gke.io/provisioning-request"
-
-# Per queue class: Kueue preemption and flavor-search policy (see README "Queue design").
-CLASS_POLICY = {
-    "high": {
-        "queueingStrategy": "StrictFIFO",
-        "preemption": {"reclaimWithinCohort": "LowerPriority", "withinClusterQueue": "LowerPriority",
-                       "borrowWithinCohort": {"policy": "LowerPriority"}},
-        # Use the team's own on-demand quota before borrowing a peer's reserved GPUs.
-        "flavorFungibility": {"whenCanBorrow": "TryNextFlavor", "whenCanPreempt": "TryNextFlavor",
-                              "preference": "PreemptionOverBorrowing"},
-    },
-    "low": {
-        # Small low-priority jobs must not wait behind a big one that does not fit.
-        "queueingStrategy": "BestEffortFIFO",
-        "preemption": {"reclaimWithinCohort": "Never", "withinClusterQueue": "Never"},
-    },
-    "compact": {
-        "queueingStrategy": "StrictFIFO",
-        "preemption": {"reclaimWithinCohort": "LowerPriority", "withinClusterQueue": "LowerPriority"},
-    },
-    # Notebooks and small jobs on shared GPUs: a small job must not wait behind one that does not fit,
-    # and nothing is preempted for a shared unit.
-    "shared": {
-        "queueingStrategy": "BestEffortFIFO",
-        "preemption": {"reclaimWithinCohort": "Never", "withinClusterQueue": "Never"},
-    },
-}
-
 
 def meta(name: str, namespace: Optional[str] = None, **extra: Any) -> dict:
     out: dict = {"name": name}
@@ -109,13 +83,13 @@ def _quantity(flavor: Flavor, gpus: int) -> dict[str, str | int]:
 
 def _flavor_quota(flavor: Flavor, quota: FlavorQuota | None, gpus: int | None = None) -> dict:
     nominal = _quantity(flavor, quota.gpus if quota else gpus)
-    borrow = _quantity(flavor, quota.borrowing_limit) if quota and quota.borrowing_limit is not None else None
+    limits = {key: _quantity(flavor, value) for key, value in
+              (("borrowingLimit", quota and quota.borrowing_limit), ("lendingLimit", quota and quota.lending_limit))
+              if value is not None}
     return {
         "name": flavor.name,
-        "resources": [
-            {"name": r, "nominalQuota": nominal[r], **({"borrowingLimit": borrow[r]} if borrow else {})}
-            for r in COVERED_RESOURCES
-        ],
+        "resources": [{"name": r, "nominalQuota": nominal[r], **{k: v[r] for k, v in limits.items()}}
+                      for r in COVERED_RESOURCES],
     }
 
 
@@ -131,7 +105,7 @@ def team_cluster_queues(platform: Platform, team: Team) -> list[dict]:
                 "coveredResources": COVERED_RESOURCES,
                 "flavors": [_flavor_quota(all_flavors[q.flavor], q) for q in quotas],
             }],
-            **CLASS_POLICY[cls],
+            **queue_classes.BY_NAME[cls].kueue_policy,
         }
         if team.cohort:
             spec["cohortName"] = team.cohort
@@ -204,20 +178,6 @@ def dws_objects(platform: Platform) -> list[dict]:
 
 # ---------------------------------------------------------------- per-team tenancy
 
-def team_gpu_ceiling(platform: Platform, team: Team) -> int:
-    """Most GPUs Kueue can ever admit for the team; a ResourceQuota caps pods that bypass Kueue."""
-    all_flavors = flavors(platform)
-    total = 0
-    # The team's own quota entries only (not every team's `quota_uses`): linear in teams overall.
-    for _, quotas in team.queues.by_class():
-        for quota in quotas:
-            unlimited = quota.borrowing_limit is None and team.cohort
-            total += quota.gpus + (all_flavors[quota.flavor].gpu_units if unlimited else (quota.borrowing_limit or 0))
-    if team.dws and platform.dws:
-        total += platform.dws.gpus
-    return total
-
-
 def namespace(team: Team) -> dict:
     return {
         "apiVersion": "v1",
@@ -266,11 +226,13 @@ def team_role_binding(team: Team) -> Optional[dict]:
 
 
 def resource_quota(platform: Platform, team: Team) -> dict:
+    """Caps the GPUs of the team's pods at the most Kueue can ever admit for it (components/model/ledger.py),
+    so pods that bypass Kueue can never exceed the team's share."""
     return {
         "apiVersion": "v1",
         "kind": "ResourceQuota",
         "metadata": meta("gpu-ceiling", team.name),
-        "spec": {"hard": {f"requests.{GPU_RESOURCE}": str(team_gpu_ceiling(platform, team))}},
+        "spec": {"hard": {f"requests.{GPU_RESOURCE}": str(ledger(platform).team_gpu_ceiling(team))}},
     }
 
 

@@ -5,7 +5,7 @@ from .capacity import NapLimits, capacity_rows, nap_limits, nominal_by_flavor, q
 from .errors import ConfigError, Issue
 from .flavors import Flavor, Taint, flavors, job_placement
 from .priorities import QUEUE_CLASSES, priority_class_for
-from .load import load_platform, parse_platform
+from .load import parse_platform
 from .reachability import endpoint_warnings
 from .schema import Platform, Provisioning
 
@@ -24,7 +24,6 @@ __all__ = [
     "flavors",
     "gpu_node_allocatable",
     "job_placement",
-    "load_platform",
     "nap_limits",
     "nominal_by_flavor",
     "parse_platform",

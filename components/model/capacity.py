@@ -7,44 +7,19 @@ from dataclasses import dataclass
 
 from .catalog import machine_types
 from .flavors import Flavor, flavors
+from .ledger import QueueQuota, ledger
 from .schema import Platform
 
 
-@dataclass(frozen=True)
-class QuotaUse:
-    path: str  # config path of the quota entry, e.g. teams[0].queues.high[1]
-    owner: str  # e.g. team-a/high
-    flavor: str
-    gpus: int
-    borrowing_limit: int | None
-    cohort: str | None
-
-
-def quota_uses(platform: Platform) -> list[QuotaUse]:
+def quota_uses(platform: Platform) -> list[QueueQuota]:
     """Every nominal GPU quota the platform hands out, team queues and the shared DWS queue."""
-    uses = []
-    for t, team in enumerate(platform.teams):
-        for cls, quotas in team.queues.by_class():
-            for q, quota in enumerate(quotas):
-                uses.append(
-                    QuotaUse(
-                        path=f"teams[{t}].queues.{cls}[{q}]",
-                        owner=f"{team.name}/{cls}",
-                        flavor=quota.flavor,
-                        gpus=quota.gpus,
-                        borrowing_limit=quota.borrowing_limit,
-                        cohort=team.cohort,
-                    )
-                )
-    if platform.dws:
-        uses.append(QuotaUse("dws", "dws", platform.dws.flavor, platform.dws.gpus, None, None))
-    return uses
+    return ledger(platform).entries
 
 
 def nominal_by_flavor(platform: Platform) -> dict[str, int]:
     totals: dict[str, int] = defaultdict(int)
     for use in quota_uses(platform):
-        totals[use.flavor] += use.gpus
+        totals[use.flavor] += use.nominal
     return dict(totals)
 
 

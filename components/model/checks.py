@@ -19,7 +19,7 @@ from .errors import REMOVE, Issue
 from .ha import spread_issues
 from .names import name_issues
 from .schema import SCHEMA_VERSIONS, Platform, Provisioning
-from .sharing import sharing_issues
+from .checks_sharing import sharing_issues
 
 # IAM member forms a team member may take (IAM "Principal identifiers"); domain: takes a domain, not an e-mail.
 MEMBER = re.compile(r"^(user|group|serviceAccount):[^@\s:]+@[a-z0-9.-]+\.[a-z]{2,}$|^domain:[a-z0-9.-]+\.[a-z]{2,}$")

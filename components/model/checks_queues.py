@@ -16,19 +16,15 @@ import difflib
 from collections import defaultdict
 from typing import Iterator
 
-from .capacity import QuotaUse, quota_uses
+from .capacity import quota_uses
+from .ledger import QueueQuota as QuotaUse
 from .errors import REMOVE, Issue, misspelling_of
-from .flavors import COMPACT, flavors
+from .flavors import flavors
 from .schema import Platform, Provisioning
-from .sharing import SHARED_CLASS
+from .queue_classes import TEAM_CLASSES
 
 # Which capacity each queue class may draw from, in the order its flavors must be listed.
-CLASS_CAPACITY = {
-    "high": (Provisioning.RESERVED.value, Provisioning.ON_DEMAND.value),
-    "low": (Provisioning.RESERVED.value, Provisioning.SPOT.value),
-    "compact": (COMPACT,),
-    SHARED_CLASS: (Provisioning.ON_DEMAND.value, Provisioning.SPOT.value),
-}
+CLASS_CAPACITY = {c.name: c.capacity for c in TEAM_CLASSES}
 MAX_FLAVORS_PER_GROUP = 64
 MAX_FLAVOR_NODE_LABELS = MAX_FLAVOR_TAINTS = 8
 
@@ -110,6 +106,15 @@ def queue_issues(p: Platform) -> Iterator[Issue]:
                 if quota.borrowing_limit is not None and team.cohort is None:
                     yield Issue(f"{path}.borrowingLimit", "borrowing needs a cohort (Kueue rejects borrowingLimit without one)",
                                 "set the team's cohort or remove borrowingLimit", example=REMOVE)
+                # The ClusterQueue CRD: "lendingLimit must be null if spec.cohortName is empty"; Kueue's
+                # webhook: lendingLimit "must be less than or equal to the nominalQuota".
+                if quota.lending_limit is not None and team.cohort is None:
+                    yield Issue(f"{path}.lendingLimit", "lending needs a cohort (Kueue rejects lendingLimit without one)",
+                                "set the team's cohort or remove lendingLimit", example=REMOVE)
+                elif quota.lending_limit is not None and quota.lending_limit > quota.gpus:
+                    yield Issue(f"{path}.lendingLimit", f"lendingLimit {quota.lending_limit} is more than the queue's "
+                                f"{quota.gpus} nominal GPUs (Kueue rejects it)", f"lower lendingLimit to at most {quota.gpus}",
+                                example=quota.gpus)
 
 
 def flavor_limit_issues(p: Platform) -> Iterator[Issue]:
@@ -138,7 +143,8 @@ def borrowing_issues(p: Platform) -> Iterator[Issue]:
     for use in uses:
         if not use.borrowing_limit:
             continue
-        peers = sum(u.gpus for u in lendable[(use.cohort, use.flavor)] if _queue(u) != _queue(use))
+        # What the other queues lend (components/model/ledger.py), over the quotas that are settled.
+        peers = sum(u.lendable for u in lendable[(use.cohort, use.flavor)] if _queue(u) != _queue(use))
         if use.borrowing_limit > peers:
             unreachable[use.cohort].append((use, peers))
     members: dict[str, list[int]] = defaultdict(list)
@@ -156,7 +162,7 @@ def borrowing_issues(p: Platform) -> Iterator[Issue]:
             yield Issue(
                 f"{use.path}.borrowingLimit",
                 f"{use.borrowing_limit} GPUs of {use.flavor!r} can never be borrowed: the other queues in cohort "
-                f"{use.cohort!r} own only {peers} nominal GPUs there",
+                f"{use.cohort!r} lend only {peers} GPUs there",
                 f"lower borrowingLimit to at most {peers}", example=peers,
             )
 
@@ -202,10 +208,10 @@ def capacity_issues(p: Platform) -> Iterator[Issue]:
         by_flavor[use.flavor].append(use)
     for name, uses in by_flavor.items():
         flavor = all_flavors[name]
-        total = sum(u.gpus for u in uses)
+        total = sum(u.nominal for u in uses)
         if total <= flavor.gpu_units or flavor.max_nodes == 0:
             continue  # a pool without nodes is reported by the pool checks (reservedNodes / maxNodes)
-        parts = ", ".join(f"{u.owner} {u.gpus}" for u in uses if u.gpus)
+        parts = ", ".join(f"{u.owner} {u.nominal}" for u in uses if u.nominal)
         supply = f"{flavor.max_nodes} nodes x {flavor.gpus_per_node} GPUs"
         if flavor.is_nap:
             supply = f"NAP allowance maxGpus {flavor.gpus}"
@@ -213,12 +219,12 @@ def capacity_issues(p: Platform) -> Iterator[Issue]:
             supply = f"{flavor.max_nodes} reserved nodes x {flavor.gpus_per_node} GPUs"
         if flavor.sharing:  # quotas count the units the nodes advertise (model/sharing.py)
             supply += f" shared by {flavor.units_per_gpu} containers each"
-        largest = max(uses, key=lambda u: u.gpus)
+        largest = max(uses, key=lambda u: u.nominal)
         over = total - flavor.gpu_units
         yield Issue(
             f"{largest.path}.gpus" if largest.path != "dws" else "dws.gpus",
             f"flavor {name!r} is over-subscribed: nominal quotas sum to {total} GPUs ({parts}) "
             f"but it supplies {flavor.gpu_units} ({supply})",
             f"lower the quotas by {over} GPUs or grow the pool",
-            example=largest.gpus - over if largest.gpus >= over else None,
+            example=largest.nominal - over if largest.nominal >= over else None,
         )

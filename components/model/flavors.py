@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Optional, Union
 
 from .catalog import MachineType, machine_types
+from .derived import per_platform
 from .schema import GpuPool, NapShape, Platform, Provisioning
 from .sharing import SharingSpec, sharing_spec
 
@@ -185,8 +186,10 @@ def nap_flavor(shape: NapShape, gpu_driver: str) -> Flavor:
     )
 
 
+@per_platform
 def flavors(platform: Platform) -> dict[str, Flavor]:
-    """Every flavor of the platform by name, static pools first, in config order."""
+    """Every flavor of the platform by name, static pools first, in config order (built once per platform;
+    read it, never mutate it)."""
     driver = platform.versions.gpu_driver
     result = {p.name: pool_flavor(p, driver) for p in platform.gpu_pools}
     if platform.node_auto_provisioning.enabled:

@@ -14,12 +14,11 @@ import json
 from functools import cache
 from typing import Any, Mapping
 
-import pulumi
 from pydantic import TypeAdapter, ValidationError
 
 from .checks import semantic_issues
 from .errors import ConfigError, Issue, apply_fix
-from .stack_file import CONFIG_KEY, locate_platform
+from .stack_file import CONFIG_KEY
 from .translate import MISSING, translate
 from .schema import Platform
 
@@ -123,11 +122,9 @@ def parse_platform(raw: Any, source: str = "stack config") -> Platform:
     return platform
 
 
-def _all_config() -> dict[str, Any]:
-    from pulumi.runtime import config as runtime_config
-
-    merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    return {key: _decoded(value) for key, value in merged.items()}
+def decoded_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A stack's config map as Pulumi hands it to the program, each structured value decoded."""
+    return {key: _decoded(value) for key, value in config.items()}
 
 
 def _decoded(value: Any) -> Any:
@@ -153,14 +150,3 @@ def parse_platform_value(value: str, source: str) -> Platform:
     platform = parse_platform(_decoded(value), source)
     _last_parsed = (value, platform)
     return platform
-
-
-def load_platform() -> Platform:
-    """Read `<project>:platform` from the current stack's config (real run or mocks alike)."""
-    config = pulumi.Config()
-    stack = pulumi.get_stack()
-    source = f"Pulumi.{stack}.yaml"
-    value = config.get(CONFIG_KEY)
-    if value is None:
-        raise ConfigError(locate_platform(_all_config(), config.name, stack), source)
-    return parse_platform_value(value, source)

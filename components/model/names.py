@@ -51,6 +51,11 @@ def team_account_id(p: Platform, team: Team) -> str:
     return f"{p.name_prefix}-{team.name}"
 
 
+def ksa_name(team: Team) -> str:
+    """The team's Kubernetes service account, bound to its GSA through Workload Identity."""
+    return f"{team.name}-ksa"
+
+
 def team_bucket_name(p: Platform, team: Team) -> str:
     """The team's checkpoint bucket; its workloads mount it through the Cloud Storage FUSE CSI driver."""
     return f"{p.project}-{p.name_prefix}-{team.name}"

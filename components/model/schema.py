@@ -11,11 +11,12 @@ import ipaddress
 from enum import Enum
 from typing import Annotated, Literal, Optional
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from .datasets import size_problem
+from .queue_classes import QUEUE_CLASSES, TEAM_CLASSES
 
 # Patterns of the schema; components/model/translate.py explains each to the user in words.
 DNS_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
@@ -181,18 +182,22 @@ class FlavorQuota(Model):
     borrowing_limit: Optional[int] = Field(
         None, ge=0, description="GPUs it may borrow from its cohort; unset = no limit."
     )
+    lending_limit: Optional[int] = Field(
+        None, ge=0, description="GPUs of its nominal quota the cohort may borrow; unset = all of it (the rest is "
+        "kept for this queue alone, even when idle).")
 
 
-class TeamQueues(Model):
-    high: list[FlavorQuota] = []
-    low: list[FlavorQuota] = []
-    compact: list[FlavorQuota] = []
-    shared: list[FlavorQuota] = Field(
-        [], description="Notebooks and small jobs on GPU sharing pools; `gpus` counts shared units (one per container).")
-
+class _TeamQueuesBase(Model):
     def by_class(self) -> list[tuple[str, list[FlavorQuota]]]:
-        """(class, quotas) in the order the classes are documented: high, low, compact, shared."""
-        return [("high", self.high), ("low", self.low), ("compact", self.compact), ("shared", self.shared)]
+        """(class, quotas) in the queue-class table's order (components/model/queue_classes.py)."""
+        return [(c.name, getattr(self, c.name)) for c in TEAM_CLASSES]
+
+
+# One `queues.<class>` key per per-team row of the queue-class table.
+TeamQueues = create_model(
+    "TeamQueues", __base__=_TeamQueuesBase,
+    **{c.name: (list[FlavorQuota], Field([], description=c.quota_description)) for c in TEAM_CLASSES},
+)
 
 
 def _dataset_size(size_gi: int) -> int:
@@ -312,14 +317,12 @@ class KueueSettings(Model):
     )
 
 
-class PendingMinutes(Model):
-    """How long a workload may wait for admission, per queue class, before someone is paged."""
-
-    high: int = Field(15, ge=1, description="High-priority work should start within minutes.")
-    low: int = Field(240, ge=1, description="Low-priority work waits for spot or borrowed capacity.")
-    compact: int = Field(120, ge=1, description="NAP builds a compact-placement pool per job.")
-    shared: int = Field(30, ge=1, description="A shared GPU unit frees up as soon as a small job ends.")
-    dws: int = Field(720, ge=1, description="DWS waits until GKE can provision the whole request.")
+# How long a workload may wait for admission, per queue class, before someone is paged.
+PendingMinutes = create_model(
+    "PendingMinutes", __base__=Model, __doc__="How long a workload may wait for admission, per queue class, "
+    "before someone is paged.",
+    **{c.name: (int, Field(c.pending_minutes, ge=1, description=c.pending_reason)) for c in QUEUE_CLASSES},
+)
 
 
 class Monitoring(Model):

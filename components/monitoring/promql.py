@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from components.model import QUEUE_CLASSES, Flavor, Platform, flavors
+from components.model import Flavor, Platform, flavors, queue_classes
 from components.model.flavors import CAPACITY_KEY, GPU_RESOURCE, SYSTEM_POOL_LABELS
 from components.kubernetes.render import DWS, KUEUE_NAMESPACE, TEAM_LABEL
 
@@ -64,7 +64,7 @@ def in_team_namespaces(expr: str) -> str:
 
 
 # Classes with a ClusterQueue per team (`<team>-<class>`); DWS has one shared ClusterQueue.
-TEAM_CLASSES = tuple(c for c in QUEUE_CLASSES if c != DWS)
+TEAM_CLASSES = tuple(c.name for c in queue_classes.TEAM_CLASSES)
 
 
 def classes(platform: Platform) -> list[str]:

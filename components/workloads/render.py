@@ -32,12 +32,12 @@ from __future__ import annotations
 
 from typing import Optional
 
-from components.gcp.identity import ksa_name
 from components.kubernetes.admission import QUEUE_LABEL  # the label the queue/priority policy reads
 from components.kubernetes.render import TEAM_LABEL  # the team namespaces' label
 from components.model import Flavor, Platform, datasets, flavors, per_gpu
 from components.model.flavors import GPU_RESOURCE, job_placement
-from components.model.names import team_bucket_name
+from components.model.ledger import ledger
+from components.model.names import ksa_name, team_bucket_name
 from components.model.priorities import DWS, SHARED, priority_class_for
 from components.model.schema import Team
 from components.training import contract
@@ -91,8 +91,10 @@ def pods_for(platform: Platform, team: Team, kind: str) -> int:
     if queue_of(kind) == DWS:
         grant = platform.dws.gpus
     else:
-        quota = dict(team.queues.by_class())[queue_of(kind)][0]
-        grant = quota.gpus or (quota.borrowing_limit or 0)
+        # The queue's first quota: its own GPUs, or what it can borrow when it owns none.
+        quotas = ledger(platform)
+        first = next(e for e in quotas.of_team(team) if e.queue_class == queue_of(kind))
+        grant = first.nominal or quotas.borrowable(first)
     return max(1, min(2, grant // flavor.gpus_per_node))
 
 
