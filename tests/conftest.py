@@ -50,6 +50,22 @@ def load_dev_platform_raw() -> dict:
     return load_dev_config()[PLATFORM_KEY]
 
 
+# The one "fifth team" of the suite: the entry README "Add a team" shows and docs/examples/dev-add-team-e.yaml adds.
+FIFTH_TEAM_EXAMPLE = REPO / "docs" / "examples" / "dev-add-team-e.yaml"
+
+
+def fifth_team(**changes: Any) -> dict:
+    """A fresh copy of the example's team-e entry, with `changes` (a key set to None is removed)."""
+    entry = _plain(yaml.safe_load(FIFTH_TEAM_EXAMPLE.read_text())["config"][PLATFORM_KEY]["teams"][-1])
+    entry.update(changes)
+    return {k: v for k, v in entry.items() if v is not None}
+
+
+def add_fifth_team(raw: dict, **changes: Any) -> None:
+    """Append `fifth_team(**changes)` to a platform dict (a `Mutate`)."""
+    raw["teams"].append(fifth_team(**changes))
+
+
 def config_with(mutate: Optional[Mutate] = None) -> dict:
     """The dev `config:` map with `mutate(platform_dict)` applied to its platform block."""
     config = load_dev_config()

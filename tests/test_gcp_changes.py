@@ -3,24 +3,12 @@ changing quotas, adding a pool must add resources, never replace the cluster or 
 
 from __future__ import annotations
 
-import json
 
 import pytest
 
 from components.model import parse_platform
-from conftest import load_dev_platform_raw, run_with
+from conftest import add_fifth_team, load_dev_platform_raw, run_with
 from gcp_support import NODE_POOL, PROJECT, WI_MEMBER, pool, resource_limits, team_email, the_cluster
-
-TEAM_E = {
-    "name": "team-e",
-    "cohort": "team-e-f",
-    "queues": {"low": [{"flavor": "l4-spot", "gpus": 8}], "compact": [{"flavor": "a100-compact-spot", "gpus": 2}]},
-}
-
-
-def add_team_e(raw: dict) -> None:
-    raw["teams"].append(json.loads(json.dumps(TEAM_E)))
-
 
 def change_quotas(raw: dict) -> None:
     raw["teams"][0]["queues"]["low"][1]["gpus"] = 8
@@ -42,12 +30,12 @@ JUSTIFIED_CHANGES_FOR_NEW_TEAM: set[str] = set()
 
 def test_new_team_fits_capacity():
     raw = load_dev_platform_raw()
-    add_team_e(raw)
+    add_fifth_team(raw)
     parse_platform(raw)
 
 
 def test_adding_a_team_only_adds_that_teams_resources(dev_capture):
-    after = run_with(add_team_e)
+    after = run_with(add_fifth_team)
     before_by_urn, after_by_urn = dev_capture.by_urn(), after.by_urn()
     assert set(before_by_urn) <= set(after_by_urn), "adding a team must not delete or rename anything"
     new = set(after_by_urn) - set(before_by_urn)
@@ -79,7 +67,7 @@ CLUSTER_IDENTITY = ("name", "location", "network", "subnetwork", "privateCluster
                     "workloadIdentityConfig")
 
 
-@pytest.mark.parametrize("mutate", [add_team_e, change_quotas, add_a100_pool], ids=["added-team", "changed-quotas", "added-pool"])
+@pytest.mark.parametrize("mutate", [add_fifth_team, change_quotas, add_a100_pool], ids=["added-team", "changed-quotas", "added-pool"])
 def test_everyday_edits_never_replace_the_cluster_or_rename_anything(dev_capture, mutate):
     after = run_with(mutate)
     before_cluster, after_cluster = the_cluster(dev_capture), the_cluster(after)

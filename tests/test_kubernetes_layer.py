@@ -11,7 +11,7 @@ from components.kubernetes import render
 from components.kubernetes.manifest_validation import ManifestError, is_validated, problems
 from components.model import ConfigError, flavors, parse_platform, per_gpu, queue_classes
 from components.offline import Capture, run_stack
-from conftest import config_with, load_dev_platform_raw, run_with
+from conftest import add_fifth_team, config_with, load_dev_platform_raw, run_with
 from kube_semantics import static_pool_node
 from components.plan import kubernetes_object
 
@@ -296,19 +296,15 @@ def test_bad_config_creates_nothing():
 # ------------------------------------------------------------------ adding a team
 
 def test_fifth_team_adds_exactly_its_kubernetes_objects(dev):
-    def add_team(p):
-        p["teams"].append({"name": "team-e", "cohort": "team-e-f", "queues": {
-            "high": [{"flavor": "l4-ondemand", "gpus": 4}],
-            "low": [{"flavor": "l4-spot", "gpus": 8}],
-            "compact": [{"flavor": "a100-compact-spot", "gpus": 2}]}})
-
-    grown = run_with(add_team)
+    grown = run_with(add_fifth_team)  # joins cohort team-c-d, so no new Cohort
     before = {r.urn: r for r in dev.resources}
     added = [r for r in grown.resources if r.urn not in before]
     assert all("team-e" in r.urn for r in added)
     kinds = sorted(r.type.split(":")[-1] for r in added if r.type.startswith("kubernetes:"))
-    assert kinds == sorted(["Namespace", "ServiceAccount", "Role", "ResourceQuota", "LimitRange", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy", "Cohort",
-                            "ClusterQueue", "ClusterQueue", "ClusterQueue", "LocalQueue", "LocalQueue", "LocalQueue"])
+    policies = [r for r in dev.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy") if r.inputs["metadata"].get("namespace") == "team-a"]
+    assert kinds == sorted(["Namespace", "ServiceAccount", "Role", "RoleBinding", "ResourceQuota", "LimitRange",
+                            *["NetworkPolicy"] * len(policies), "ClusterQueue", "ClusterQueue", "ClusterQueue",
+                            "LocalQueue", "LocalQueue", "LocalQueue"])
     assert grown.named("team-team-e-workload-identity").inputs["member"].endswith("[team-e/team-e-ksa]")
     changed = [u for u, r in before.items() if grown.by_urn()[u].inputs != r.inputs]
     assert changed == []

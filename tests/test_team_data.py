@@ -17,7 +17,6 @@ Upstream behaviour encoded here:
 
 from __future__ import annotations
 
-import copy
 
 from components.explain import ADMITTED, explain, from_capture, from_object
 from components.explain.placement import gcsfuse_sidecar
@@ -25,7 +24,7 @@ from components.explain.quantity import parse
 from components.model import gpu_node_allocatable, parse_platform
 from components.model.flavors import flavors
 from components.workloads import kinds_for, render
-from conftest import load_dev_platform_raw, run_with
+from conftest import add_fifth_team, load_dev_platform_raw, run_with
 
 BUCKET = "gcp:storage/bucket:Bucket"
 BUCKET_MEMBER = "gcp:storage/bucketIAMMember:BucketIAMMember"
@@ -92,15 +91,7 @@ def test_no_project_level_storage_role(dev_capture):
 def test_fifth_team_gets_bucket_binding_and_mount_from_its_one_entry():
     """Adding one team entry (nothing else) gives it a bucket, the bucket binding for its GSA, the Workload
     Identity binding for its KSA, and workloads that mount its bucket and are admitted."""
-    def add_team(raw: dict) -> None:
-        entry = copy.deepcopy(raw["teams"][3])
-        entry["name"] = "team-e"
-        entry.pop("cohort", None)
-        for quotas in entry["queues"].values():
-            for q in quotas:
-                q.pop("borrowingLimit", None)
-                q["gpus"] = 0
-        raw["teams"].append(entry)
+    add_team = add_fifth_team
 
     capture = run_with(add_team)
     bucket = f"{DEV.project}-{DEV.name_prefix}-team-e"

@@ -28,7 +28,7 @@ from components.model.datasets import read_mibps
 from components.model.names import network_name
 from components.review import compare
 from components.workloads import kinds_for, render
-from conftest import assert_issue, config_error, load_dev_platform_raw, load_stack_config
+from conftest import add_fifth_team, assert_issue, config_error, load_dev_platform_raw, load_stack_config
 
 DEV = parse_platform(load_dev_platform_raw())
 FILESTORE = "filestore.csi.storage.gke.io"
@@ -125,8 +125,7 @@ def test_explain_refuses_the_share_when_the_filestore_add_on_is_off(dev_capture)
 def test_a_fifth_team_gets_its_claim_from_one_entry():
     """One `datasets` entry on a new team: its claim at its size and its cost line."""
     raw = load_dev_platform_raw()
-    raw["teams"].append({"name": "team-e", "cohort": "team-e-f", "queues": {"low": [{"flavor": "l4-spot", "gpus": 8}]},
-                         "datasets": {"sizeGi": 2560}})
+    add_fifth_team(raw, datasets={"sizeGi": 2560})
     platform = parse_platform(raw)
     objs = k8s_render.manifests(platform, {t.name: "gsa@x" for t in platform.teams}, stand_in_shares(platform))
     claims = [o for o in objs.teams["team-e"].tenancy if o["kind"] == "PersistentVolumeClaim"]
