@@ -1,7 +1,9 @@
 """Upstream scheduling semantics, restated in Python so tests can run the platform's objects through them.
 
 Each function names the upstream code or doc it restates; none of them reads the platform's model, so
-the tests that use them check the program against Kubernetes, Kueue and GKE, not against itself.
+the tests that use them check the program against Kubernetes, Kueue and GKE, not against itself. This
+is a deliberate second opinion beside components/explain, which implements the same upstream rules for
+users: a test that ran the platform's objects through explain's code would check explain against itself.
 """
 
 from __future__ import annotations
