@@ -2,8 +2,9 @@
 
     model  <-  render, checks and cost (pure)  <-  infra (the Pulumi program)  <-  tools
 
-- model (components/model): the typed config, its validation and everything derived from it (flavors,
-  the queue-class table, the quota ledger, names, ports of the well-known kinds);
+- model (components/model), itself layered: the config as written (schema, its errors and files, the
+  queue-class table) <- the machine and price catalogs <- what is derived from them (flavors, the quota
+  ledger, names, HA) <- the checks and the loader that validates a stack;
 - pure: what reads the model and returns plain data: the Kubernetes objects, the monitoring stack's
   values/rules/dashboards, the team workloads and the trainer, the cost envelope and picture;
 - infra: the only code that creates resources: the program (components/platform.py) and its
@@ -22,11 +23,20 @@ from pathlib import Path
 
 from conftest import REPO
 
-MODEL, PURE, INFRA, TOOLS = 0, 1, 2, 3
-LAYER_NAMES = {MODEL: "model", PURE: "pure", INFRA: "infra", TOOLS: "tools"}
-# Longest prefix wins.
+CONFIG, CATALOG, DESIGN, MODEL, PURE, INFRA, TOOLS = range(7)
+LAYER_NAMES = {CONFIG: "model/config", CATALOG: "model/catalog", DESIGN: "model/design", MODEL: "model/checks",
+               PURE: "pure", INFRA: "infra", TOOLS: "tools"}
+_M = "components.model."
+# Longest prefix wins. Inside the model: the config as written (schema, its errors and files, the
+# queue-class table) <- the catalogs of machines and prices <- what is derived from them (flavors, the
+# quota ledger, names, HA) <- the checks and the loader that runs them (the package's default).
 LAYERS = {
     "components.model": MODEL,
+    **{_M + m: CONFIG for m in ("errors", "yaml_input", "stack_file", "queue_classes", "datasets", "schema",
+                                "translate", "quantity", "derived")},
+    **{_M + m: CATALOG for m in ("catalog", "prices", "allocatable")},
+    **{_M + m: DESIGN for m in ("sharing", "priorities", "flavors", "ledger", "capacity", "names", "ha",
+                                "reachability")},
     "components.kubernetes": PURE, "components.monitoring": PURE, "components.workloads": PURE,
     "components.training": PURE, "components.cost": PURE,
     "components.gcp": INFRA, "components.platform": INFRA, "components.kubernetes.components": INFRA,
