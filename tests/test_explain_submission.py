@@ -153,3 +153,25 @@ def test_teams_can_create_jobs_only_where_kueue_manages_them(cluster):
     assert granting == {"team-a", "team-b", "team-c", "team-d"}
     assert all(managed(cluster, namespace_labels(cluster, ns)) for ns in granting)
     assert not cluster.of_kind("ClusterRole") and not cluster.of_kind("ClusterRoleBinding")
+
+
+MALFORMED = [
+    ("metadata-string", lambda o: o.update(metadata="x"), "metadata is a string; it must be a mapping"),
+    ("containers-mapping", lambda o: o["spec"]["template"]["spec"].update(containers={"name": "x"}),
+     "spec.template.spec.containers is a mapping; it must be a list of containers"),
+    ("parallelism-string", lambda o: o["spec"].update(parallelism="two"), "spec.parallelism is a string; it must be an integer"),
+    ("quantity-garbage", lambda o: o["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"].update(
+        {"nvidia.com/gpu": "lots"}), "containers[0].resources.limits[nvidia.com/gpu]: 'lots' is not a Kubernetes quantity"),
+    ("no-containers", lambda o: o["spec"]["template"]["spec"].update(containers=[]), "a pod needs at least one container"),
+]
+
+
+@pytest.mark.parametrize("case, change, message", MALFORMED, ids=[c[0] for c in MALFORMED])
+def test_a_malformed_job_names_the_field(case, change, message):
+    """What the API server cannot even decode is bad input (exit 2), named by its field path."""
+    from components.explain import WorkloadError
+    obj = job()
+    change(obj)
+    with pytest.raises(WorkloadError) as err:
+        from_object(obj)
+    assert message in str(err.value)

@@ -48,10 +48,8 @@ def explain(stack: str, file: Optional[Path], team: Optional[str], kind: Optiona
     if file:
         try:
             objs = load_workload_file(read_text(file), str(file))
-        except ConfigError as err:
+        except (ConfigError, WorkloadError) as err:
             raise BadInput(str(err)) from None
-        if not objs:
-            raise BadInput(f"{file}: no batch/v1 Job or jobset.x-k8s.io JobSet in it")
     elif team and kind:
         try:
             objs = [o for o in render(platform_of(loaded), team, kind) if o["kind"] in ("Job", "JobSet")]

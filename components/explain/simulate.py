@@ -31,7 +31,7 @@ from .matching import labels_match
 from .placement import place
 from .quantity import parse, show
 from .quota import NO_FIT, PREEMPT, Assignment, Queue, Quotas, Running, assign
-from .workload import QUEUE_LABEL, Workload, adjust, pod_requests, problems
+from .workload import QUEUE_LABEL, Workload, WorkloadError, adjust, pod_requests, problems
 
 ADMITTED, PENDING, REJECTED, UNMANAGED = "admitted", "pending", "rejected", "unmanaged"
 GPU = "nvidia.com/gpu"
@@ -332,9 +332,20 @@ def _fix(reason: str, q: Queue, quotas: Quotas, a: Assignment, workload: Workloa
 
 
 def load_workload_file(text: str, source: str = "job file") -> list[dict]:
-    """The Job/JobSet objects of a YAML file (other kinds, e.g. a Service, are skipped), read by the
-    bounded, duplicate-key-refusing reader every CLI input goes through (ConfigError names source:line)."""
-    return [o for o in load_all(text, source) if isinstance(o, dict) and o.get("kind") in ("Job", "JobSet")]
+    """The Job/JobSet objects of a YAML file, read by the bounded, duplicate-key-refusing reader every
+    CLI input goes through (ConfigError names source:line); objects of other kinds (a ConfigMap or
+    Service next to the Job) are skipped, a file with no Job or JobSet is refused naming what it holds."""
+    docs = [d for d in load_all(text, source) if d is not None]
+    for i, d in enumerate(docs):
+        if not isinstance(d, dict):
+            raise WorkloadError(f"{source}: document {i + 1} is {type(d).__name__.replace('str', 'text')}, not a "
+                                "Kubernetes object (kind, metadata, spec)")
+    jobs = [d for d in docs if d.get("kind") in ("Job", "JobSet")]
+    if not jobs:
+        kinds = ", ".join(sorted({str(d.get("kind") or "no kind") for d in docs})) or "nothing"
+        raise WorkloadError(f"{source}: no batch/v1 Job or jobset.x-k8s.io JobSet in it (found {kinds}); "
+                            "write each Job/JobSet as its own YAML document (separated by ---)")
+    return jobs
 
 
 __all__ = ["Verdict", "explain", "quotas_of", "load_workload_file", "ADMITTED", "PENDING", "REJECTED",

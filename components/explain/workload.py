@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from components.model.quantity import parse_quantity
+
 from .quantity import parse_list
 
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
@@ -61,26 +63,80 @@ def _int(value, default: int) -> int:
     return default if value is None else int(value)
 
 
+def _want(value, kind: type, path: str, what: str):
+    """`value` if it has the type the API server decodes at `path`, else the error a user can act on."""
+    if value is not None and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
+        got = type(value).__name__.replace("str", "a string").replace("dict", "a mapping").replace("list", "a list")
+        raise WorkloadError(f"{path} is {got}; it must be {what} (the API server cannot decode it)")
+    return value
+
+
+def _check_pod_spec(spec: dict, path: str) -> None:
+    _want(spec, dict, path, "a mapping")
+    containers = _want(spec.get("containers"), list, f"{path}.containers", "a list of containers")
+    if not containers:
+        raise WorkloadError(f"{path}.containers: a pod needs at least one container")
+    for group in ("initContainers", "containers"):
+        for i, c in enumerate(_want(spec.get(group), list, f"{path}.{group}", "a list of containers") or []):
+            where = f"{path}.{group}[{i}]"
+            _want(c, dict, where, "a container mapping (name, image, resources)")
+            resources = _want(c.get("resources"), dict, f"{where}.resources", "a mapping of requests/limits")
+            for key in ("requests", "limits"):
+                values = _want((resources or {}).get(key), dict, f"{where}.resources.{key}", "a mapping of resource: quantity")
+                for name, value in (values or {}).items():
+                    if isinstance(value, bool) or parse_quantity(str(value).strip()) is None:
+                        raise WorkloadError(f"{where}.resources.{key}[{name}]: {value!r} is not a Kubernetes quantity "
+                                            "(e.g. 2, 500m, 4Gi); the API server cannot decode it")
+    for key in ("nodeSelector", "overhead"):
+        _want(spec.get(key), dict, f"{path}.{key}", "a mapping")
+    _want(spec.get("tolerations"), list, f"{path}.tolerations", "a list")
+
+
+def _check_job_spec(job: dict, path: str) -> None:
+    _want(job, dict, path, "a mapping")
+    if job is None:
+        raise WorkloadError(f"{path} is missing: a Job needs spec.template.spec.containers")
+    for key in ("parallelism", "completions"):
+        _want(job.get(key), int, f"{path}.{key}", "an integer")
+    template = _want(job.get("template"), dict, f"{path}.template", "a pod template mapping (metadata, spec)")
+    if not template or template.get("spec") is None:
+        raise WorkloadError(f"{path}.template.spec is missing: a Job needs its pod template")
+    _want(template.get("metadata"), dict, f"{path}.template.metadata", "a mapping")
+    _check_pod_spec(template["spec"], f"{path}.template.spec")
+
+
 def from_object(obj: dict) -> Workload:
     if not isinstance(obj, dict):
         raise WorkloadError("the file holds no Kubernetes object")
     kind, api = obj.get("kind"), obj.get("apiVersion", "")
-    meta = obj.get("metadata") or {}
+    if not kind:
+        raise WorkloadError("an object without kind: write kind: Job (apiVersion: batch/v1) or kind: JobSet "
+                            "(apiVersion: jobset.x-k8s.io/v1alpha2)")
+    meta = _want(obj.get("metadata"), dict, "metadata", "a mapping (name, namespace, labels)") or {}
     if not meta.get("name"):
-        raise WorkloadError(f"{kind or 'object'} without metadata.name")
-    spec = obj.get("spec") or {}
+        raise WorkloadError(f"{kind} without metadata.name")
+    labels = _want(meta.get("labels"), dict, "metadata.labels", "a mapping of label: value") or {}
+    spec = obj.get("spec")
     if kind == "Job" and api == "batch/v1":
+        _check_job_spec(spec, "spec")
         pod_sets = [_pod_set("main", 1, spec, "spec.template.spec")]
     elif kind == "JobSet" and api.startswith("jobset.x-k8s.io/"):
-        pod_sets = [_pod_set(rj.get("name", f"rj{i}"), rj.get("replicas"), (rj.get("template") or {}).get("spec") or {},
+        _want(spec, dict, "spec", "a mapping")
+        replicated = _want((spec or {}).get("replicatedJobs"), list, "spec.replicatedJobs", "a list of replicated jobs")
+        if not replicated:
+            raise WorkloadError(f"JobSet {meta['name']} has no spec.replicatedJobs")
+        for i, rj in enumerate(replicated):
+            _want(rj, dict, f"spec.replicatedJobs[{i}]", "a mapping (name, replicas, template)")
+            _want(rj.get("replicas"), int, f"spec.replicatedJobs[{i}].replicas", "an integer")
+            _want(rj.get("template"), dict, f"spec.replicatedJobs[{i}].template", "a Job template mapping")
+            _check_job_spec((rj.get("template") or {}).get("spec"), f"spec.replicatedJobs[{i}].template.spec")
+        pod_sets = [_pod_set(rj.get("name", f"rj{i}"), rj.get("replicas"), rj["template"]["spec"],
                              f"spec.replicatedJobs[{i}].template.spec.template.spec")
-                    for i, rj in enumerate(spec.get("replicatedJobs") or [])]
-        if not pod_sets:
-            raise WorkloadError(f"JobSet {meta['name']} has no replicatedJobs")
+                    for i, rj in enumerate(replicated)]
     else:
         raise WorkloadError(f"{api}/{kind} is not a batch/v1 Job or a jobset.x-k8s.io JobSet; "
                             "the platform's Kueue manages only these two (integrations.frameworks)")
-    return Workload(kind, meta["name"], meta.get("namespace"), dict(meta.get("labels") or {}), pod_sets, obj)
+    return Workload(kind, meta["name"], meta.get("namespace"), dict(labels), pod_sets, obj)
 
 
 def _pod_set(name: str, replicas, job: dict, path: str) -> PodSet:
