@@ -1,6 +1,6 @@
 """Cost envelope: exact numbers for a small config priced with round test prices, the billing rules
 they encode (each test names its source), unpriced lines, the catalog's validation, the dev stack's
-envelope as the README states it, and the cost subcommand.
+envelope as the README and docs/operating.md state it, and the cost subcommand.
 """
 
 from __future__ import annotations
@@ -206,17 +206,19 @@ def test_shipped_catalog_prices_every_stack_completely():
         assert env.idle.complete and env.burst.complete, [x.unpriced for x in env.burst.unpriced]
 
 
-def test_readme_states_the_dev_envelope_the_command_prints(capsys):
-    """The README's dev numbers are what `python -m components.cli cost dev` prints."""
+@pytest.mark.parametrize("doc", ["README.md", "docs/operating.md"])
+def test_docs_state_the_dev_envelope_the_command_prints(doc, capsys):
+    """The dev numbers of the README's front page and of docs/operating.md "Cost" are what
+    `python -m components.cli cost dev` prints."""
     assert cli(["cost", "dev"]) == 0
     out = capsys.readouterr().out
     idle = re.search(r"Idle floor \(no job running\): (\$[\d,.]+)/month", out).group(1)
     burst = re.search(r"Burst \(every pool at its maximum, NAP at its limits\): (\$[\d,.]+)/month", out).group(1)
     saving = re.search(r"Spot saves over on-demand at burst: (\$[\d,.]+)/month", out).group(1)
-    readme = (REPO / "README.md").read_text()
-    assert "python -m components.cli cost dev" in readme
+    text = (REPO / doc).read_text()
+    assert "python -m components.cli cost dev" in text
     for number in (idle, burst, saving):
-        assert number in readme, f"README lacks {number}; update its Cost section"
+        assert number in text, f"{doc} lacks {number}; update its cost numbers"
 
 
 def test_cost_command_json_and_bad_input(tmp_path: Path, capsys):

@@ -40,13 +40,13 @@ def _find(resources: list[dict], name: str) -> dict:
     return next(r for r in resources if r["name"] == name)
 
 
-def test_readme_shows_the_add_a_fifth_team_diff_the_command_prints(cached_runs, capsys):
+def test_docs_show_the_add_a_fifth_team_diff_the_command_prints(cached_runs, capsys):
     assert cli(["diff", "Pulumi.dev.yaml", "docs/examples/dev-add-team-e.yaml"]) == 0
     printed = capsys.readouterr().out
-    readme = (REPO / "README.md").read_text()
-    assert README_COMMAND in readme
-    shown = readme.split("<!-- plan-diff: add-team-e -->\n", 1)[1].split("<!-- /plan-diff -->", 1)[0]
-    assert shown == printed, "README out of date: rerun the command above and paste its output"
+    doc = (REPO / "docs" / "operating.md").read_text()
+    assert README_COMMAND in doc
+    shown = doc.split("<!-- plan-diff: add-team-e -->\n", 1)[1].split("<!-- /plan-diff -->", 1)[0]
+    assert shown == printed, "docs/operating.md out of date: rerun the command above and paste its output"
     assert "**26 to create, 0 to update, 0 to replace, 0 to delete**" in printed
     assert "| team-e | l4-spot | — | 8 (+4) |" in printed
 
