@@ -37,7 +37,7 @@ BAD = [
     ("unknown flavor", f"cq=team-a-high,flavor=a100,{FULL_NODE}",
      "ClusterQueue team-a-high has no flavor 'a100'; its flavors: l4-reserved, l4-ondemand"),
     ("unknown priority", f"cq=team-a-high,flavor=l4-reserved,{FULL_NODE},priority=urgent",
-     "priority 'urgent' is no PriorityClass or WorkloadPriorityClass; known: compact, high, low, platform-services, shared"),
+     "priority 'urgent' is no PriorityClass or WorkloadPriorityClass; known: compact, high, low, "),
     ("negative", "cq=team-a-high,flavor=l4-reserved,gpu=-2", "nvidia.com/gpu -2 is negative"),
     ("half a gpu", "cq=team-a-high,flavor=l4-reserved,gpu=0.5", "nvidia.com/gpu 0.5 is not a whole number"),
     ("not a quantity", "cq=team-a-high,flavor=l4-reserved,gpu=2,memory=lots", "memory 'lots' is not a Kubernetes quantity"),

@@ -9,6 +9,8 @@ import click
 
 from components.explain import ADMITTED, WorkloadError, from_capture, from_object
 from components.explain import load_workload_file, parse_used, parse_workloads
+from components.explain.workload import MANAGED_KINDS
+from components.explain.cluster import with_objects
 from components.explain.used import check_capacity
 from components.explain.quantity import QuantityError
 from components.explain.queue import simulate
@@ -32,8 +34,11 @@ from .stack import BadInput, capture_of, platform_of, stack_of
                    "class, admitted to the order given.")
 @click.option("--running", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Workloads holding quota as Kueue sees them: the output of kubectl get workloads -A -o yaml.")
+@click.option("--objects", "what_if", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="What if: ClusterQueues, LocalQueues, Cohorts, ResourceFlavors, (Workload)PriorityClasses added to "
+                   "the stack's objects or replacing those of the same name.")
 def explain(stack: str, file: Optional[Path], team: Optional[str], kind: Optional[str], namespace: Optional[str],
-            used: tuple[str, ...], running: Optional[Path]) -> int:
+            used: tuple[str, ...], running: Optional[Path], what_if: Optional[Path]) -> int:
     """Simulate Kueue (v0.19.2 rules) and the scheduler on STACK's rendered objects for FILE (your own
     Job/JobSet YAML, one or many: many are queued and admitted in Kueue's order, each taking quota
     before the next) or a rendered workload (--team/--kind).
@@ -52,13 +57,15 @@ def explain(stack: str, file: Optional[Path], team: Optional[str], kind: Optiona
             raise BadInput(str(err)) from None
     elif team and kind:
         try:
-            objs = [o for o in render(platform_of(loaded), team, kind) if o["kind"] in ("Job", "JobSet")]
+            objs = [o for o in render(platform_of(loaded), team, kind) if o["kind"] in MANAGED_KINDS]
         except WorkloadRequestError as err:
             raise BadInput(str(err)) from None
     else:
         raise BadInput("give FILE (your Job/JobSet YAML) or --team and --kind")
     cluster = from_capture(capture_of(loaded))
     try:
+        if what_if:
+            cluster = with_objects(cluster, load_all(read_text(what_if), str(what_if)), str(what_if))
         holding = parse_used(list(used), cluster)
         if running:
             workloads, pending = parse_workloads(load_all(read_text(running), str(running)), cluster, str(running))

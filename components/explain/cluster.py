@@ -156,3 +156,40 @@ def from_capture(capture) -> ClusterView:
 
 def view(objects: Iterable[dict], pools: Iterable[NodePool] = (), nap: Optional[Nap] = None) -> ClusterView:
     return ClusterView(list(objects), list(pools), nap or Nap(False, {}))
+
+
+# Objects an operator may add or override to ask "what if" (the rest come only from the stack).
+WHAT_IF_KINDS = ("ClusterQueue", "LocalQueue", "Cohort", "ResourceFlavor", "WorkloadPriorityClass", "PriorityClass")
+
+
+def with_objects(cluster: ClusterView, objs: list, source: str) -> ClusterView:
+    """The cluster with `objs` added, or replacing the object of the same kind, name and namespace.
+    Each must be a kind above and valid against its vendored CRD schema and Kueue's webhook rules
+    (components/kubernetes/manifest_validation); a WhatIfError says which and why otherwise."""
+    from components.kubernetes.manifest_validation import problems
+
+    def key(o: dict) -> tuple:
+        md = o.get("metadata") or {}
+        return o.get("kind"), md.get("name"), md.get("namespace")
+
+    found = []
+    for i, o in enumerate(objs):
+        where = f"{source}: document {i + 1}"
+        if not isinstance(o, dict) or o.get("kind") not in WHAT_IF_KINDS:
+            kind = o.get("kind") if isinstance(o, dict) else type(o).__name__
+            raise WhatIfError(f"{where} is {kind or 'an object without kind'}; what-if objects are "
+                              f"{', '.join(WHAT_IF_KINDS)}")
+        if not isinstance(o.get("metadata"), dict) or not o["metadata"].get("name"):
+            raise WhatIfError(f"{where} ({o['kind']}) has no metadata.name")
+        if o["kind"] == "LocalQueue" and not o["metadata"].get("namespace"):
+            raise WhatIfError(f"{where}: LocalQueue {o['metadata']['name']} needs metadata.namespace")
+        found += problems(o) if o["kind"] != "PriorityClass" else []
+    if found:
+        raise WhatIfError(f"{source}: " + "; ".join(found))
+    replaced = {key(o) for o in objs}
+    kept = [o for o in cluster.objects if key(o) not in replaced]
+    return ClusterView(kept + list(objs), cluster.pools, cluster.nap, cluster.csi_drivers)
+
+
+class WhatIfError(ValueError):
+    pass

@@ -30,11 +30,12 @@ from .jobs import NoWorkload, kueue_config, managed, namespace_labels, priority_
 from .matching import labels_match
 from .placement import place
 from .quantity import parse, show
-from .quota import NO_FIT, PREEMPT, Assignment, Queue, Quotas, Running, assign
-from .workload import QUEUE_LABEL, Workload, WorkloadError, adjust, pod_requests, problems
+from .quota import FIT, NO_FIT, PREEMPT, Assignment, Queue, Quotas, Running, assign
+from .workload import MANAGED_KINDS, QUEUE_LABEL, Workload, WorkloadError, adjust, pod_requests, problems
 
 ADMITTED, PENDING, REJECTED, UNMANAGED = "admitted", "pending", "rejected", "unmanaged"
 GPU = "nvidia.com/gpu"
+MIN_PARALLELISM = "kueue.x-k8s.io/job-min-parallelism"  # pkg/controller/jobs/job/job_controller.go
 
 
 @dataclass
@@ -212,6 +213,17 @@ def assignment(cluster: ClusterView, s: Submitted, quotas: Quotas) -> Assignment
 
 
 def _verdict(cluster: ClusterView, s: Submitted, quotas: Quotas, a: Assignment) -> Verdict:
+    v = _quota_verdict(cluster, s, quotas, a)
+    minimum = ((s.workload.obj.get("metadata") or {}).get("annotations") or {}).get(MIN_PARALLELISM)
+    if minimum and not a.mode == FIT:
+        # Kueue docs tasks/run/jobs.md "Partial admission" (beta, on by default in 0.19).
+        v.reasons.append(f"not modelled: partial admission ({MIN_PARALLELISM}: {minimum}) - when neither borrowing nor "
+                         f"preemption admits the full parallelism, Kueue may admit this Job with as few as {minimum} "
+                         "pods; this verdict is for the full parallelism")
+    return v
+
+
+def _quota_verdict(cluster: ClusterView, s: Submitted, quotas: Quotas, a: Assignment) -> Verdict:
     workload, q, label, trace = s.workload, s.queue, s.label, list(s.trace)
     for ps in a.pod_sets:
         for t in ps.tries:
@@ -340,11 +352,11 @@ def load_workload_file(text: str, source: str = "job file") -> list[dict]:
         if not isinstance(d, dict):
             raise WorkloadError(f"{source}: document {i + 1} is {type(d).__name__.replace('str', 'text')}, not a "
                                 "Kubernetes object (kind, metadata, spec)")
-    jobs = [d for d in docs if d.get("kind") in ("Job", "JobSet")]
+    jobs = [d for d in docs if d.get("kind") in MANAGED_KINDS]
     if not jobs:
         kinds = ", ".join(sorted({str(d.get("kind") or "no kind") for d in docs})) or "nothing"
-        raise WorkloadError(f"{source}: no batch/v1 Job or jobset.x-k8s.io JobSet in it (found {kinds}); "
-                            "write each Job/JobSet as its own YAML document (separated by ---)")
+        raise WorkloadError(f"{source}: no batch/v1 Job, jobset.x-k8s.io JobSet or apps/v1 Deployment in it (found "
+                            f"{kinds}); write each Job/JobSet as its own YAML document (separated by ---)")
     return jobs
 
 
