@@ -7,7 +7,8 @@ Every figure comes from a fresh process on this machine, in one run:
 - mock engine per resource: registering N bare custom resources under the same mock runtime
   (`components.offline.run`), divided by N: the engine's own cost, which no program can go below;
 - the program for T teams: the dev stack with T teams (3 ClusterQueues each, cohorts of two, so
-  330 teams is ~1000 ClusterQueues, Kueue's `large-scale` performance shape, kueue.md §10), quotas
+  330 teams is ~1000 ClusterQueues, Kueue's `large-scale` performance shape, kubernetes-sigs/kueue v0.19.2
+  test/performance/scheduler/configs/large-scale/generator.yaml), quotas
   sized so the model accepts it. Time is the program run after imports; memory is the process peak.
 The table gives, per team count: resources, seconds, seconds per resource over the engine's own cost
 per resource (1.0 = the program adds nothing), time and memory ratios to the 4-team run.

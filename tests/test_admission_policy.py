@@ -1,4 +1,4 @@
-"""Issue 8 defect 9 (D3): a job's pod priority must match its queue class, enforced at submission.
+"""Design decision D3 (docs/design.md): a job's pod priority must match its queue class, enforced at submission.
 
 The ValidatingAdmissionPolicies are evaluated here the way the API server does (Kubernetes "Validating
 Admission Policy", https://kubernetes.io/docs/reference/access-authn-authz/validating-admission-policy/):

@@ -1,5 +1,5 @@
-"""Issue 8 defect 10 (D4): queue cpu/memory quotas come from node allocatable, so a job sized to its
-quota fits a node.
+"""Design decision D4 (docs/design.md): queue cpu/memory quotas come from node allocatable, so a job
+sized to its quota fits a node.
 
 GKE "Plan GKE Standard node sizes", memory and CPU reservations
 (https://cloud.google.com/kubernetes-engine/docs/concepts/plan-node-sizes#memory_and_cpu_reservations),

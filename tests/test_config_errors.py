@@ -1,4 +1,4 @@
-"""Issue 9: every config mistake gets one clear error with its path and a fix that works, all at once.
+"""Every config mistake gets one clear error with its path and a fix that works, all at once.
 
 Cases here cover the translated structural errors, the checks added for real-deploy failures and
 their sources (each rule's module docstring cites it: checks_network.py, names.py, checks_queues.py),

@@ -1,7 +1,7 @@
 """`pulumi destroy` is never blocked by Kueue's finalizers, in either stack.
 
 Pulumi deletes a resource before everything it depends on (the reverse of creation order), so the
-captured dependency graph is the destroy order. Kueue (v0.19.2; kueue.md §9 item 14, upstream
+captured dependency graph is the destroy order. Kueue (v0.19.2; kubernetes-sigs/kueue#249, #1253; upstream
 `pkg/webhooks/resourceflavor_webhook.go` / `clusterqueue_webhook.go` add the finalizer
 `kueue.x-k8s.io/resource-in-use`; `site/content/en/docs/tasks/troubleshooting/troubleshooting_delete_clusterqueue.md`):
 a ResourceFlavor is not removed while a ClusterQueue references it, a ClusterQueue stays Terminating

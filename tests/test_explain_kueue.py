@@ -153,7 +153,7 @@ def test_user_yaml_missing_the_toleration_of_a_flavor_with_node_taints():
 
 def test_limit_range_default_limit_below_requests_makes_the_job_inadmissible():
     """handlePodLimitRange fills missing *limits* from `default`; a request above it then fails
-    ValidateResources ("requests must not exceed its limits") - issue 8, defect 2."""
+    ValidateResources ("requests must not exceed its limits"): why the team LimitRange sets requests only."""
     cluster, wl = _namespace_queue_and_job(
         {"limits": [{"type": "Container", "default": {"cpu": "1", "memory": "4Gi"}, "defaultRequest": {"cpu": "1", "memory": "4Gi"}}]},
         {}, {"containers": [{"name": "main", "resources": {"requests": {"cpu": "8"}, "limits": {"nvidia.com/gpu": "1"}}}]})

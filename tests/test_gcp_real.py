@@ -1,8 +1,8 @@
 """What a real GCP project needs that the mocks cannot see: each test encodes a documented behaviour
 of GKE, the pinned charts or the provider, and names it.
 
-Issue 8 defects 1 (webhook firewall), 5 (upgrade settings), 6 (replacements), 11 (APIs) and 12
-(system pool start size, endpoint reachability).
+Covered: the webhook firewall (design decision D6, docs/design.md), upgrade settings, replacements,
+APIs, the system pool's start size and endpoint reachability, and Google Groups for RBAC.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def one(c: Capture, type_: str, name: str):
     return c.named(name, type_)
 
 
-# ------------------------------------------------------------------ defect 1: webhook firewall
+# ------------------------------------------------------------------ webhook firewall
 
 def test_controller_ports_are_the_pinned_charts_ports():
     """Kueue 0.19.2 charts/kueue/templates/manager/manager.yaml: containerPort 8082 (visibility) and 9443
@@ -72,7 +72,7 @@ def test_control_plane_reaches_the_webhooks_on_every_node(dev_capture):
     assert cluster["clusterAutoscaling"]["autoProvisioningDefaults"]["serviceAccount"] == node_sa
 
 
-# ------------------------------------------------------------------ defect 11: APIs
+# ------------------------------------------------------------------ APIs
 
 def _deps(c: Capture, type_: str, name: str) -> set[str]:
     by_urn = c.by_urn()
@@ -114,7 +114,7 @@ def test_each_resource_waits_for_exactly_the_apis_it_calls(dev_capture, type_, n
     assert _deps(dev_capture, type_, name) == apis
 
 
-# ------------------------------------------------------------------ defect 12: system pool, endpoint
+# ------------------------------------------------------------------ system pool, endpoint
 
 def test_system_pool_exists_with_nodes_before_the_kubernetes_layer(dev_capture):
     """GKE NodePool API: initialNodeCount is per zone of the pool's locations; an autoscaled pool created
@@ -152,7 +152,7 @@ def test_private_endpoint_kubeconfig_targets_the_private_endpoint(capture_with):
     assert endpoint_warnings(parse_platform(raw)) == []  # dev's private ranges reach the private endpoint
 
 
-# ------------------------------------------------------------------ defect 5: upgrade settings
+# ------------------------------------------------------------------ upgrade settings
 
 def test_reserved_pool_upgrades_without_surge(dev_capture):
     """GKE "Ensure resources for node upgrades" (https://cloud.google.com/kubernetes-engine/docs/how-to/node-upgrades-quota):
@@ -170,7 +170,7 @@ def test_dws_pool_leaves_the_upgrade_strategy_to_gke(dev_capture):
     assert "upgradeSettings" not in one(dev_capture, NODE_POOL, "l4-dws-pool").inputs
 
 
-# ------------------------------------------------------------------ defect 6: replacements
+# ------------------------------------------------------------------ replacements
 
 def test_pools_and_reservations_are_auto_named_and_replaced_create_first(dev_capture):
     """pulumi-gcp provider/resources.go `SetAutonaming(255, "-")`: an unset `name` is auto-named with a random
@@ -231,7 +231,7 @@ def test_plan_says_replace_loudly_against_the_previous_plan(dev_capture, capture
                      "the new one is created before the old one is deleted"]
 
 
-# ------------------------------------------------------------------ defect 8: Google Groups for RBAC
+# ------------------------------------------------------------------ Google Groups for RBAC
 
 def test_group_members_need_google_groups_for_rbac():
     """GKE "Configure Google Groups for RBAC" (https://cloud.google.com/kubernetes-engine/docs/how-to/google-groups-rbac):

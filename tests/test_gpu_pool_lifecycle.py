@@ -1,4 +1,4 @@
-"""GPU pools over their life: how a replacement really runs on GKE, the driver rollout the README
+"""GPU pools over their life: how a replacement really runs on GKE, the driver rollout docs/operating.md
 documents, and the NIC GPU nodes need.
 
 Sources encoded:
@@ -77,7 +77,7 @@ def test_a_pools_own_driver_overrides_the_stack_default(dev_capture):
 
 
 def test_driver_rollout_through_a_second_pool_never_drops_capacity(dev_capture):
-    """README "Upgrading" GPU drivers: add a pool with the new driver and put it first in the queues,
+    """docs/operating.md "Upgrading", GPU drivers: add a pool with the new driver and put it first in the queues,
     then take the old flavor out of the queues (new work lands on the new driver; running jobs finish),
     then remove the old pool. Each step is one reviewed `diff`: nothing is replaced, no capacity drops."""
     def add_next_pool(p):

@@ -162,7 +162,7 @@ def test_team_rbac_is_namespaced_and_secret_free(dev):
 def test_members_get_a_rolebinding():
     def add_members(p):
         p["teams"][0]["members"] = ["user:alice@example.com", "group:ml@example.com"]
-        p["cluster"]["securityGroup"] = "gke-security-groups@example.com"  # Group subjects need it (defect 8)
+        p["cluster"]["securityGroup"] = "gke-security-groups@example.com"  # Group subjects need it (Google Groups for RBAC)
 
     capture = run_with(add_members)
     (binding,) = capture.of_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")

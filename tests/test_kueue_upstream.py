@@ -1,4 +1,5 @@
-"""Issue 8 defects 3, 4 and 7: the dev stack's objects run through Kueue's, Kubernetes' and GKE's own
+"""Flavor tolerations (D1), compact placement (D2) and DWS node binding (design decisions in
+docs/design.md): the dev stack's objects run through Kueue's, Kubernetes' and GKE's own
 scheduling rules (restated in tests/kube_semantics.py, each with its upstream source)."""
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ def _specs(capture: Capture, kind: str) -> dict[str, dict]:
 
 
 def minimal_job_template(queue: str, queue_flavors: list[str], job: str, namespace: str, stack: str = "dev") -> dict:
-    """A job as the README asks users to write one: queue label, GPU request, the queue's priority (D3),
+    """A job as the README and docs/teams.md ask users to write one: queue label, GPU request, the queue's priority (D3),
     and what the model says its flavor needs beyond Kueue (D2, `job_placement`)."""
     model = flavors(parse_platform(load_stack_config(stack)[PLATFORM_KEY]))
     spec: dict = {
@@ -48,7 +49,7 @@ def _queue_cases(capture: Capture):
 
 
 def test_minimal_job_is_admitted_on_every_flavor_of_its_queue_and_tolerates_the_node(stack_capture):
-    """Defect 3 (D1). Kueue v0.19.2 `pkg/scheduler/flavorassigner/flavorassigner.go` checkFlavorForPodSets
+    """D1. Kueue v0.19.2 `pkg/scheduler/flavorassigner/flavorassigner.go` checkFlavorForPodSets
     assigns a flavor only if the job template plus the flavor's `tolerations` tolerate its `nodeTaints`, and
     `pkg/podset/podset.go` FromAssignment injects only the flavor's nodeLabels and tolerations; the node must
     then pass kube-scheduler's taint filter (k8s.io/api ToleratesTaint) for every taint GKE puts on it
@@ -72,7 +73,7 @@ def test_minimal_job_is_admitted_on_every_flavor_of_its_queue_and_tolerates_the_
 
 
 def test_pods_kueue_did_not_admit_stay_off_gpu_nodes(dev_capture):
-    """Defect 3: the taints must still repel what Kueue did not admit (GKE "About GPUs": the GPU taint;
+    """D1: the taints must still repel what Kueue did not admit (GKE "About GPUs": the GPU taint;
     ExtendedResourceToleration lets GPU-requesting pods tolerate only nvidia.com/gpu). Neither a plain pod
     nor a bare GPU pod tolerates any GPU node; nor a node NAP built for an admitted compact job."""
     plain = {"containers": [{"name": "c", "image": "busybox"}]}
@@ -89,7 +90,7 @@ def test_pods_kueue_did_not_admit_stay_off_gpu_nodes(dev_capture):
 
 
 def test_compact_jobs_get_their_own_compact_placement_pool(dev_capture):
-    """Defect 4 (D2). GKE "Define compact placement for GKE nodes"
+    """D2. GKE "Define compact placement for GKE nodes"
     (https://cloud.google.com/kubernetes-engine/docs/how-to/compact-placement): NAP provisions compact
     placement for pods whose nodeSelector has `cloud.google.com/gke-placement-group` (the group) and a
     resource type key such as `cloud.google.com/gke-accelerator: nvidia-tesla-a100`. The flavor may not pin
@@ -142,7 +143,7 @@ def _dws_request_label(capture: Capture, flavor: str, request: str) -> dict:
 
 
 def test_dws_job_cannot_land_on_another_requests_nodes(dev_capture):
-    """Defect 7. GKE's queued provisioning labels each node with the resize request it was created for;
+    """GKE's queued provisioning labels each node with the resize request it was created for;
     Kueue binds a job's pods to them only through ProvisioningRequestConfig `podSetUpdates` with key
     `autoscaling.gke.io/provisioning-request` from `ResizeRequestName` (Kueue maintainer's GKE config in
     kubernetes-sigs/kueue#9048; `provisioning_request.md` "podSetUpdates"). Without it job B's pods may
@@ -161,7 +162,7 @@ def test_dws_job_cannot_land_on_another_requests_nodes(dev_capture):
 
 
 def test_dws_config_is_valid_for_kueue_and_the_pool_uses_flex_start(dev_capture):
-    """Defect 7. The ProvisioningRequestConfig passes the vendored Kueue 0.19.2 schema
+    """The ProvisioningRequestConfig passes the vendored Kueue 0.19.2 schema
     (platform/schemas), and the DWS pool sets flex-start with queued provisioning, as GKE requires: "To use
     flex-start with queued provisioning, you have to add the --flex-start and --enable-queued-provisioning
     flags when you create the node pool" (https://cloud.google.com/kubernetes-engine/docs/how-to/provisioningrequest)."""

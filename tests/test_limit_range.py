@@ -1,4 +1,4 @@
-"""Issue 8 defect 2: the team LimitRange must never make a valid job invalid.
+"""The team LimitRange must never make a valid job invalid.
 
 Kubernetes "Limit Ranges" (https://kubernetes.io/docs/concepts/policy/limit-range/): the LimitRanger
 admission plugin gives a container without limits the LimitRange's `default` limits and one without
@@ -69,6 +69,6 @@ def test_defaults_never_make_a_valid_container_invalid(limit_range, container):
 
 
 def test_container_without_requests_still_gets_some(limit_range):
-    """Kueue assigns a flavor only to workloads that request covered resources (kueue.md, pitfall 3)."""
+    """Kueue assigns a flavor only to workloads that request covered resources (kubernetes-sigs/kueue#891, #485)."""
     requests = admit({"resources": {}}, limit_range)["resources"]["requests"]
     assert set(requests) == {"cpu", "memory"}

@@ -83,8 +83,9 @@ def test_everything_runs_on_the_system_pool_and_tolerates_no_gpu_taint(dev_captu
 
 def test_monitoring_namespace_is_outside_kueue_job_webhook():
     """Kueue's Job webhook is fail-closed; the chart installs its Job webhook with the config's
-    managedJobsNamespaceSelector (kueue.md §2, §9 item 13: it blocked kube-prometheus-stack's hook
-    Jobs, kubernetes-sigs/kueue#5244). The monitoring namespace must not match that selector."""
+    managedJobsNamespaceSelector (kubernetes-sigs/kueue v0.19.2 `charts/kueue/templates/webhook/manifests.yaml`;
+    it blocked kube-prometheus-stack's hook Jobs, kubernetes-sigs/kueue#5244). The monitoring namespace must not
+    match that selector."""
     selector = kueue_manager_config(_platform())["managedJobsNamespaceSelector"]["matchLabels"]
     labels = {**render.namespace()["metadata"]["labels"], "kubernetes.io/metadata.name": "monitoring"}
     assert not all(labels.get(k) == v for k, v in selector.items())

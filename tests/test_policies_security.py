@@ -26,7 +26,7 @@ def test_private_nodes(dev: Capture):
 
 
 def test_open_control_plane_is_stopped_by_the_model_before_the_pack():
-    """An authorized network of 0.0.0.0/0 never reaches the pack: the typed model rejects it (issue 9),
+    """An authorized network of 0.0.0.0/0 never reaches the pack: the typed model rejects it (components/model/checks_network.py),
     and the pack still catches it on resources that bypass the model (test_master_authorized_networks)."""
     from components.model import ConfigError
 

@@ -1,4 +1,4 @@
-"""`make plan` on any broken stack file exits 2 with a message, never a traceback (issue 9).
+"""`make plan` on any broken stack file exits 2 with a message, never a traceback.
 
 Each kind of failure is fed through the real CLI (`python -m components.cli plan`) from a stack file on
 disk: YAML syntax, a missing file, the platform block under the wrong key or level, a Kubernetes

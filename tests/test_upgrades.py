@@ -2,8 +2,8 @@
 releases; nothing that holds queues, capacity or data is replaced. Two offline plans are compared with
 the plan diff (components/review), whose replace-forcing fields are listed in components/review/replace.py.
 
-Sources: Kueue chart upgrade = new chart version of the same release (kueue.md §1-2: CRDs live in
-templates/, so a chart upgrade upgrades them; v1beta2 is the storage version since 0.16); GKE release
+Sources: Kueue chart upgrade = new chart version of the same release (kubernetes-sigs/kueue v0.19.2
+`charts/kueue/templates/crd/`: the CRDs live in templates/, so a chart upgrade upgrades them; v1beta2 is the storage version since 0.16); GKE release
 channels can be changed on an existing cluster (cloud.google.com/kubernetes-engine/docs/concepts/
 release-channels, "Changing the release channel"; terraform-provider-google `release_channel` is not
 ForceNew); a GPU driver version change recreates a node pool in terraform-provider-google (issue
@@ -57,7 +57,7 @@ def test_bumping_kueue_jobset_and_the_gke_channel_replaces_nothing(stack, monkey
 
 
 def test_gpu_driver_change_is_flagged_as_replacing_every_static_gpu_pool():
-    """Not a safe upgrade: the diff must say so (README "Upgrading" tells how to roll it out)."""
+    """Not a safe upgrade: the diff must say so (docs/operating.md "Upgrading" tells how to roll it out)."""
     stack = "dev"
     def bump(raw: dict) -> None:
         raw["versions"] = {"gpuDriver": "LATEST"}

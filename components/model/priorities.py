@@ -7,7 +7,7 @@ from .queue_classes import BY_NAME, QUEUE_CLASSES as _CLASSES, PriorityClass
 
 DWS = "dws"
 SHARED = "shared"
-# The LocalQueue names of a team namespace, in the order the README documents them.
+# The LocalQueue names of a team namespace, in the queue-class table's order (components/model/queue_classes.py).
 QUEUE_CLASSES = tuple(c.name for c in _CLASSES)
 
 # The platform's own controllers (Kueue, JobSet, monitoring) run at this class: above every batch tier,

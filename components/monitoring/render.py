@@ -20,7 +20,7 @@ NAMESPACE = MONITORING_NAMESPACE
 def namespace() -> dict:
     # Deliberately without batch-platform/kueue-managed: Kueue's fail-closed Job webhook selects only
     # namespaces carrying that label, so it can never block the chart's Jobs here, even while Kueue
-    # is down or starting (kueue.md §9 item 13; kubernetes-sigs/kueue#5244).
+    # is down or starting (kubernetes-sigs/kueue#5244, #4141).
     return {"apiVersion": "v1", "kind": "Namespace",
             "metadata": {"name": NAMESPACE, "labels": {
                 "batch-platform/component": "monitoring",

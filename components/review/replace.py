@@ -16,7 +16,7 @@ created" for them, and the SDK docstrings (`.venv/.../pulumi_gcp`) say so for th
 identity is apiVersion/kind/metadata.name/namespace (pulumi-kubernetes replaces on any change of them);
 RoleBinding `roleRef` and PriorityClass `value` are immutable (Kubernetes API validation); LocalQueue
 `spec.clusterQueue` and AdmissionCheck `spec.controllerName` are immutable CEL rules of Kueue v0.19.2
-(kueue.md §9 item 15), ResourceFlavor `spec.topologyName` too.
+(the vendored CRDs in platform/schemas/kueue), ResourceFlavor `spec.topologyName` too.
 """
 
 from __future__ import annotations
