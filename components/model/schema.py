@@ -155,7 +155,7 @@ class GpuPool(Model):
     )
     gpu_driver: Optional[GpuDriver] = Field(
         None, description="This pool's GKE-managed driver; unset = versions.gpuDriver. A change replaces the pool "
-        "(README Upgrading: roll it out through a second pool).")
+        "(docs/operating.md, Upgrading: roll it out through a second pool).")
 
 
 class NapShape(Model):
@@ -230,7 +230,7 @@ class Team(Model):
         None, gt=0, description="Optional: the policy pack reports when the team's quota burst costs more."
     )
     datasets: Optional[Datasets] = Field(
-        None, description="Optional: a Filestore share the team's jobs read at /datasets (see README Team data)."
+        None, description="Optional: a Filestore share the team's jobs read at /datasets (see docs/teams.md, Team data)."
     )
 
 
