@@ -139,6 +139,29 @@ def test_readme_gpu_quota_is_what_dev_runs_at_burst() -> None:
     assert f"{limits['nvidia-l4']} L4 and {limits['nvidia-tesla-a100']} A100 in all" in section
 
 
+# Commands cheap enough to run for real on the suite's cached capture (plan, policy and diff run the whole
+# program, or git worktrees; they are covered by their own tests).
+RUN = ("explain", "workloads", "cost")
+
+
+@pytest.mark.parametrize("args", [a for a in _cli_lines() if shlex.split(a)[0] in RUN])
+def test_every_explain_workloads_and_cost_line_runs(args: str, tmp_path, monkeypatch, capsys) -> None:
+    """Run verbatim on the dev stack (my-job.yaml: the high job `workloads` renders): a wrong option
+    value (an old `--used` form, an unknown team or kind) exits 2 here, where parsing alone passes."""
+    import components.cli.stack as cli_stack
+    from components.cli import main
+    from conftest import capture_of
+
+    monkeypatch.chdir(REPO)
+    monkeypatch.setattr(cli_stack, "run_stack", lambda stack: capture_of(stack.config, stack.name))
+    assert main(["workloads", "dev", "--team", "team-a", "--kind", "high"]) == 0
+    (tmp_path / "my-job.yaml").write_text(capsys.readouterr().out)
+    argv = [str(tmp_path / a) if a == "my-job.yaml" else a for a in shlex.split(args)]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code in (0, 1) and "Traceback" not in err, f"{args}: exit {code}\n{err}"
+
+
 def test_cli_lines_were_found() -> None:
     """Guard against the extraction silently finding nothing (which would make the test above vacuous)."""
     commands = {shlex.split(a)[0] for a in _cli_lines()}
