@@ -46,6 +46,8 @@ from pulumi_policy import (
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
+from components.model import ConfigError
+from components.model.yaml_input import read_text
 from components.offline import Capture, Resource, load_stack, run_stack
 
 from .gpu_batch_policies import PACK_ENFORCEMENT, PACK_NAME, POLICIES
@@ -153,8 +155,16 @@ LEVELS = {level.value: level for level in EnforcementLevel}
 
 def load_policy_config(path: str | Path) -> dict[str, dict]:
     """A `--policy-pack-config` JSON file: {"all": "advisory", "<policy>": "disabled" | {enforcementLevel, ...props}}."""
-    text = Path(path).read_text()
-    raw = json.loads(text) if text.strip() else {}
+    try:
+        text = read_text(path)  # a FIFO or device would block or never end
+    except ConfigError as err:
+        raise PolicyConfigError(str(err)) from None
+    try:
+        raw = json.loads(text) if text.strip() else {}
+    except ValueError as err:
+        raise PolicyConfigError(f"{path}: not JSON ({err}); write it like {{\"all\": \"advisory\"}}") from None
+    if not isinstance(raw, dict):
+        raise PolicyConfigError(f"{path}: the policy config must be a JSON object of policy names, like {{\"all\": \"advisory\"}}")
     result = {}
     for name, value in raw.items():
         if isinstance(value, str):

@@ -254,15 +254,19 @@ def test_exposed_services_are_rejected_in_team_namespaces(admission, spec, messa
 
 
 def test_team_role_cannot_escape_its_namespace_or_queue(dev_capture):
-    """Reviewed rule by rule (CIS GKE 4.1.x): no wildcards (4.1.3), no Secrets (4.1.2), no direct pod
-    creation (4.1.4: pods come from Jobs, which Kueue manages), no bind/escalate/impersonate (4.1.8), no
-    exec/attach/port-forward, nothing that edits the namespace, its quota, its policies or its queues."""
+    """Reviewed rule by rule (CIS GKE Benchmark v1.6.0 4.1.x): no wildcards (4.1.3), no Secrets (4.1.2), no
+    bind/escalate/impersonate (4.1.7), no direct pod creation (pods come from Jobs, which Kueue manages),
+    no exec/attach/port-forward, nothing that edits the namespace, its quota, its policies or its queues."""
     for r in dev_capture.of_type(ROLE):
         rules = kubernetes_object(r)["rules"]
         granted = {(g, res, v) for rule in rules for g in rule["apiGroups"] for res in rule["resources"] for v in rule["verbs"]}
         assert not [x for x in granted if "*" in x]
         writes = {(g, res) for g, res, v in granted if v not in ("get", "list", "watch")}
-        assert writes == {("batch", "jobs"), ("jobset.x-k8s.io", "jobsets"), ("", "configmaps"), ("", "services")}
+        # A model server's Deployment creates pods, but in a team namespace Kueue's pod webhook (failurePolicy
+        # Fail, components/kubernetes/controller_config.py) gates each one until its queue admits it.
+        assert writes == {("batch", "jobs"), ("jobset.x-k8s.io", "jobsets"), ("", "configmaps"), ("", "services"),
+                          ("apps", "deployments"), ("autoscaling", "horizontalpodautoscalers"),
+                          ("policy", "poddisruptionbudgets")}
         resources = {res for _, res, _ in granted}
         assert not resources & {"secrets", "pods/exec", "pods/attach", "pods/portforward", "serviceaccounts",
                                 "serviceaccounts/token", "namespaces", "resourcequotas", "limitranges",

@@ -27,6 +27,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except click.Abort:
         click.echo("Aborted.", err=True)
         return 1
+    except OSError as err:  # a file or folder the user named (e.g. --out) cannot be written or read
+        where = err.filename or "a file"
+        click.echo(f"{where}: {err.strerror or err} (fix: name a path you can write, e.g. --out build/...)", err=True)
+        return 2
     return code or 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Optional
 
@@ -13,6 +14,11 @@ from components.workloads import JOB_KINDS, WorkloadRequestError, kinds_for, ren
 
 from .app import cli, short_help
 from .stack import BadInput, platform_of, stack_of
+
+# Kubernetes puts the Job name into the pods' batch.kubernetes.io/job-name label (a DNS label, at most 63);
+# the ConfigMap adds "-code" and an Indexed Job's pod hostnames "-<index>", so leave room for both.
+DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+MAX_NAME = 52
 
 
 @cli.command(short_help=short_help("workloads"))
@@ -30,6 +36,9 @@ def workloads(stack: str, team: Optional[str], kind: Optional[str], name: Option
     mounted at /data through the Cloud Storage FUSE CSI driver; the trainer is components/training.
     Every object is validated like everything the platform applies. Bad input exits 2.
     """
+    if name is not None and not (len(name) <= MAX_NAME and re.fullmatch(DNS_LABEL, name)):
+        raise BadInput(f"--name {name!r}: a Job/JobSet name here is 1-{MAX_NAME} lowercase letters, digits and '-', "
+                       "starting and ending with a letter or digit (fix: e.g. --name train-run-1)")
     platform = platform_of(stack_of(stack))
     if every:
         if not out:

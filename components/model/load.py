@@ -112,7 +112,10 @@ def parse_platform(raw: Any, source: str = "stack config") -> Platform:
     values, issues = _structure(raw)
     broken = any(isinstance(v, _Broken) for v in values.values())
     if not broken and not issues:
-        platform = Platform.model_validate(raw)
+        try:
+            platform = Platform.model_validate(raw)
+        except ValidationError as err:  # a top-level scalar (sections were validated above)
+            raise ConfigError([translate(e) for e in err.errors()], source) from None
         issues = semantic_issues(platform)
     else:
         partial = Platform.model_construct(**values)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import ipaddress
 from enum import Enum
-from typing import Annotated, Literal, Optional
+from types import UnionType
+from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
@@ -47,10 +48,32 @@ def _cidr(value: str) -> str:
 Cidr = Annotated[str, AfterValidator(_cidr)]
 
 
+def _scalar(annotation: Any) -> Optional[type]:
+    """bool, int or float when a field holds that scalar (through Optional/Annotated), else None."""
+    while get_origin(annotation) in (Annotated, Union, UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        annotation = args[0] if len(args) == 1 or get_origin(annotation) is Annotated else None
+    return annotation if annotation in (bool, int, float) else None
+
+
 class Model(BaseModel):
     model_config = ConfigDict(
         extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_coercion(cls, value: Any, info: ValidationInfo) -> Any:
+        """A value of the wrong kind is refused by what it is, never converted: `gpus: true` is not 1,
+        `deletionProtection: "yes"` is not true, `maxNodes: "10"` is text (pydantic's lax mode converts all three)."""
+        want = _scalar(cls.model_fields[info.field_name].annotation)
+        if want is None or value is None:
+            return value
+        wrong = (not isinstance(value, bool)) if want is bool else (isinstance(value, (bool, str)))
+        if wrong:  # pydantic's own error kinds, worded for the user by translate.py like any other
+            kind = {bool: "bool_type", int: "int_type", float: "float_type"}[want]
+            raise PydanticCustomError(kind, "wrong kind of value")
+        return value
 
 
 class Provisioning(str, Enum):

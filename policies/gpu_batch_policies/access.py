@@ -82,7 +82,7 @@ def _check_legacy_auth(props: dict, args: ResourceValidationArgs, config: dict) 
 
 NO_LEGACY_CLUSTER_AUTH = resource_policy(
     "gke-no-legacy-auth",
-    "Legacy ABAC (CIS GKE Benchmark 5.8.4) and client certificates (CIS GKE 5.8.2) must be off: ABAC "
+    "Legacy ABAC (CIS GKE Benchmark 5.8.3) and client certificates (CIS GKE 2.1.1) must be off: ABAC "
     "authorizes requests that RBAC would deny, and a client certificate is a non-revocable cluster-admin "
     "credential. Fix: leave enableLegacyAbac unset or false and masterAuth.clientCertificateConfig."
     "issueClientCertificate false; users authenticate with their Google identity.",
