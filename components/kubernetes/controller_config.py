@@ -6,6 +6,7 @@ from __future__ import annotations
 import yaml
 
 from components.model import Platform, ha
+from components.model.chart_overrides import with_overrides
 from components.model.flavors import SYSTEM_POOL_LABELS
 from components.model.priorities import PLATFORM_SERVICES
 
@@ -44,6 +45,11 @@ def kueue_manager_config(platform: Platform) -> dict:
 
 
 def kueue_values(platform: Platform) -> dict:
+    """The chart's values: the model's, then the stack's charts.kueue.values override merged over them."""
+    return with_overrides("kueue", _kueue_values(platform), platform.charts.kueue.values)
+
+
+def _kueue_values(platform: Platform) -> dict:
     kueue = ha.controller(platform, "kueue")
     return {
         "controllerManager": {
@@ -60,6 +66,8 @@ def kueue_values(platform: Platform) -> dict:
 
 
 def jobset_values(platform: Platform) -> dict:
+    """The chart's values: the model's, then the stack's charts.jobset.values override merged over them."""
     jobset = ha.controller(platform, "jobset")
-    return {"controller": {"replicas": jobset.replicas, "affinity": ha.anti_affinity(jobset),
-                           "podDisruptionBudget": ha.disruption_budget(jobset), "nodeSelector": SYSTEM_POOL_LABELS}}
+    values = {"controller": {"replicas": jobset.replicas, "affinity": ha.anti_affinity(jobset),
+                             "podDisruptionBudget": ha.disruption_budget(jobset), "nodeSelector": SYSTEM_POOL_LABELS}}
+    return with_overrides("jobset", values, platform.charts.jobset.values)

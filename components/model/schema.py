@@ -363,6 +363,21 @@ class Monitoring(Model):
     evictions_per_hour: int = Field(10, ge=1, description="Evictions or preemptions per ClusterQueue per hour that count as a storm.")
 
 
+class ChartOverride(Model):
+    values: dict[str, Any] = Field(
+        default_factory=dict, description="Deep-merged over the values the platform derives from the model; keys the "
+        "platform owns and keys the pinned chart does not have are refused (components/model/chart_overrides.py).")
+
+
+class Charts(Model):
+    """Per chart, values the model does not decide (an ingress, SSO, an Alertmanager receiver, a feature gate)."""
+
+    kueue: ChartOverride = ChartOverride()
+    jobset: ChartOverride = ChartOverride()
+    monitoring: ChartOverride = Field(ChartOverride(), description="kube-prometheus-stack (and its grafana, "
+                                      "kube-state-metrics and prometheus-node-exporter subcharts under their keys).")
+
+
 class Platform(Model):
     project: str = Field(pattern=PROJECT_ID, description="GCP project id.")
     environment: Literal["production", "development"] = Field(
@@ -386,6 +401,7 @@ class Platform(Model):
     data_protection: DataProtection = DataProtection()
     data: DataSettings = DataSettings()
     monitoring: Monitoring = Monitoring()
+    charts: Charts = Charts()
 
     @property
     def workload_pool(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from components.kubernetes.render import TEAM_LABEL
 from components.model import Platform, ha
+from components.model.chart_overrides import CHARTS, with_overrides
 from components.model.flavors import SYSTEM_POOL_LABELS
 from components.model.priorities import PLATFORM_SERVICES
 
@@ -13,7 +14,7 @@ from .promql import ksm_label, node_label_keys
 CHART = "kube-prometheus-stack"
 CHART_REPO = "https://prometheus-community.github.io/helm-charts"
 # 88.5.3 = Prometheus Operator v0.93.1; its CRD schemas are vendored in platform/schemas/monitoring.
-CHART_VERSION = "88.5.3"
+CHART_VERSION = CHARTS["monitoring"].version
 RELEASE = "monitoring"
 FULLNAME = "kps"  # resource name stem: kps-prometheus, kps-operator, kps-alertmanager
 GRAFANA_SERVICE = "grafana"
@@ -51,6 +52,11 @@ def alertmanager_config(webhook: bool) -> dict:
 
 
 def chart_values(platform: Platform, webhook: bool = False) -> dict:
+    """The chart's values: the model's, then the stack's charts.monitoring.values override merged over them."""
+    return with_overrides("monitoring", _model_values(platform, webhook), platform.charts.monitoring.values)
+
+
+def _model_values(platform: Platform, webhook: bool) -> dict:
     m = platform.monitoring
     pinned = _on_system_pool()
     return {
