@@ -138,3 +138,14 @@ def test_cli_refuses_a_job_file_with_a_duplicate_key(tmp_path, capsys, monkeypat
     assert cli(["explain", "dev", str(path)]) == 2
     err = capsys.readouterr().err
     assert f"{path}:5" in err and "name" in err
+
+
+def test_the_documented_sweep_example_does_what_its_header_says(cluster):
+    """docs/examples/explain-sweep.yaml (shown in README and docs/teams.md): four of eight admitted on l4-spot."""
+    from components.explain import load_workload_file
+    from components.offline import REPO
+    source = REPO / "docs" / "examples" / "explain-sweep.yaml"
+    result = simulate(cluster, [from_object(o) for o in load_workload_file(source.read_text(), str(source))], [])
+    assert [v.status for v in result.verdicts] == [ADMITTED] * 4 + [PENDING] * 4
+    assert {v.flavor for v in result.verdicts[:4]} == {"l4-spot"}
+    assert result.usage == ["team-a-low l4-spot: 16 of 12 nominal GPUs (borrowing 4)"]

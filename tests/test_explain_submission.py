@@ -175,3 +175,24 @@ def test_a_malformed_job_names_the_field(case, change, message):
     with pytest.raises(WorkloadError) as err:
         from_object(obj)
     assert message in str(err.value)
+
+
+def _allows(role: dict, group: str, resource: str, verb: str) -> bool:
+    """Kubernetes RBAC: a rule allows a request when its apiGroups, resources (a subresource as
+    `resource/subresource`) and verbs each hold the request's, or `*`."""
+    return any((group in r["apiGroups"] or "*" in r["apiGroups"]) and (resource in r["resources"] or "*" in r["resources"])
+               and (verb in r["verbs"] or "*" in r["verbs"]) for r in role["rules"])
+
+
+def test_team_members_can_read_the_live_answer(cluster):
+    """The team Role lets members read what explain predicts, live: their Workloads and LocalQueues, and
+    the visibility API's pending workloads of their LocalQueues (GET /apis/visibility.kueue.x-k8s.io/
+    v1beta2/namespaces/<ns>/localqueues/<lq>/pendingworkloads; Kueue docs
+    pending_workloads_on_demand.md "Local Queue visibility via kubectl"; the chart always installs the
+    v1beta2.visibility.kueue.x-k8s.io APIService, charts/kueue/templates/visibility/apiservice_v1beta2.yaml).
+    Only in their own namespace (a Role), and not the cluster-wide ClusterQueue view."""
+    for role in cluster.of_kind("Role"):
+        assert _allows(role, "visibility.kueue.x-k8s.io", "localqueues/pendingworkloads", "get")
+        assert _allows(role, "kueue.x-k8s.io", "workloads", "list") and _allows(role, "kueue.x-k8s.io", "localqueues", "get")
+        assert not _allows(role, "visibility.kueue.x-k8s.io", "clusterqueues/pendingworkloads", "get")
+        assert not _allows(role, "kueue.x-k8s.io", "workloads", "create")

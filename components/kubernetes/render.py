@@ -196,13 +196,21 @@ def service_account(team: Team, gsa_email: Any) -> dict:
 
 
 def team_role(team: Team) -> dict:
-    """Submit and watch the team's own workloads and queues; nothing cluster-wide, no secrets."""
+    """Submit and watch the team's own workloads, queues and pending positions; nothing cluster-wide, no secrets."""
     rules = [
         {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["get", "list", "watch", "create", "delete", "patch"]},
         {"apiGroups": ["jobset.x-k8s.io"], "resources": ["jobsets"], "verbs": ["get", "list", "watch", "create", "delete", "patch"]},
         {"apiGroups": [""], "resources": ["configmaps", "services"], "verbs": ["get", "list", "watch", "create", "delete"]},
+        # A team's model server (components/workloads/serving.py); its pods are admitted by Kueue.
+        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list", "watch", "create", "delete", "patch"]},
+        {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": ["get", "list", "watch", "create", "delete", "patch"]},
+        {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": ["get", "list", "watch", "create", "delete", "patch"]},
         {"apiGroups": [""], "resources": ["pods", "pods/log", "events"], "verbs": ["get", "list", "watch"]},
         {"apiGroups": ["kueue.x-k8s.io"], "resources": ["workloads", "localqueues"], "verbs": ["get", "list", "watch"]},
+        # Kueue's visibility API: the team's own pending workloads and their positions (docs
+        # monitor_pending_workloads/pending_workloads_on_demand.md "Local Queue visibility via kubectl").
+        {"apiGroups": ["visibility.kueue.x-k8s.io"], "resources": ["localqueues/pendingworkloads"],
+         "verbs": ["get", "list", "watch"]},
     ]
     return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
             "metadata": meta("batch-user", team.name), "rules": rules}
