@@ -23,8 +23,10 @@ RESTRICTED_CONTAINER = {"allowPrivilegeEscalation": False, "capabilities": {"dro
 
 
 def gke_pool(flavor: str) -> str:
-    """The GKE pool name (node label cloud.google.com/gke-nodepool): auto-named from `<flavor>-pool`."""
-    return autoname("gcp:container/nodePool:NodePool", f"{flavor}-pool")
+    """The pool as the stack names it (its Pulumi resource `<flavor>-pool`): the mock run's random name
+    suffix is never shown as if it were GKE's."""
+    assert autoname("gcp:container/nodePool:NodePool", f"{flavor}-pool") != f"{flavor}-pool"
+    return f"{flavor}-pool"
 
 
 @pytest.fixture(scope="module")
@@ -256,3 +258,24 @@ def test_csi_volume_needs_its_gke_add_on(cluster, dev_capture):
     obj["spec"]["template"]["spec"]["volumes"] = [{"name": "f", "csi": {"driver": "secrets-store.csi.k8s.io"}}]
     v = run(cluster, obj)
     assert v.status == PENDING and v.reasons == ["pod set main: CSI driver secrets-store.csi.k8s.io is not enabled on the cluster"]
+
+
+FIX_VERBS = ("set ", "add ", "remove ", "use ", "drop ", "request ", "lower ", "make ", "create ", "wait ", "ask ",
+             "run ", "raise ", "select ", "fix ", "change ", "enable ", "submit ", "put ", "flavor ")
+
+
+def test_because_and_fix_say_different_things(cluster):
+    """Across every kind of verdict, a fix is an action (it starts with what to do) and never repeats a reason."""
+    from test_explain_submission import API_CASES, _resources
+    cases = [job(priority="low"), job(gpus=2, pods=5), job(queue="lq-team-a-hp"), job(queue=None, priority=None),
+             job(queue="low", priority="low", gpus=4), job(nodeSelector={"cloud.google.com/gke-accelerator": "x"}),
+             job(namespace="ml"), job(namespace="default"), job(queue="compact", priority="compact", gpus=1)]
+    cases += [_resources(job(), **resources) for _, resources, _ in API_CASES]
+    verdicts = [run(cluster, o) for o in cases]
+    verdicts.append(run(cluster, job(), *map(used, ("team-a-high=l4-reserved:2", "team-b-high=l4-reserved:2",
+                                                    "team-a-high=l4-ondemand:8"))))
+    for v in verdicts:
+        assert v.status != ADMITTED and v.fixes, v.format()
+        for fix in v.fixes:
+            assert fix not in v.reasons and not any(fix in r for r in v.reasons if len(fix) > 40), v.format()
+            assert fix.startswith(FIX_VERBS), fix

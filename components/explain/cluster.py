@@ -19,6 +19,7 @@ Node Auto Provisioning is described by the cluster's `clusterAutoscaling` (enabl
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
@@ -146,12 +147,23 @@ def from_capture(capture) -> ClusterView:
     objects = []
     for obj in filter(None, (kubernetes_object(r) for r in capture.resources)):
         objects += embedded_configuration(obj) if obj["kind"] == "HelmChart" else [obj]
-    pools = [pool_from_inputs(r.inputs) for r in capture.of_type(NODE_POOL_TYPE)]
+    pools = [_named_as_the_stack(pool_from_inputs(r.inputs), r) for r in capture.of_type(NODE_POOL_TYPE)]
     clusters = capture.of_type(CLUSTER_TYPE)
     nap = nap_from_cluster(clusters[0].inputs) if clusters else Nap(False, {})
     addons = (clusters[0].inputs.get("addonsConfig") or {}) if clusters else {}
     drivers = frozenset(d for key, d in CSI_ADDONS.items() if (addons.get(key) or {}).get("enabled"))
     return ClusterView(objects, pools, nap, drivers)
+
+
+def _named_as_the_stack(pool: NodePool, resource) -> NodePool:
+    """A pool the program leaves to Pulumi's auto-naming is shown by its resource name: the mock run's
+    random suffix is not the name GKE will have (Pulumi picks a new one at deploy). Node labels keep the
+    mock's value, as the real nodes carry the deployed name."""
+    from components.offline import autoname
+
+    if pool.name == autoname(resource.type, resource.name):
+        return dataclasses.replace(pool, name=resource.name)
+    return pool
 
 
 def view(objects: Iterable[dict], pools: Iterable[NodePool] = (), nap: Optional[Nap] = None) -> ClusterView:

@@ -122,8 +122,9 @@ def submit(cluster: ClusterView, workload: Workload, namespace: Optional[str] = 
     trace.append("valid for the API server (resources, parallelism, completions)")
     denied = rejections(cluster.objects, workload.obj, ns_labels)
     if denied:
-        return Verdict(REJECTED, f"{label} is rejected at submission by a ValidatingAdmissionPolicy", denied,
-                       [d.split(": ", 1)[1] for d in denied], trace)
+        split = [_policy_split(d) for d in denied]
+        return Verdict(REJECTED, f"{label} is rejected at submission by a ValidatingAdmissionPolicy",
+                       [r for r, _ in split], [f for _, f in split], trace)
     trace.append("accepted at submission (every ValidatingAdmissionPolicy passes)")
     blocked, fixes = pod_security.pod_set_rejections(workload.pod_sets, ns_labels)
     if blocked:
@@ -182,6 +183,30 @@ def submit(cluster: ClusterView, workload: Workload, namespace: Optional[str] = 
     return Submitted(workload, label, Queue.from_object(cq), priority, trace)
 
 
+def _in_use(quotas: Quotas, flavors: set[str]) -> list[str]:
+    """Who holds the GPUs of the flavors tried, per ClusterQueue and flavor."""
+    held: dict[tuple[str, str], list[int]] = {}
+    for w in quotas.running:
+        for (flavor, r), v in w.usage.items():
+            if r == GPU and flavor in flavors and v:
+                held.setdefault((w.cluster_queue, flavor), []).append(v)
+    parts = [f"{cq} {sum(v)} GPUs on {flavor} ({len(v)} workload{'s' if len(v) > 1 else ''})"
+             for (cq, flavor), v in sorted(held.items())]
+    return [f"in use by {', '.join(parts)}"] if parts else []
+
+
+_ACTIONS = ("set ", "add ", "remove ", "use ", "drop ", "request ", "label ", "give ", "put ")
+
+
+def _policy_split(denial: str) -> tuple[str, str]:
+    """A policy's message as (why, the action it asks for: "...: set priorityClassName: high ...")."""
+    name, message = denial.split(": ", 1)
+    for i in range(len(message)):
+        if message.startswith(": ", i) and message[i + 2:].startswith(_ACTIONS):
+            return f"{name}: {message[:i]}", message[i + 2:]
+    return denial, f"change the job until policy {name} accepts it (its rule is quoted above)"
+
+
 def _api_fix(error: str) -> str:
     if "must be equal to" in error or "Limit must be set" in error:
         resource = error.split(" to ", 1)[1].split(" ")[0] if "must be equal to" in error else \
@@ -232,9 +257,8 @@ def _quota_verdict(cluster: ClusterView, s: Submitted, quotas: Quotas, a: Assign
     if a.mode == NO_FIT:
         return _pending_no_fit(label, q, quotas, a, workload, trace)
     if a.mode == PREEMPT and not a.targets:
-        users = sorted({f"{w.cluster_queue} ({w.gpus()} GPUs on {', '.join(w.flavors)})" for w in quotas.running})
         return Verdict(PENDING, f"{label} waits for quota in ClusterQueue {q.name}",
-                       [r for t in a.tries for r in t.reasons] + ([f"in use by {', '.join(users)}"] if users else []),
+                       [r for t in a.tries for r in t.reasons] + _in_use(quotas, {t.flavor for t in a.tries}),
                        ["wait for running work to finish (nothing it may preempt would free enough)"],
                        trace, cluster_queue=q.name)
     chosen = list(dict.fromkeys(ps.flavor for ps in a.pod_sets if ps.flavor))
