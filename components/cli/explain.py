@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -66,14 +67,15 @@ def explain(stack: str, file: Optional[Path], team: Optional[str], kind: Optiona
     try:
         if what_if:
             cluster = with_objects(cluster, load_all(read_text(what_if), str(what_if)), str(what_if))
-        holding = parse_used(list(used), cluster)
+        now = time.time()
+        holding = parse_used(list(used), cluster, now)
         if running:
             workloads, pending = parse_workloads(load_all(read_text(running), str(running)), cluster, str(running))
             holding += workloads
             if pending:
                 click.echo(f"note: {running}: {pending} Workload(s) without quota reserved are left out", err=True)
         check_capacity(holding, cluster)
-        result = simulate(cluster, [from_object(obj) for obj in objs], holding, namespace)
+        result = simulate(cluster, [from_object(obj) for obj in objs], holding, namespace, now)
     except (ValueError, WorkloadError, QuantityError, ConfigError) as err:
         raise BadInput(str(err)) from None
     click.echo("\n\n".join(v.format() for v in result.verdicts))

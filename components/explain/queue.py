@@ -49,10 +49,11 @@ class QueueResult:
     evicted: list[str]  # `--used` workloads the file's jobs preempted
 
 
-def created_at(obj: dict, index: int) -> float:
+def created_at(obj: dict, index: int, now: float = 0.0) -> float:
+    """When the job was created: its creationTimestamp, else now (in file order, a millisecond apart)."""
     stamp = (obj.get("metadata") or {}).get("creationTimestamp")
     if stamp is None:
-        return float(index)
+        return now + index / 1000
     try:
         return datetime.datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp()
     except ValueError:
@@ -61,7 +62,9 @@ def created_at(obj: dict, index: int) -> float:
 
 
 def simulate(cluster: ClusterView, workloads: list[Workload], used: list[Running],
-             namespace: Optional[str] = None) -> QueueResult:
+             namespace: Optional[str] = None, now: float = 0.0) -> QueueResult:
+    """`now`: the time the file is submitted, on the clock of `used` (seconds); jobs admitted here are
+    admitted after it, one cycle a second, so they are the most recently admitted."""
     verdicts: dict[int, Verdict] = {}
     entries: list[_Entry] = []
     for i, wl in enumerate(workloads):
@@ -69,10 +72,10 @@ def simulate(cluster: ClusterView, workloads: list[Workload], used: list[Running
         if isinstance(s, Verdict):
             verdicts[i] = s
         else:
-            s.created = created_at(wl.obj, i)
+            s.created = created_at(wl.obj, i, now)
             entries.append(_Entry(i, s))
     quotas = quotas_of(cluster, list(used))
-    evicted = _run(cluster, quotas, entries)
+    evicted = _run(cluster, quotas, entries, now)
     for e in entries:
         verdicts[e.index] = _final(e, entries)
     return QueueResult([verdicts[i] for i in range(len(workloads))], _usage(quotas), evicted)
@@ -82,7 +85,7 @@ def _key(e: _Entry):
     return (-e.submitted.priority, e.submitted.created, e.index)
 
 
-def _run(cluster: ClusterView, quotas: Quotas, entries: list[_Entry]) -> list[str]:
+def _run(cluster: ClusterView, quotas: Quotas, entries: list[_Entry], now: float) -> list[str]:
     aside: set[int] = set()  # BestEffortFIFO: tried, set aside until quota is released
     evicted: list[str] = []
     cycle = 0
@@ -105,7 +108,7 @@ def _run(cluster: ClusterView, quotas: Quotas, entries: list[_Entry]) -> list[st
             h.verdict, h.cycle = verdict, cycle
             if a.mode == FIT:  # quota reserved (pods that find no node stay Pending, but hold it)
                 h.running = Running(h.submitted.workload.name, h.submitted.queue.name, a.usage(), h.submitted.priority,
-                                    admitted_at=float(cycle), created_at=h.submitted.created)
+                                    admitted_at=now + cycle, created_at=h.submitted.created)
                 quotas.running.append(h.running)
                 progress = True
             elif a.targets:
