@@ -115,6 +115,9 @@ def _mock_outputs(type_: str, name: str, inputs: dict, project: str) -> dict:
     elif type_ == "gcp:filestore/instance:Instance":
         # Filestore assigns the share an address from the range it reserves in the peered VPC.
         out["networks"] = [{**net, "ipAddresses": ["10.128.64.2"]} for net in inputs.get("networks", [])]
+    elif type_ == "gcp:projects/serviceIdentity:ServiceIdentity":
+        out["email"] = "service-123456789012@container-engine-robot.iam.gserviceaccount.com"
+        out["member"] = f"serviceAccount:{out['email']}"
     elif type_ == "random:index/randomPassword:RandomPassword":
         out["result"] = "mock-password"
     elif type_ == "gcp:compute/subnetwork:Subnetwork":

@@ -9,6 +9,7 @@ from components.cost.component import CostEnvelope
 from components.gcp.cluster import GkeCluster
 from components.gcp.datasets import TeamDatasetShare
 from components.gcp.firewall import ControlPlaneFirewall
+from components.gcp.hardening import ClusterHardening
 from components.gcp.identity import NodeIdentity, TeamIdentity
 from components.gcp.kubeconfig import kubeconfig
 from components.gcp.network import Network
@@ -49,7 +50,8 @@ def build_platform() -> None:
     apis = ProjectApis("apis", platform, on_gcp)
     network = Network("network", platform, apis, on_gcp)
     nodes = NodeIdentity("nodes", platform, apis, on_gcp)
-    cluster = GkeCluster("cluster", platform, network, nodes.email, apis, on_gcp)
+    hardening = ClusterHardening("hardening", platform, apis, on_gcp)
+    cluster = GkeCluster("cluster", platform, network, nodes.email, apis, hardening, on_gcp)
     system_pool = SystemNodePool("system", platform, cluster, nodes.email, apis, on_gcp)
     # Without it the control plane cannot call the Kueue/JobSet webhooks on the private nodes.
     firewall = ControlPlaneFirewall("control-plane", platform, network, nodes.email, control_plane_ports(), apis, on_gcp)

@@ -90,6 +90,7 @@ def test_every_api_is_enabled_by_the_stack_and_never_disabled(dev_capture):
         "compute.googleapis.com", "container.googleapis.com", "containerfilesystem.googleapis.com",
         "iam.googleapis.com", "iamcredentials.googleapis.com", "cloudresourcemanager.googleapis.com",
         "storage.googleapis.com", "logging.googleapis.com", "monitoring.googleapis.com", "file.googleapis.com",
+        "cloudkms.googleapis.com", "binaryauthorization.googleapis.com",
     }
     for api, inputs in enabled.items():
         assert inputs["disableOnDestroy"] is False, api

@@ -111,6 +111,14 @@ def test_production_keeps_protection():
     assert_violation(report, name, "is not Pulumi-protected", bucket.urn)
     assert_violation(report, name, "versioning is off", bucket.urn)
     assert_violation(report, name, "soft delete is off", bucket.urn)
+    edit(cluster, lambda p: p.update(databaseEncryption={"state": "DECRYPTED"}, binaryAuthorization={"evaluationMode": "DISABLED"},
+                                     enableIntranodeVisibility=False))
+    subnet = edit(res(prod, "gcp:compute/subnetwork:Subnetwork", "network-subnet"), lambda p: p.update(logConfig=None))
+    report = check(prod, name)
+    assert_violation(report, name, "not encrypted with a Cloud KMS key", cluster.urn)
+    assert_violation(report, name, "Binary Authorization is off", cluster.urn)
+    assert_violation(report, name, "intranode visibility is off", cluster.urn)
+    assert_violation(report, name, "VPC Flow Logs are off", subnet.urn)
 
 
 def test_development_stack_may_turn_protection_off(dev: Capture):

@@ -8,6 +8,7 @@ import pulumi_gcp as gcp
 from components.model import Platform, nap_limits
 from components.model.names import cluster_name
 
+from .hardening import ClusterHardening
 from .network import PODS_RANGE, SERVICES_RANGE, Network
 from .services import ProjectApis
 
@@ -57,6 +58,7 @@ class GkeCluster(pulumi.ComponentResource):
         network: Network,
         node_sa: pulumi.Input[str],
         apis: ProjectApis,
+        hardening: ClusterHardening,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("gpu-batch:gcp:Cluster", name, None, opts)
@@ -109,9 +111,11 @@ class GkeCluster(pulumi.ComponentResource):
             logging_config={"enable_components": ["SYSTEM_COMPONENTS", "WORKLOADS"]},
             monitoring_config={"enable_components": MONITORED_COMPONENTS, "managed_prometheus": {"enabled": True}},
             cluster_autoscaling=autoscaling(platform, node_sa),
+            # KMS Secrets encryption, Binary Authorization, intranode visibility (stack's `security:`).
+            **hardening.cluster_args(platform),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=apis.ready("cluster"),
+                depends_on=[*apis.ready("cluster"), *hardening.ready],
                 # node_config only shapes the transient default pool, and any change to it forces a
                 # new cluster in the provider: it must never replace the cluster once it exists.
                 ignore_changes=["nodeConfig", "initialNodeCount"],

@@ -8,6 +8,7 @@ import pulumi_gcp as gcp
 from components.model import Platform
 from components.model.names import nat_name, network_name, router_name, subnet_name
 
+from .hardening import flow_log_config
 from .services import ProjectApis
 
 PODS_RANGE = "pods"
@@ -37,6 +38,7 @@ class Network(pulumi.ComponentResource):
             ip_cidr_range=cidrs.subnet_cidr,
             # Nodes have no public IP: Google APIs (GCS, Artifact Registry) go through PGA.
             private_ip_google_access=True,
+            log_config=flow_log_config(platform),  # VPC Flow Logs (security.flowLogs)
             secondary_ip_ranges=[
                 {"range_name": PODS_RANGE, "ip_cidr_range": cidrs.pods_cidr},
                 {"range_name": SERVICES_RANGE, "ip_cidr_range": cidrs.services_cidr},

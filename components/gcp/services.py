@@ -32,6 +32,9 @@ MONITORING = "monitoring.googleapis.com"
 # Team dataset shares: the stack creates each team's Filestore instance through this API (GKE "Access
 # Filestore instances with the Filestore CSI driver", Before you begin: "Enable the Cloud Filestore API").
 FILESTORE = "file.googleapis.com"
+# The Secrets encryption key (components/gcp/hardening.py) and the Binary Authorization policy.
+CLOUD_KMS = "cloudkms.googleapis.com"
+BINARY_AUTHORIZATION = "binaryauthorization.googleapis.com"
 
 # What each kind of resource the program creates needs before it can be created.
 NEEDS: dict[str, tuple[str, ...]] = {
@@ -46,6 +49,8 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "filestore": (FILESTORE, COMPUTE),
     "node-pool": (CONTAINER, CONTAINER_FILESYSTEM),
     "monitoring-dashboard": (MONITORING,),
+    "kms": (CLOUD_KMS,),
+    "binauthz": (BINARY_AUTHORIZATION, CONTAINER),
 }
 APIS: tuple[str, ...] = tuple(sorted({api for apis in NEEDS.values() for api in apis}))
 

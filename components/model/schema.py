@@ -317,6 +317,22 @@ class DataProtection(Model):
     )
 
 
+class Security(Model):
+    """Cluster hardening per stack (README "Security"); every control is on unless the stack turns it off."""
+
+    secrets_encryption: bool = Field(
+        True, description="Application-layer Secrets encryption with a Cloud KMS key of the stack (CIS GKE 5.3.1).")
+    key_rotation_days: int = Field(90, ge=1, le=365, description="The KMS key makes a new primary version this often.")
+    binary_authorization: Literal["off", "dryrun", "enforce"] = Field(
+        "enforce", description="Binary Authorization: enforce admits only the platform's images and allowedImages; "
+        "dryrun only logs what enforce would block (CIS GKE 5.10.4).")
+    allowed_images: list[Annotated[str, Field(pattern=r"^[a-z0-9.-]+(:[0-9]+)?/[^\s]+$")]] = Field(
+        [], description="More image patterns Binary Authorization admits (registry/path/image*), e.g. your teams' images.")
+    flow_logs: bool = Field(True, description="VPC Flow Logs on the node subnet (CIS GKE 5.6.1).")
+    intranode_visibility: bool = Field(
+        True, description="Pod-to-pod traffic on one node goes through the VPC, so flow logs and firewalls see it (CIS GKE 5.6.1).")
+
+
 class DataSettings(Model):
     """How every team bucket is kept and mounted: the scratch prefix, and the FUSE cache and write buffer of a job."""
 
@@ -399,6 +415,7 @@ class Platform(Model):
     )
     controllers: Controllers = Controllers()
     data_protection: DataProtection = DataProtection()
+    security: Security = Security()
     data: DataSettings = DataSettings()
     monitoring: Monitoring = Monitoring()
     charts: Charts = Charts()

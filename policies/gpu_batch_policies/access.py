@@ -16,6 +16,7 @@ from .stack import StackView
 from .values import UNKNOWN, get, items, mapping
 
 T_BUCKET = "gcp:storage/bucket:Bucket"
+T_SUBNET = "gcp:compute/subnetwork:Subnetwork"
 T_ACCOUNT = "gcp:serviceaccount/account:Account"
 T_KSA = "kubernetes:core/v1:ServiceAccount"
 WI_ANNOTATION = "iam.gke.io/gcp-service-account"
@@ -207,6 +208,16 @@ def _check_production_protection(stack: StackView, config: dict) -> Iterator[tup
             yield f"cluster {props.get('name', r.name)!r}: deletionProtection is false in a production stack", r.urn
         if r.opts is not None and not r.opts.protect:
             yield f"cluster {props.get('name', r.name)!r} is not Pulumi-protected (protect) in a production stack", r.urn
+        name = props.get("name", r.name)
+        if get(props, "databaseEncryption", "state") not in ("ENCRYPTED", UNKNOWN):
+            yield f"cluster {name!r}: Secrets are not encrypted with a Cloud KMS key (databaseEncryption) in a production stack", r.urn
+        if get(props, "binaryAuthorization", "evaluationMode") in (None, "DISABLED"):
+            yield f"cluster {name!r}: Binary Authorization is off in a production stack", r.urn
+        if props.get("enableIntranodeVisibility") is not True and props.get("enableIntranodeVisibility") is not UNKNOWN:
+            yield f"cluster {name!r}: intranode visibility is off in a production stack", r.urn
+    for r in stack.of_type(T_SUBNET):
+        if stack.props[r.urn].get("logConfig") is None:
+            yield f"subnetwork {stack.props[r.urn].get('name', r.name)!r}: VPC Flow Logs are off in a production stack", r.urn
     for r in stack.of_type(T_BUCKET):
         props = stack.props[r.urn]
         name = props.get("name", r.name)
@@ -223,9 +234,11 @@ PRODUCTION_PROTECTION = stack_policy(
     "production-keeps-protection",
     "A stack whose cluster carries the label environment: production must keep its protection: GKE "
     "deletionProtection and Pulumi `protect` on the cluster, and on every team bucket `protect`, "
-    "versioning and soft delete. Turning them off is how a stray `pulumi destroy` or a replacement deletes "
-    "the teams' checkpoints and running work. Fix: keep cluster.deletionProtection and the dataProtection "
-    "settings on in the production stack (turn them off only in a development stack).",
+    "versioning and soft delete; and its hardening: Secrets encrypted with Cloud KMS (CIS GKE 5.3.1), "
+    "Binary Authorization (5.10.4), intranode visibility and VPC Flow Logs (5.6.1). Turning protection off "
+    "is how a stray `pulumi destroy` or a replacement deletes the teams' checkpoints and running work. Fix: "
+    "keep cluster.deletionProtection, the dataProtection and the security settings on in the production "
+    "stack (turn them off only in a development stack).",
     _check_production_protection,
 )
 

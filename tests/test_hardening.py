@@ -1,0 +1,60 @@
+"""Per-stack hardening (components/gcp/hardening.py): prod encrypts Secrets with its own rotated KMS key
+that the GKE service agent may use, enforces Binary Authorization with a policy admitting the platform's
+images, and turns on intranode visibility and VPC Flow Logs; dev turns them off or to dry run."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.gcp.hardening import IMAGE_PATTERNS
+from components.training.contract import IMAGE
+from conftest import capture_of, config_error, load_dev_platform_raw, load_stack_config
+
+T_CLUSTER = "gcp:container/cluster:Cluster"
+
+
+@pytest.fixture(scope="module")
+def prod():
+    return capture_of(load_stack_config("prod"), "prod")
+
+
+def test_prod_encrypts_secrets_with_its_own_rotated_key(prod):
+    key = prod.of_type("gcp:kms/cryptoKey:CryptoKey")[0]
+    assert key.inputs["rotationPeriod"] == f"{90 * 86400}s" and key.options["protect"]
+    grant = prod.of_type("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")[0]
+    assert grant.inputs["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+    assert grant.inputs["member"].endswith("@container-engine-robot.iam.gserviceaccount.com")
+    cluster = prod.of_type(T_CLUSTER)[0]
+    assert cluster.inputs["databaseEncryption"] == {"state": "ENCRYPTED", "keyName": grant.inputs["cryptoKeyId"]}
+    # GKE checks its access to the key when the cluster is created: the grant comes first.
+    assert grant.urn in cluster.dependencies
+
+
+def test_prod_enforces_binary_authorization_for_the_platforms_images(prod):
+    policy = prod.of_type("gcp:binaryauthorization/policy:Policy")[0].inputs
+    assert policy["defaultAdmissionRule"] == {"evaluationMode": "ALWAYS_DENY", "enforcementMode": "ENFORCED_BLOCK_AND_AUDIT_LOG"}
+    assert policy["globalPolicyEvaluationMode"] == "ENABLE"
+    patterns = [p["namePattern"] for p in policy["admissionWhitelistPatterns"]]
+    assert patterns == list(IMAGE_PATTERNS)
+    assert any(f"docker.io/{IMAGE}".startswith(p.rstrip("*")) for p in patterns)
+    cluster = prod.of_type(T_CLUSTER)[0].inputs
+    assert cluster["binaryAuthorization"] == {"evaluationMode": "PROJECT_SINGLETON_POLICY_ENFORCE"}
+    assert cluster["enableIntranodeVisibility"] is True
+    subnet = prod.of_type("gcp:compute/subnetwork:Subnetwork")[0].inputs
+    assert subnet["logConfig"]["metadata"] == "INCLUDE_ALL_METADATA"
+
+
+def test_dev_turns_them_off_or_to_dry_run(dev_capture):
+    assert not dev_capture.of_type("gcp:kms/cryptoKey:CryptoKey")
+    cluster = dev_capture.of_type(T_CLUSTER)[0].inputs
+    assert "databaseEncryption" not in cluster and cluster["enableIntranodeVisibility"] is False
+    policy = dev_capture.of_type("gcp:binaryauthorization/policy:Policy")[0].inputs
+    assert policy["defaultAdmissionRule"]["enforcementMode"] == "DRYRUN_AUDIT_LOG_ONLY"
+    assert "logConfig" not in dev_capture.of_type("gcp:compute/subnetwork:Subnetwork")[0].inputs
+
+
+def test_allowed_images_are_registry_paths():
+    raw = load_dev_platform_raw()
+    raw["security"]["allowedImages"] = ["just-a-name"]
+    err = config_error(raw)
+    assert [i.path for i in err.issues] == ["security.allowedImages[0]"]
