@@ -153,8 +153,8 @@ def test_teams_can_create_jobs_only_where_kueue_manages_them(cluster):
     assert granting == {"team-a", "team-b", "team-c", "team-d"}
     assert all(managed(cluster, namespace_labels(cluster, ns)) for ns in granting)
     assert not cluster.of_kind("ClusterRole") and not cluster.of_kind("ClusterRoleBinding")
-    # Their only Google Cloud role on the project: GKE "IAM basic and predefined roles": Kubernetes Engine
-    # Cluster Viewer "provides access to get and list GKE clusters" (credentials; no Kubernetes object rights).
+    # Their only Google Cloud role on the project is the one that fetches cluster credentials
+    # (components/gcp/identity.py); what they may do inside is this RBAC.
     from components.gcp.identity import MEMBER_PROJECT_ROLE
     assert MEMBER_PROJECT_ROLE == "roles/container.clusterViewer"
 
