@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import copy
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 import components.review.plans as plans
 from components.cli import main as cli
@@ -127,6 +129,61 @@ def test_a_revision_is_planned_with_its_own_code_in_a_temporary_worktree(tmp_pat
     assert len(listed.splitlines()) == 1, "the temporary worktree must be removed"
     with pytest.raises(PlanError, match="no Pulumi.prod.yaml"):
         plan_of_revision("HEAD", "prod", repo)
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, SystemExit])  # Ctrl-C; SIGTERM (raised as SystemExit)
+def test_an_interrupted_revision_plan_leaves_no_worktree(tmp_path, monkeypatch, interrupt):
+    repo = _fake_revision(tmp_path)
+    real = subprocess.run
+
+    def run(args, **kwargs):
+        if args[0] == sys.executable:  # while the revision's plan runs
+            raise interrupt()
+        return real(args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", run)
+    with pytest.raises(interrupt):
+        plan_of_revision("HEAD", "dev", repo)
+    listed = real(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True).stdout
+    assert len(listed.splitlines()) == 1, listed
+
+
+def test_sigterm_during_a_revision_plan_runs_the_cleanup(tmp_path, monkeypatch):
+    import os
+    import signal
+
+    repo = _fake_revision(tmp_path)
+    real = subprocess.run
+
+    def run(args, **kwargs):
+        if args[0] == sys.executable:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real(args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", run)
+    with pytest.raises(SystemExit):
+        plan_of_revision("HEAD", "dev", repo)
+    listed = real(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True).stdout
+    assert len(listed.splitlines()) == 1, listed
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL or callable(signal.getsignal(signal.SIGTERM))
+
+
+def test_diff_flags_protection_a_production_stack_turns_off(tmp_path, capsys, cached_runs):
+    doc = yaml.safe_load((REPO / "Pulumi.prod.yaml").read_text())
+    platform = doc["config"][PLATFORM_KEY]
+    platform["cluster"]["deletionProtection"] = False
+    platform["dataProtection"].update(protect=False, bucketVersioning=False)
+    platform["security"] = {"flowLogs": False}
+    changed = tmp_path / "prod-unprotected.yaml"
+    changed.write_text(yaml.safe_dump(doc))
+    assert cli(["diff", "Pulumi.prod.yaml", str(changed), "--stack", "prod"]) == 0
+    out = capsys.readouterr().out
+    for line in ("`cluster-gke`: deletionProtection turned off", "`cluster-gke`: Pulumi protect turned off",
+                 "`team-vision-bucket`: versioning turned off", "`network-subnet`: VPC Flow Logs turned off"):
+        assert f"> ⛔ production stack: {line}" in out, out[:3000]
+    # The same edits in a development stack are its choice: nothing is flagged.
+    assert cli(["diff", "Pulumi.dev.yaml", "Pulumi.dev.yaml"]) == 0
+    assert "⛔" not in capsys.readouterr().out
 
 
 def test_unknown_revision_exits_2(capsys):

@@ -129,5 +129,5 @@ def pod_set_rejections(pod_sets: list, namespace_labels: dict) -> tuple[list[str
         reasons += violations(pod_set.spec, level, pod_set.path)
     fixes = sorted({fix for key, fix in _FIXES.items() if any(key in r for r in reasons)})
     if reasons:
-        fixes.append(f"the workloads command renders a job that runs under {level} (README \"Security\")")
+        fixes.append(f"the workloads command renders a job that runs under {level} (docs/security.md)")
     return reasons, fixes

@@ -1,4 +1,4 @@
-"""Config rules that keep identities distinct and access narrow (README "Security").
+"""Config rules that keep identities distinct and access narrow (docs/security.md).
 
 * A team becomes a namespace, a Kubernetes service account `<team>-ksa` and a Google service account
   `<namePrefix>-<team>`. A team named like a namespace GKE or the platform owns, or like the platform's

@@ -318,7 +318,7 @@ class DataProtection(Model):
 
 
 class Security(Model):
-    """Cluster hardening per stack (README "Security"); every control is on unless the stack turns it off."""
+    """Cluster hardening per stack (docs/security.md); every control is on unless the stack turns it off."""
 
     secrets_encryption: bool = Field(
         True, description="Application-layer Secrets encryption with a Cloud KMS key of the stack (CIS GKE 5.3.1).")

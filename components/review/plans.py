@@ -8,12 +8,15 @@ revision has), printing the captured resources and the stack config as JSON.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from components.offline import REPO, load_stack, run_stack
 
@@ -26,6 +29,23 @@ stack = sys.argv[1]
 config = (yaml.safe_load(open(f'Pulumi.{stack}.yaml')) or {}).get('config', {})
 print(json.dumps({'resources': run_stack(stack, config=config).to_json(), 'config': config}, default=str))
 """
+
+
+@contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    """SIGTERM raises SystemExit here (Python's default ends the process without running `finally`)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class PlanError(Exception):
@@ -54,16 +74,19 @@ def plan_of_revision(ref: str, stack: str, repo: Path = REPO) -> Plan:
     if subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=repo,
                       capture_output=True).returncode:
         raise PlanError(f"{ref}: not a git revision of {repo}")
-    with tempfile.TemporaryDirectory(prefix="plan-diff-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="plan-diff-") as tmp, _terminate_as_exit():
         tree = Path(tmp) / "tree"
-        subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(tree), ref], cwd=repo,
-                       check=True, capture_output=True)
+        # Interrupted anywhere (Ctrl-C, SIGTERM), even while `git worktree add` runs, the worktree and
+        # its registration in the repository are removed: nothing is left behind.
         try:
+            subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(tree), ref], cwd=repo,
+                           check=True, capture_output=True)
             if not (tree / f"Pulumi.{stack}.yaml").exists():
                 raise PlanError(f"{ref}: has no Pulumi.{stack}.yaml")
             done = subprocess.run([sys.executable, "-c", _DUMP, stack], cwd=tree, capture_output=True, text=True)
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=repo, capture_output=True)
+            subprocess.run(["git", "worktree", "prune"], cwd=repo, capture_output=True)
     if done.returncode:
         last = (done.stderr.strip().splitlines() or ["(no output)"])[-12:]
         raise PlanError(f"{ref}: the plan of stack {stack!r} failed:\n" + "\n".join(last))

@@ -7,7 +7,7 @@ from typing import Optional
 from components.model import ConfigError, parse_platform
 from components.offline import PROJECT
 
-from . import capacity
+from . import capacity, protection
 from .compare import PlanDiff, ResourceChange, compare, short
 from .plans import Plan
 
@@ -71,6 +71,10 @@ def render(old: Plan, new: Plan, diff: Optional[PlanDiff] = None) -> str:
            f"{counts['delete']} to delete** ({diff.before_count} → {diff.after_count} resources)"]
     if diff.empty:
         out += ["", "No resource changes."]
+    off = [f"> ⛔ production stack: {line} (the policy pack's production-keeps-protection refuses it)"
+           for line in protection.turned_off(old.resources, new.resources)]
+    if off:
+        out += [""] + off
     gaps = [f"> ⚠ `{c.name}`: {c.gap}" for c in diff.of("replace") if c.gap]
     if gaps:
         out += [""] + gaps

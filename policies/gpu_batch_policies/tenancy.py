@@ -16,7 +16,7 @@ T_NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 RBAC = "kubernetes:rbac.authorization.k8s.io/v1"
 ENFORCE = "pod-security.kubernetes.io/enforce"
 TEAM_LABEL = "batch-platform/team"
-# The documented exceptions (README "Security"): kube-prometheus-stack's node-exporter needs host access.
+# The documented exceptions (docs/security.md): kube-prometheus-stack's node-exporter needs host access.
 DEFAULT_EXEMPT = {"monitoring": "privileged"}
 
 # ---------------------------------------------------------------------------------------------------
