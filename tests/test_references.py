@@ -40,3 +40,13 @@ def test_every_design_id_cited_is_defined_in_docs_design() -> None:
     assert cited, "no design decision is cited (the pattern is wrong?)"
     undefined = sorted(f"{name}: D{n}" for name, n in cited if n not in defined)
     assert not undefined, f"design IDs used but not defined in docs/design.md 'Design decisions': {undefined}"
+
+
+def test_every_readme_section_cited_exists() -> None:
+    """`README "Title"` in code or docs names a section the README has (moved sections live in docs/)."""
+    headings = re.findall(r"^#+ (.+)$", (REPO / "README.md").read_text(), re.M)
+    cited = {(name, title) for name, text in FILES.items() if name != "tests/test_references.py"
+             for title in re.findall(r'README \\?"([^"\\]+)\\?"', text)}
+    missing = sorted(f"{name}: README \"{title}\"" for name, title in cited
+                     if not any(h.startswith(title) for h in headings))
+    assert not missing, f"sections the README does not have (see docs/*.md): {missing}"
