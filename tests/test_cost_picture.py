@@ -19,8 +19,10 @@ from components.cost.graph import platform_graph
 from components.cost.outputs import write_cost_outputs
 from components.cost.picture import svg
 from components.offline import REPO
-from conftest import load_dev_platform_raw
 from components.model import parse_platform
+from components.model.ledger import ledger
+from conftest import load_dev_platform_raw
+from picture_measure import README_WIDTH, measure
 
 CHROMIUM = shutil.which("chromium")
 README_PICTURE = REPO / "docs" / "dev-platform.svg"
@@ -66,7 +68,7 @@ def test_page_renders_every_team_and_flavor_without_console_errors(dev, written,
         assert f">{team.name}</text>" in dom
     for flavor in ("l4-reserved", "l4-ondemand", "l4-spot", "l4-dws", "a100-compact-spot"):
         assert f">{flavor}</text>" in dom
-        assert f"node pool {flavor}" in dom or f"NAP shape {flavor}" in dom
+    assert ">node pool g2-standard-24</text>" in dom and ">NAP shape a2-highgpu-1g</text>" in dom
     assert "Idle floor: $" in dom and "Burst (every pool at max" in dom
     # team-a's quota includes its 4 shared units (4 x $155.79)
     assert "<td>team-a</td><td>$10,341.17</td><td>$6,991.73</td><td>$17,332.90</td>" in dom
@@ -86,7 +88,10 @@ def test_markdown_has_the_mermaid_diagram_with_costs(dev, written):
     assert "```mermaid\nflowchart LR" in md
     for team in dev.teams:
         assert f'team_{team.name.replace("-", "_")}["{team.name}<br/>' in md
-    assert 'cohort_team_a_b -- "4 GPUs (+8 borrowable), $2,921/mo" --> flavor_l4_reserved' in md
+    # The cohort holds the 4 reserved GPUs its queues own (borrowing limits move quota inside it, add none).
+    assert 'cohort_team_a_b -- "4 GPUs, $2,921/mo" --> flavor_l4_reserved' in md
+    # A team's LocalQueues are one node listing its queue classes.
+    assert "<small>queues: high, low, compact," in md and "lq_" not in md
 
 
 def test_readme_picture_is_the_dev_stack_regenerated():
@@ -95,3 +100,44 @@ def test_readme_picture_is_the_dev_stack_regenerated():
     current = svg(platform_graph(parse_platform(load_dev_platform_raw())))
     assert README_PICTURE.read_text() == current, (
         "docs/dev-platform.svg is stale: run `make plan` and copy build/plan/dev/platform.svg to docs/dev-platform.svg")
+
+
+def test_labels_are_what_the_quota_ledger_allows(dev):
+    """A team's node lists the most its queues can hold per flavor (ledger.team_ceiling); a cohort's edge
+    to a flavor, the GPUs its queues own there; the fan-out of LocalQueues is folded into the team."""
+    graph = platform_graph(dev)
+    book = ledger(dev)
+    nodes = {n.id: n for n in graph.nodes}
+    for team in dev.teams:
+        lines = nodes[f"team:{team.name}"].lines
+        for flavor in dict.fromkeys(e.flavor for e in book.of_team(team)):
+            assert f"{flavor} {book.team_ceiling(team, flavor)}" in lines
+    reserved = next(e for e in graph.edges if e.src == "cohort:team-a-b" and e.dst == "flavor:l4-reserved")
+    held = sum(e.nominal for e in book.entries if e.cohort == "team-a-b" and e.flavor == "l4-reserved")
+    assert reserved.label[0] == f"{held} GPUs" == "4 GPUs"
+    assert not any(n.id.startswith("lq:") for n in graph.nodes)
+
+
+@needs_browser
+def test_readme_picture_reads_at_readme_width(tmp_path):
+    """At 880 px every text is at least 11 px, no edge crosses a label or runs through a box, and every
+    text sits inside its box without touching another (measured in Chromium, tests/picture_measure.py)."""
+    m = measure(README_PICTURE.read_text(), CHROMIUM, FLAGS, tmp_path)
+    assert m["width_px"] <= README_WIDTH and m["smallest_px"] >= 11, m
+    assert m["labels"] > 0 and m["label_crossings"] == [] and m["edges_through_boxes"] == [], m
+    assert m["text_overflow"] == [] and m["text_overlap"] == [], m
+
+
+@needs_browser
+def test_the_measurement_sees_small_text_crossings_and_edges_through_boxes(tmp_path):
+    """The legibility check is not vacuous: a picture drawn twice too wide, with an edge through a box and
+    across a label, fails each measure."""
+    bad = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1760 300" width="1760" height="300" font-size="12">'
+           '<g class="node" data-id="a"><rect x="10" y="10" width="100" height="40"/><text x="15" y="30">a</text></g>'
+           '<g class="node" data-id="b"><rect x="400" y="10" width="100" height="40"/><text x="405" y="30">b</text></g>'
+           '<g class="node" data-id="c"><rect x="800" y="10" width="100" height="40"/><text x="805" y="30">c</text></g>'
+           '<text class="edge-label" x="300" y="34">a label</text>'
+           '<path class="edge" data-src="a" data-dst="c" d="M110,30 H800" stroke="black"/></svg>')
+    m = measure(bad, CHROMIUM, FLAGS, tmp_path)
+    assert m["smallest_px"] == 6
+    assert len(m["label_crossings"]) == 1 and m["edges_through_boxes"] == ["0 a->c x b"]

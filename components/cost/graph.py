@@ -1,13 +1,17 @@
-"""The platform as a graph a reviewer can read: teams -> LocalQueues -> ClusterQueues -> cohorts ->
-flavors -> node pools / NAP, with quotas, capacity and monthly cost on the edges.
+"""The platform as a graph a reviewer can read: teams (their LocalQueues folded into one node, the queue
+classes listed) -> cohorts and the shared DWS queue -> flavors with their node pool or NAP shape, each
+labelled with what Kueue would let it hold and what that costs per month.
 
-Built from exactly what the program renders (components.kubernetes.render.manifests: the LocalQueues,
-ClusterQueues with their cohort and per-flavor GPU quotas) and from the model's flavors, priced with
-the cost envelope's per-GPU prices. Pure.
+Quotas come from the quota ledger (components/model/ledger.py, Kueue's own arithmetic): a team's node
+states the most its queues can ever hold per flavor (`team_ceiling`), a cohort's edge to a flavor the
+GPUs the cohort really holds there (its queues' nominal quota; borrowing moves quota inside the cohort,
+it adds none). Teams and queue classes are those the program renders (components.kubernetes.render).
+Priced with the cost envelope's per-GPU prices. Pure.
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Optional
@@ -15,13 +19,13 @@ from typing import Optional
 from components.kubernetes.datasets import stand_in_shares
 from components.kubernetes.render import manifests
 from components.model import Platform, flavors
-from components.model.flavors import GPU_RESOURCE
+from components.model.ledger import ledger
 from components.model.prices import PriceCatalog, price_catalog
 
 from .envelope import Pricer, gpu_month, price_model
 from .teams import team_costs
 
-COLUMNS = ("Teams", "LocalQueues", "ClusterQueues", "Cohorts", "Flavors", "Pools / NAP")
+COLUMNS = ("Teams and their queues", "Cohorts and shared queues", "Flavors and their nodes")
 
 
 @dataclass(frozen=True)
@@ -29,14 +33,15 @@ class Node:
     id: str
     column: int
     title: str
-    detail: str = ""
+    lines: tuple[str, ...] = ()
+    tooltip: str = ""
 
 
 @dataclass(frozen=True)
 class Edge:
     src: str
     dst: str
-    label: str = ""
+    label: tuple[str, ...] = ()  # lines; empty: unlabelled
 
 
 @dataclass(frozen=True)
@@ -49,68 +54,73 @@ def _money(value: Optional[float]) -> str:
     return "unpriced" if value is None else f"${value:,.0f}/mo"
 
 
-def _gpu_quotas(cq: dict) -> list[tuple[str, int, Optional[int]]]:
-    """(flavor, nominal GPUs, borrowing limit or None) of a rendered ClusterQueue."""
-    out = []
-    for group in cq["spec"]["resourceGroups"]:
-        for flavor in group["flavors"]:
-            gpu = next(r for r in flavor["resources"] if r["name"] == GPU_RESOURCE)
-            limit = gpu.get("borrowingLimit")
-            out.append((flavor["name"], int(gpu["nominalQuota"]), None if limit is None else int(limit)))
-    return out
+def _gpu_name(accelerator: str) -> str:
+    """nvidia-tesla-a100 -> A100, nvidia-l4 -> L4."""
+    return accelerator.removeprefix("nvidia-").removeprefix("tesla-").upper()
+
+
+def _units(gpus: int, flavor) -> str:
+    return f"{gpus} shared units" if flavor.units_per_gpu > 1 else f"{gpus} GPU" + ("" if gpus == 1 else "s")
 
 
 def platform_graph(platform: Platform, catalog: Optional[PriceCatalog] = None) -> Graph:
     catalog = catalog or price_catalog()
     rendered = manifests(platform, {t.name: "" for t in platform.teams}, stand_in_shares(platform))
     all_flavors = flavors(platform)
+    book = ledger(platform)
     per_gpu = {name: gpu_month(f, platform, catalog).monthly for name, f in all_flavors.items()}
     cost = lambda flavor, gpus: None if per_gpu[flavor] is None else gpus * per_gpu[flavor]  # noqa: E731
+    costs = {t.team: t for t in team_costs(platform, catalog)}
     nodes: list[Node] = []
     edges: list[Edge] = []
-    teams = {t.team: t for t in team_costs(platform, catalog)}
 
-    cluster_queues = list(rendered.dws)
-    for name, team in rendered.teams.items():
-        t = teams[name]
-        budget = f", budget ${t.budget:,.0f}" if t.budget else ""
-        nodes.append(Node(f"team:{name}", 0, name, f"quota {_money(t.nominal)}, burst {_money(t.burst)}{budget}"))
-        for lq in team.local_queues:
-            lq_id = f"lq:{name}/{lq['metadata']['name']}"
-            nodes.append(Node(lq_id, 1, f"{name}/{lq['metadata']['name']}", "LocalQueue"))
-            edges.append(Edge(f"team:{name}", lq_id))
-            edges.append(Edge(lq_id, f"cq:{lq['spec']['clusterQueue']}"))
-        cluster_queues += team.cluster_queues
-
-    cohort_quota: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for cq in (o for o in cluster_queues if o["kind"] == "ClusterQueue"):
-        cq_name = cq["metadata"]["name"]
-        quotas = _gpu_quotas(cq)
-        gpus = sum(g for _, g, _ in quotas)
-        nominal = [cost(f, g) for f, g, _ in quotas]
-        total = None if None in nominal else sum(nominal)
-        nodes.append(Node(f"cq:{cq_name}", 2, cq_name, ", ".join(f"{f} {g}" + (f" (+{b})" if b else "") for f, g, b in quotas)))
-        cohort = cq["spec"].get("cohortName")
-        if cohort:
-            edges.append(Edge(f"cq:{cq_name}", f"cohort:{cohort}", f"{gpus} GPUs, {_money(total)}"))
-            for f, g, b in quotas:
-                cohort_quota[(cohort, f)][0] += g
-                cohort_quota[(cohort, f)][1] += b or 0
+    by_name = {t.name: t for t in platform.teams}
+    for name, objs in rendered.teams.items():
+        team, c = by_name[name], costs[name]
+        classes = [lq["metadata"]["name"] for lq in objs.local_queues]
+        used = list(dict.fromkeys(e.flavor for e in book.of_team(team)))
+        ceilings = [f"{f} {book.team_ceiling(team, f)}" for f in used]
+        budget = f", budget ${c.budget:,.0f}" if c.budget else ""
+        nodes.append(Node(
+            f"team:{name}", 0, name,
+            (*textwrap.wrap("queues: " + ", ".join(classes), 28), "holds at most (GPUs):", *ceilings,
+             f"quota {_money(c.nominal)}"),
+            f"{name}: LocalQueues {', '.join(classes)}; quota {_money(c.nominal)}, burst {_money(c.burst)}{budget}"))
+        target = f"cohort:{team.cohort}" if team.cohort else None
+        if target:
+            edges.append(Edge(f"team:{name}", target))
         else:
-            for f, g, _ in quotas:
-                edges.append(Edge(f"cq:{cq_name}", f"flavor:{f}", f"{g} GPUs, {_money(cost(f, g))}"))
+            for f in used:
+                nominal = sum(e.nominal for e in book.of_team(team) if e.flavor == f)
+                edges.append(Edge(f"team:{name}", f"flavor:{f}", (_units(nominal, all_flavors[f]), _money(cost(f, nominal)))))
+        if team.dws and platform.dws:
+            edges.append(Edge(f"team:{name}", "cq:dws"))
+
+    held: dict[tuple[str, str], int] = defaultdict(int)
+    for e in book.entries:
+        if e.cohort:
+            held[(e.cohort, e.flavor)] += e.nominal
     for obj in rendered.cohorts:
-        nodes.append(Node(f"cohort:{obj['metadata']['name']}", 3, obj["metadata"]["name"], "Cohort"))
-    for (cohort, f), (gpus, borrow) in cohort_quota.items():
-        edges.append(Edge(f"cohort:{cohort}", f"flavor:{f}", f"{gpus} GPUs (+{borrow} borrowable), {_money(cost(f, gpus))}"))
+        cohort = obj["metadata"]["name"]
+        members = [t.name for t in platform.teams if t.cohort == cohort]
+        nodes.append(Node(f"cohort:{cohort}", 1, cohort, ("Cohort of " + ", ".join(members),),
+                          f"Cohort {cohort}: the teams' queues lend and borrow within what it holds"))
+    for (cohort, f), gpus in held.items():
+        edges.append(Edge(f"cohort:{cohort}", f"flavor:{f}", (_units(gpus, all_flavors[f]), _money(cost(f, gpus)))))
+    if platform.dws:
+        d = platform.dws
+        nodes.append(Node("cq:dws", 1, "dws", ("shared ClusterQueue",), "The DWS ClusterQueue the granted teams share"))
+        edges.append(Edge("cq:dws", f"flavor:{d.flavor}", (_units(d.gpus, all_flavors[d.flavor]), _money(cost(d.flavor, d.gpus)))))
 
     pricer = Pricer(platform, catalog)
     for rf in rendered.flavors:
-        flavor = all_flavors[rf["metadata"]["name"]]
-        nodes.append(Node(f"flavor:{flavor.name}", 4, flavor.name, f"{flavor.capacity}, {_money(per_gpu[flavor.name])} per GPU"))
-        kind = "NAP shape" if flavor.is_nap else "node pool"
-        nodes.append(Node(f"pool:{flavor.name}", 5, f"{kind} {flavor.name}", f"{flavor.machine.name}, {flavor.gpus_per_node} x {flavor.accelerator}"))
-        at_max = pricer.nodes(flavor.name, flavor.machine.name, flavor.max_nodes, *price_model(flavor)).monthly
-        edges.append(Edge(f"flavor:{flavor.name}", f"pool:{flavor.name}",
-                          f"max {flavor.max_nodes} nodes = {flavor.gpus} GPUs, {_money(at_max)}"))
+        f = all_flavors[rf["metadata"]["name"]]
+        kind = "NAP shape" if f.is_nap else "node pool"
+        at_max = pricer.nodes(f.name, f.machine.name, f.max_nodes, *price_model(f)).monthly
+        nodes.append(Node(f"flavor:{f.name}", 2, f.name, (
+            f"{f.capacity}, {_money(per_gpu[f.name])} a GPU",
+            f"{kind} {f.machine.name}",
+            f"{f.gpus_per_node} x {_gpu_name(f.accelerator)} a node, max {f.max_nodes}",
+            f"= {f.gpus} GPUs, {_money(at_max)}",
+        ), f"{f.name}: {kind} {f.machine.name}, at most {f.max_nodes} nodes, {_money(at_max)} with every node up"))
     return Graph(tuple(nodes), tuple(edges))
