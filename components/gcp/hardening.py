@@ -27,10 +27,13 @@ from .services import ProjectApis
 
 # Every image a pinned chart or the platform runs, by registry/repository (the charts' values.yaml at
 # their tags, platform/charts/values/, with what this platform turns on); a trailing * also matches the
-# tag or digest. Kueue and JobSet release their charts with images on registry.k8s.io.
+# tag or digest. Kueue and JobSet publish release images on registry.k8s.io, while their values.yaml
+# at the tags names the projects' staging repository: both are admitted.
 IMAGE_PATTERNS = (
     "registry.k8s.io/kueue/kueue*",
     "registry.k8s.io/jobset/jobset*",
+    "us-central1-docker.pkg.dev/k8s-staging-images/kueue/kueue*",
+    "us-central1-docker.pkg.dev/k8s-staging-images/jobset/jobset*",
     "quay.io/prometheus/prometheus*",
     "quay.io/prometheus/alertmanager*",
     "quay.io/prometheus/node-exporter*",
