@@ -10,7 +10,6 @@ import click
 
 from components.explain import ADMITTED, WorkloadError, from_capture, from_object
 from components.explain import load_workload_file, parse_used, parse_workloads
-from components.explain.workload import MANAGED_KINDS
 from components.explain.cluster import with_objects
 from components.explain.used import check_capacity
 from components.explain.quantity import QuantityError
@@ -58,7 +57,7 @@ def explain(stack: str, file: Optional[Path], team: Optional[str], kind: Optiona
             raise BadInput(str(err)) from None
     elif team and kind:
         try:
-            objs = [o for o in render(platform_of(loaded), team, kind) if o["kind"] in MANAGED_KINDS]
+            objs = [o for o in render(platform_of(loaded), team, kind) if o["kind"] in ("Job", "JobSet")]
         except WorkloadRequestError as err:
             raise BadInput(str(err)) from None
     else:
