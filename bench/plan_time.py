@@ -1,81 +1,51 @@
-"""Offline-plan speed, reported as ratios measured in one run (never as a timed test).
+"""The dev stack's commands against their floors, as ratios measured in one run (never a timed test).
 
-    .venv/bin/python bench/plan_time.py [--runs 3]
+    .venv/bin/python bench/plan_time.py [--runs 5]
 
-Measures, on this machine: the wall time of `python -m components.cli plan dev` in fresh processes
-(what a user waits for), the share of it spent validating Kubernetes manifests, and how the
-in-process program run scales from the 4-team dev stack to a 16-team variant.
-Targets: validation <= 15 % of the plan; 16 teams <= 3x the 4-team run (cost grows with teams,
-not worse than linearly).
+`plan`, `explain` and `policy` of dev against their import floors; `--help` and `cost` against a bare
+`import pulumi` (bench/measure.py: alternating fresh processes, medians, the machine's load printed).
+Targets: plan <= 1.1x its floor; explain and policy <= 1.2x theirs; --help and cost <= 1.2x pulumi.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
-import statistics
-import subprocess
 import sys
-import time
+import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from components.kubernetes.layer import validate_manifests  # noqa: E402
-from components.model import parse_platform  # noqa: E402
-from components.offline import PROJECT, run_stack, stack_config  # noqa: E402
+from bench.measure import against_code, against_floor, load  # noqa: E402
 
-
-def wall(cmd: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+COMMANDS = (  # (what, argv, target ratio to its own import floor)
+    ("plan dev", ["plan", "dev", "--out", "{out}"], 1.1),
+    ("explain dev --team team-a --kind high", ["explain", "dev", "--team", "team-a", "--kind", "high"], 1.2),
+    ("policy dev", ["policy", "dev"], 1.2),
+)
+LIGHT = (("--help", ["--help"]), ("cost dev", ["cost", "dev"]))
 
 
-def timed(fn, runs: int) -> float:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
-
-
-def sixteen_teams(config: dict) -> dict:
-    """Dev with 16 teams in 8 cohorts; quotas scaled so the capacity invariant still holds."""
-    grown = copy.deepcopy(config)
-    platform = grown[f"{PROJECT}:platform"]
-    template = copy.deepcopy(platform["teams"][2])
-    template["queues"] = {"low": [{"flavor": "l4-spot", "gpus": 4}], "compact": [{"flavor": "a100-compact-spot", "gpus": 1}]}
-    platform["teams"] = []
-    for i in range(16):
-        team = copy.deepcopy(template)
-        team.update(name=f"team-{i:02d}", cohort=f"cohort-{i // 2}")
-        platform["teams"].append(team)
-    platform["dws"] = None
-    platform["gpuPools"] = [p for p in platform["gpuPools"] if p["provisioning"] != "dws"]
-    return grown
+def verdict(ratio: float, target: float) -> str:
+    return "ok" if ratio <= target else "OVER"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     runs = parser.parse_args().runs
-    dev = stack_config("dev")
-    platform = parse_platform(dev[f"{PROJECT}:platform"])
-    big = sixteen_teams(dev)
-    run_stack("dev")  # warm imports and schema caches once, so the in-process numbers compare runs only
-
-    plan_wall = statistics.median(wall([sys.executable, "-m", "components.cli", "plan", "dev", "--out", "build/bench"]) for _ in range(runs))
-    validate = timed(lambda: validate_manifests(platform), runs)
-    dev_run = timed(lambda: run_stack("dev"), runs)
-    big_run = timed(lambda: run_stack("dev", config=big), runs)
-
-    print(f"offline plan of dev, fresh process (median of {runs}): {plan_wall:.2f} s")
-    print(f"program run in-process: dev {dev_run:.3f} s, 16 teams {big_run:.3f} s")
-    print(f"ratio validation / dev program run: {validate / dev_run:.3f} (target <= 0.15)")
-    print(f"ratio 16-team / 4-team program run: {big_run / dev_run:.2f} (target <= 3.0)")
+    print(f"machine load before: {load()}; medians of {runs} alternating runs")
+    with tempfile.TemporaryDirectory() as out:
+        for what, argv, target in COMMANDS:
+            r = against_floor([a.format(out=out) for a in argv], runs)
+            print(f"{what}: {r['s']:.2f} s wall, {r['cpu']:.2f} s CPU, peak {r['peak_mb']:.0f} MB | import floor "
+                  f"({len(r['modules'])} modules) {r['floor_s']:.2f} s wall, {r['floor_cpu']:.2f} s CPU | ratio "
+                  f"{r['ratio']:.2f} wall, {r['ratio_cpu']:.2f} CPU (target <= {target}) {verdict(r['ratio'], target)}")
+    for what, argv in LIGHT:
+        r = against_code(argv, "import pulumi", runs)
+        print(f"{what}: {r['s']:.2f} s | bare `import pulumi` {r['floor_s']:.2f} s | ratio {r['ratio']:.2f} wall, "
+              f"{r['ratio_cpu']:.2f} CPU (target <= 1.2) {verdict(r['ratio'], 1.2)}")
+    print(f"machine load after: {load()}")
 
 
 if __name__ == "__main__":

@@ -1,18 +1,17 @@
-"""Offline plan at scale: time and peak memory for 4, 50, 330 and 1000 teams, as ratios (never a test).
+"""The offline plan at 4 to 1000 teams against its floor, as ratios measured in one run (never a test).
 
-    .venv/bin/python bench/scale.py [--teams 4 50 330 1000] [--profile N]
+    .venv/bin/python bench/scale.py [--teams 4 50 330 1000] [--runs 1] [--no-policy] [--profile TEAMS]
 
-Every figure comes from a fresh process on this machine, in one run:
-- import floor: importing pulumi + pulumi_gcp + pulumi_kubernetes (what any plan pays first);
-- mock engine per resource: registering N bare custom resources under the same mock runtime
-  (`components.offline.run`), divided by N: the engine's own cost, which no program can go below;
-- the program for T teams: the dev stack with T teams (3 ClusterQueues each, cohorts of two, so
-  330 teams is ~1000 ClusterQueues, Kueue's `large-scale` performance shape, kubernetes-sigs/kueue v0.19.2
-  test/performance/scheduler/configs/large-scale/generator.yaml), quotas
-  sized so the model accepts it. Time is the program run after imports; memory is the process peak.
-The table gives, per team count: resources, seconds, seconds per resource over the engine's own cost
-per resource (1.0 = the program adds nothing), time and memory ratios to the 4-team run.
-`--profile T` prints the top cumulative cProfile entries of the T-team run instead.
+Per team count T, the dev stack grown to T teams (bench/scale_config.py: 3 ClusterQueues each,
+cohorts of two, so 330 teams is ~1000 ClusterQueues, Kueue's `large-scale` shape,
+kubernetes-sigs/kueue v0.19.2 test/performance/scheduler/configs/large-scale/generator.yaml):
+- plan: the whole `plan` command (program run, printout, resources.json, manifests, cost files) in a
+  fresh process, wall time and peak memory;
+- floor: the plan's import floor (a fresh process importing every module the plan loaded) plus the
+  mock engine replaying the same resources (type, name, inputs, parent) with no program logic;
+- policy: the `policy` command (program run + the pack) in a fresh process, against the plan.
+Targets: plan <= 1.3x its floor, peak <= 1.2 GiB at 1000 teams, policy <= 1.3x the plan.
+`--profile T` prints the top entries (cumulative and own time) of the T-team plan's cProfile instead.
 """
 
 from __future__ import annotations
@@ -21,80 +20,118 @@ import argparse
 import json
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-CHILD = r"""
-import json, resource, sys, time
-t0 = time.perf_counter()
-import pulumi, pulumi_gcp, pulumi_kubernetes
-imported = time.perf_counter() - t0
-sys.path.insert(0, {repo!r})
-mode, n = sys.argv[1], int(sys.argv[2])
-out = {{"import_s": imported}}
-if mode != "floor":
+from bench.measure import RECORD, REPO, against_floor, command, load  # noqa: E402
+
+MIB_TARGET = 1.2 * 1024
+
+
+def as_stack(teams: int) -> str:
+    """Make `<teams>-teams` a stack name the commands load: its config is dev grown to that many teams."""
+    import components.offline as offline
+    from bench.scale_config import config_for
+
+    name, real = f"{teams}-teams", offline.stack_config
+    offline.stack_config = lambda stack: config_for(teams) if stack == name else real(stack)
+    return name
+
+
+def _replay(resources_json: str) -> tuple[float, float]:
+    """(wall, CPU) seconds the mock engine takes to register the same resources with no program logic."""
+    import pulumi
+
     from components.offline import run
-    from bench.scale_config import bare_program, config_for
-    if mode == "engine":
-        program, config = bare_program(n), {{}}
-    else:
-        from components.platform import build_platform
-        program, config = build_platform, config_for(n)
-    if len(sys.argv) > 3:
-        import cProfile, pstats
-        prof = cProfile.Profile(); prof.enable()
-    t1 = time.perf_counter()
-    capture = run(program, config, "bench")
-    out["run_s"] = time.perf_counter() - t1
-    out["resources"] = len(capture.resources)
-    if len(sys.argv) > 3:
-        prof.disable(); pstats.Stats(prof, stream=sys.stderr).sort_stats("cumulative").print_stats(int(sys.argv[3]))
-out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps(out))
-"""
+
+    resources = json.loads(Path(resources_json).read_text())
+    depth = {}
+
+    def level(urn: str) -> int:
+        if urn not in depth:
+            parent = by_urn[urn]["parent"]
+            depth[urn] = level(parent) + 1 if parent in by_urn else 0
+        return depth[urn]
+
+    by_urn = {r["urn"]: r for r in resources}
+    ordered = sorted(resources, key=lambda r: level(r["urn"]))
+
+    def program() -> None:
+        made: dict[str, pulumi.Resource] = {}
+        for r in ordered:
+            opts = pulumi.ResourceOptions(parent=made.get(r["parent"]))
+            if r["type"].startswith("pulumi:providers:"):
+                made[r["urn"]] = pulumi.ProviderResource(r["type"].split(":")[2], r["name"], r["inputs"], opts)
+            elif r["custom"]:
+                made[r["urn"]] = pulumi.CustomResource(r["type"], r["name"], r["inputs"], opts)
+            else:
+                made[r["urn"]] = pulumi.ComponentResource(r["type"], r["name"], None, opts)
+
+    start, cpu = time.perf_counter(), time.process_time()
+    run(program, {}, "replay")
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
-def child(mode: str, n: int, profile: int = 0) -> dict:
-    args = [sys.executable, "-c", CHILD.format(repo=str(REPO)), mode, str(n)] + ([str(profile)] if profile else [])
-    done = subprocess.run(args, cwd=REPO, capture_output=True, text=True)
-    if done.returncode:
-        raise SystemExit(f"{mode} {n} failed:\n{done.stderr[-3000:]}")
-    if profile:
-        print(done.stderr)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+def child(argv: list[str]) -> int:
+    """Inside a fresh process (bench/measure.py RECORD): `replay RESOURCES_JSON OUT_JSON` or
+    `profile TEAMS OUT_DIR`."""
+    if argv[0] == "replay":
+        wall, cpu = _replay(argv[1])
+        Path(argv[2]).write_text(json.dumps({"run_s": wall, "cpu_s": cpu}))
+        return 0
+    import cProfile
+    import io
+    import pstats
+    from contextlib import redirect_stdout
+
+    from components import plan
+
+    stack, profile = as_stack(int(argv[1])), cProfile.Profile()
+    with redirect_stdout(io.StringIO()):
+        profile.runcall(plan.run, stack, Path(argv[2]))
+    for order in ("cumulative", "tottime"):
+        pstats.Stats(profile, stream=sys.stderr).sort_stats(order).print_stats(25)
+    return 0
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--teams", type=int, nargs="+", default=[4, 50, 330, 1000])
-    parser.add_argument("--engine-resources", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--no-policy", action="store_true")
     parser.add_argument("--profile", type=int, default=0, metavar="TEAMS")
     args = parser.parse_args()
-    if args.profile:
-        child("program", args.profile, profile=40)
-        return
-    floor = child("floor", 0)
-    engine = child("engine", args.engine_resources)
-    per_resource = engine["run_s"] / engine["resources"]
-    print(f"import floor (pulumi + pulumi_gcp + pulumi_kubernetes): {floor['import_s']:.2f} s, peak {floor['peak_mb']:.0f} MB")
-    print(f"mock engine: {engine['resources']} bare resources in {engine['run_s']:.2f} s = "
-          f"{per_resource * 1000:.2f} ms/resource, peak {engine['peak_mb']:.0f} MB")
-    rows = []
-    for teams in args.teams:
-        r = child("program", teams)
-        rows.append((teams, r))
-        print(f"  ran {teams} teams: {r['resources']} resources, {r['run_s']:.1f} s, {r['peak_mb']:.0f} MB", file=sys.stderr)
-    base = rows[0][1]
-    print("\n| teams | resources | plan s | ms / resource | x engine cost | time / 4-team | resources / 4-team "
-          "| peak MB | peak MB over import floor | memory / 4-team |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for teams, r in rows:
-        per = r["run_s"] / r["resources"]
-        over = r["peak_mb"] - floor["peak_mb"]
-        print(f"| {teams} | {r['resources']} | {r['run_s']:.1f} | {per * 1000:.2f} | {per / per_resource:.1f} "
-              f"| {r['run_s'] / base['run_s']:.1f} | {r['resources'] / base['resources']:.1f} | {r['peak_mb']:.0f} "
-              f"| {over:.0f} | {over / max(base['peak_mb'] - floor['peak_mb'], 1):.1f} |")
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.profile:
+            subprocess.run([sys.executable, "-c", RECORD.format(repo=str(REPO)), f"{tmp}/r.json", "bench", "profile",
+                            str(args.profile), tmp], cwd=REPO)
+            return
+        print(f"machine load before: {load()}; medians of {args.runs} alternating run(s)")
+        print("\n| teams | resources | plan s (CPU s) | import floor s | engine replay s | plan / floor (CPU) | peak MB "
+              "| policy s | policy / plan (CPU) |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for teams in args.teams:
+            resources = Path(tmp) / f"{teams}-teams" / "resources.json"
+
+            def replay() -> tuple[float, float]:
+                command(["bench", "replay", str(resources), f"{tmp}/replay.json"], 1)
+                done = json.loads(Path(f"{tmp}/replay.json").read_text())
+                return done["run_s"], done["cpu_s"]
+
+            plan = against_floor(["--teams", str(teams), "plan", f"{teams}-teams", "--out", tmp], args.runs, replay)
+            count = len(json.loads(resources.read_text()))
+            policy = "- | -"
+            if not args.no_policy:
+                ran = command(["--teams", str(teams), "policy", f"{teams}-teams"], args.runs)
+                policy = f"{ran['s']:.1f} | {ran['s'] / plan['s']:.2f} ({ran['cpu'] / plan['cpu']:.2f})"
+            print(f"| {teams} | {count} | {plan['s']:.1f} ({plan['cpu']:.1f}) | {plan['floor_s']:.2f} | "
+                  f"{plan['extra'][0]:.1f} | {plan['ratio']:.2f} ({plan['ratio_cpu']:.2f}) | {plan['peak_mb']:.0f} | "
+                  f"{policy} |", flush=True)
+        print(f"\ntargets: plan / floor <= 1.3; peak <= {MIB_TARGET:.0f} MB at 1000 teams; policy / plan <= 1.3")
+        print(f"machine load after: {load()}")
 
 
 if __name__ == "__main__":
