@@ -99,7 +99,7 @@ PLACEMENT = {"cloud.google.com/gke-placement-group": "team-a-train"}
 
 def test_policies_are_valid_objects_scoped_to_team_namespaces(objs):
     policies, bindings = objs
-    assert len(policies) == 3 and len(bindings) == 3
+    assert len(policies) == 4 and len(bindings) == 4
     for obj in policies + bindings:
         assert is_validated(obj) and problems(obj) == []  # kubernetes-validate, strict, Kubernetes 1.35
     for binding in bindings:

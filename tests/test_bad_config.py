@@ -272,6 +272,7 @@ def test_reserved_pool_with_min_nodes_names_min_nodes(dev_platform_raw):
 
 def test_low_queue_may_borrow_its_own_teams_idle_high_quota(dev_platform_raw):
     teams = dev_platform_raw["teams"]
+    teams[2].pop("serving", None)
     teams[2]["queues"] = {
         "high": [{"flavor": "l4-reserved", "gpus": 2}],
         "low": [{"flavor": "l4-reserved", "gpus": 0, "borrowingLimit": 2}, {"flavor": "l4-spot", "gpus": 12}],

@@ -84,14 +84,16 @@ def test_driver_rollout_through_a_second_pool_never_drops_capacity(dev_capture):
         old = _pool(p, "l4-ondemand")
         p["gpuPools"].append({**copy.deepcopy(old), "name": "l4-ondemand-next", "gpuDriver": "LATEST"})
         for team in p["teams"]:
-            high = team["queues"]["high"]
-            at = next(i for i, q in enumerate(high) if q["flavor"] == "l4-ondemand")
-            high.insert(at, {**high[at], "flavor": "l4-ondemand-next"})
+            for quotas in team["queues"].values():  # every queue that lists the old flavor (high, serving)
+                at = next((i for i, q in enumerate(quotas) if q["flavor"] == "l4-ondemand"), None)
+                if at is not None:
+                    quotas.insert(at, {**quotas[at], "flavor": "l4-ondemand-next"})
 
     def drain_old_flavor(p):
         add_next_pool(p)
         for team in p["teams"]:
-            team["queues"]["high"] = [q for q in team["queues"]["high"] if q["flavor"] != "l4-ondemand"]
+            for cls, quotas in team["queues"].items():
+                team["queues"][cls] = [q for q in quotas if q["flavor"] != "l4-ondemand"]
 
     def remove_old_pool(p):
         drain_old_flavor(p)

@@ -41,10 +41,11 @@ def dev_platform():
 def test_done_when_counts(dev):
     assert len(kueue_objects(dev, "ResourceFlavor")) == 6
     cqs = by_name(dev, "ClusterQueue")
-    # 4 teams x high/low/compact, and the shared queue of the two teams that opted in (team-a, team-c)
-    assert len([n for n in cqs if n != "dws"]) == 14 and "dws" in cqs
-    assert {"team-a-shared", "team-c-shared"} <= set(cqs) and "team-b-shared" not in cqs
-    assert len(kueue_objects(dev, "LocalQueue")) >= 14
+    # 4 teams x high/low/compact, the shared queue of the two teams that opted in (team-a, team-c), and
+    # team-c's serving queue
+    assert len([n for n in cqs if n != "dws"]) == 15 and "dws" in cqs
+    assert {"team-a-shared", "team-c-shared", "team-c-serving"} <= set(cqs) and "team-b-shared" not in cqs
+    assert len(kueue_objects(dev, "LocalQueue")) >= 15
     team_ns = [r for r in dev.of_type("kubernetes:core/v1:Namespace") if render.TEAM_LABEL in r.inputs["metadata"].get("labels", {})]
     assert sorted(r.inputs["metadata"]["name"] for r in team_ns) == ["team-a", "team-b", "team-c", "team-d"]
     charts = {r.inputs["chart"]: r.inputs["version"] for r in dev.of_type(CHART)}
@@ -178,9 +179,9 @@ def test_gpu_ceiling_caps_pods_that_bypass_kueue(dev):
               for r in dev.of_type("kubernetes:core/v1:ResourceQuota")}
     # team-a in cohort team-a-b. l4-reserved: high 2+min(2, 2) and low 0+min(2, 4), but the cohort holds
     # only 4 reserved GPUs; l4-ondemand: high 4+min(4, 4); l4-spot: low 12+min(4, 12); compact 2+0;
-    # shared 4+0 (units; team-b lends none); the shared DWS queue 16.
+    # shared 4+0 (units; team-b lends none); the shared DWS queue 16. team-c's serving queue: 4+0 on l4-ondemand.
     assert quotas["team-a"] == str(4 + 8 + 16 + 2 + 4 + 16)
-    assert quotas["team-c"] == str(4 + 8 + 16 + 2 + 4)
+    assert quotas["team-c"] == str(4 + 8 + 16 + 2 + 4 + 4)
 
 
 def test_priority_classes(dev):
@@ -198,7 +199,7 @@ def test_priority_classes(dev):
 def test_kueue_configuration(dev):
     kueue = next(r for r in dev.of_type(CHART) if r.inputs["chart"] == render.KUEUE_CHART)
     config = yaml.safe_load(kueue.inputs["values"]["managerConfig"]["controllerManagerConfigYaml"])
-    assert config["integrations"]["frameworks"] == ["batch/job", "jobset.x-k8s.io/jobset"]
+    assert config["integrations"]["frameworks"] == ["batch/job", "jobset.x-k8s.io/jobset", "pod", "deployment"]
     assert config["metrics"]["enableClusterQueueResources"] is True
     assert config["waitForPodsReady"]["timeout"] == "20m"
     assert config["waitForPodsReady"]["requeuingStrategy"]["timestamp"] == "Eviction"

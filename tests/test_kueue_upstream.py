@@ -58,8 +58,8 @@ def test_minimal_job_is_admitted_on_every_flavor_of_its_queue_and_tolerates_the_
     capture = stack_capture
     rfs = _specs(capture, "ResourceFlavor")
     cases = list(_queue_cases(capture))
-    # dev's two opted-in teams also have the shared queue (on its time-shared L4 pool)
-    assert {q for _, q, _ in cases} == {"high", "low", "compact", "dws"} | ({"shared"} if capture.stack == "dev" else set())
+    # dev's two opted-in teams also have the shared queue (on its time-shared L4 pool), team-c its serving queue
+    assert {q for _, q, _ in cases} == {"high", "low", "compact", "dws"} | ({"shared", "serving"} if capture.stack == "dev" else set())
     for namespace, queue, queue_flavors in cases:
         template = minimal_job_template(queue, queue_flavors, "train", namespace, capture.stack)
         for flavor in queue_flavors:

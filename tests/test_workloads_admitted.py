@@ -7,7 +7,8 @@ makes any example unadmittable or unplaceable fails here. The expectations are t
 design, written out, not computed: high on reserved within its nominal quota; low on reserved by
 borrowing the high queues' idle quota (cohort); compact on NAP-created compact-placement A100 nodes;
 a two-node JobSet, too big for low's borrowable reserved quota, on spot; a one-container shared job on
-the time-shared L4 pool (teams that opted into the shared queue); DWS after its admission check.
+the time-shared L4 pool (teams that opted into the shared queue); DWS after its admission check; a
+model server's replica on its serving queue's on-demand flavor.
 """
 
 from __future__ import annotations
@@ -31,7 +32,10 @@ EXPECTED = {
     "jobset": ("l4-spot", "l4-spot", False, []),
     "shared": ("l4-shared", "l4-shared", False, []),
     "dws": ("l4-dws", "l4-dws", False, ["dws"]),
+    # A model server's replica (Kueue's deployment integration: one plain-pod Workload per replica).
+    "serving": ("l4-ondemand", "l4-ondemand", False, []),
 }
+KUEUE_KINDS = ("Job", "JobSet", "Deployment")
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +47,12 @@ def test_dev_teams_have_the_expected_kinds():
     whole = ["high", "low", "compact", "jobset"]
     assert {t.name: kinds_for(DEV, t) for t in DEV.teams} == {
         "team-a": whole + ["shared", "dws"], "team-b": whole + ["dws"],
-        "team-c": whole + ["shared"], "team-d": whole}
+        "team-c": whole + ["shared", "serving"], "team-d": whole}
 
 
 @pytest.mark.parametrize("team, kind", [(t.name, k) for t in DEV.teams for k in kinds_for(DEV, t)])
 def test_rendered_workload_is_admitted_and_placed(cluster, team, kind):
-    obj = next(o for o in render(DEV, team, kind) if o["kind"] in ("Job", "JobSet"))
+    obj = next(o for o in render(DEV, team, kind) if o["kind"] in KUEUE_KINDS)
     verdict = explain(cluster, from_object(obj))
     flavor, pool, borrows, checks = EXPECTED[kind]
     assert verdict.status == ADMITTED, verdict.format()
@@ -67,7 +71,7 @@ def test_every_shipped_stack_admits_and_places_every_workload(stack_capture):
     failed = []
     for team in platform.teams:
         for kind in kinds_for(platform, team):
-            obj = next(o for o in render(platform, team.name, kind) if o["kind"] in ("Job", "JobSet"))
+            obj = next(o for o in render(platform, team.name, kind) if o["kind"] in KUEUE_KINDS)
             verdict = explain(cluster, from_object(obj))
             if verdict.status != ADMITTED or not verdict.pools:
                 failed.append(verdict.format())

@@ -12,6 +12,7 @@ from components.explain import ADMITTED, WorkloadError, from_capture, from_objec
 from components.explain import load_workload_file, parse_used, parse_workloads
 from components.explain.cluster import with_objects
 from components.explain.used import check_capacity
+from components.explain.workload import MANAGED_KINDS
 from components.explain.quantity import QuantityError
 from components.explain.queue import simulate
 from components.model import ConfigError
@@ -57,7 +58,7 @@ def explain(stack: str, file: Optional[Path], team: Optional[str], kind: Optiona
             raise BadInput(str(err)) from None
     elif team and kind:
         try:
-            objs = [o for o in render(platform_of(loaded), team, kind) if o["kind"] in ("Job", "JobSet")]
+            objs = [o for o in render(platform_of(loaded), team, kind) if o["kind"] in MANAGED_KINDS]
         except WorkloadRequestError as err:
             raise BadInput(str(err)) from None
     else:

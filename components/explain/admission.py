@@ -17,7 +17,7 @@ import celpy
 
 from .matching import labels_match
 
-RESOURCES = {("batch", "Job"): "jobs", ("jobset.x-k8s.io", "JobSet"): "jobsets"}
+RESOURCES = {("batch", "Job"): "jobs", ("jobset.x-k8s.io", "JobSet"): "jobsets", ("apps", "Deployment"): "deployments"}
 
 
 @functools.cache

@@ -31,7 +31,7 @@ from .matching import labels_match
 from .placement import place
 from .quantity import parse, show
 from .quota import FIT, NO_FIT, PREEMPT, Assignment, Queue, Quotas, Running, assign
-from .workload import QUEUE_LABEL, Workload, WorkloadError, adjust, pod_requests, problems
+from .workload import MANAGED_KINDS, QUEUE_LABEL, Workload, WorkloadError, adjust, pod_requests, problems
 
 ADMITTED, PENDING, REJECTED, UNMANAGED = "admitted", "pending", "rejected", "unmanaged"
 GPU = "nvidia.com/gpu"
@@ -376,7 +376,7 @@ def load_workload_file(text: str, source: str = "job file") -> list[dict]:
         if not isinstance(d, dict):
             raise WorkloadError(f"{source}: document {i + 1} is {type(d).__name__.replace('str', 'text')}, not a "
                                 "Kubernetes object (kind, metadata, spec)")
-    jobs = [d for d in docs if d.get("kind") in ("Job", "JobSet")]
+    jobs = [d for d in docs if d.get("kind") in MANAGED_KINDS]
     if not jobs:
         kinds = ", ".join(sorted({str(d.get("kind") or "no kind") for d in docs})) or "nothing"
         raise WorkloadError(f"{source}: no batch/v1 Job or jobset.x-k8s.io JobSet in it (found {kinds}); "

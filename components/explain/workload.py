@@ -19,12 +19,17 @@ from typing import Optional
 
 from components.model.quantity import parse_quantity
 
+from . import serving
 from .quantity import parse_list
 
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 REQUESTS_OVER_LIMITS = "requests must not exceed its limits"
 ABOVE_LIMITRANGE_MAX = "requests must not be above the limitRange max"
 BELOW_LIMITRANGE_MIN = "requests must not be below the limitRange min"
+
+
+# The kinds `from_object` reads (the platform's Kueue integrations.frameworks: a Deployment's pods through `pod`).
+MANAGED_KINDS = ("Job", "JobSet", "Deployment")
 
 
 class WorkloadError(ValueError):
@@ -133,9 +138,12 @@ def from_object(obj: dict) -> Workload:
         pod_sets = [_pod_set(rj.get("name", f"rj{i}"), rj.get("replicas"), rj["template"]["spec"],
                              f"spec.replicatedJobs[{i}].template.spec.template.spec")
                     for i, rj in enumerate(replicated)]
+    elif (api, kind) == serving.DEPLOYMENT:
+        name, count, pod, annotations, where = serving.replica_pod_set(spec)
+        pod_sets = [PodSet(name, count, _copy(pod), annotations, where)]
     else:
-        raise WorkloadError(f"{api}/{kind} is not a batch/v1 Job or a jobset.x-k8s.io JobSet; "
-                            "the platform's Kueue manages only these two (integrations.frameworks)")
+        raise WorkloadError(f"{api}/{kind} is not a batch/v1 Job, a jobset.x-k8s.io JobSet or an apps/v1 Deployment; "
+                            "the platform's Kueue manages only these (integrations.frameworks)")
     return Workload(kind, meta["name"], meta.get("namespace"), dict(labels), pod_sets, obj)
 
 

@@ -28,6 +28,12 @@ KINDS = {
         "pod_specs": "object.spec.replicatedJobs.map(r, r.template.spec.template.spec)",
         "where": "every spec.replicatedJobs[*].template.spec.template.spec",
     },
+    # Model servers: Kueue's `deployment` integration admits their pods (components/workloads/serving.py).
+    "deployments": {
+        "group": "apps", "version": "v1",
+        "pod_specs": "[object.spec.template.spec]",
+        "where": "spec.template.spec",
+    },
 }
 
 

@@ -14,6 +14,10 @@ from . import controllers
 from .render import KUEUE_METRICS_PORT, MANAGED_LABEL
 
 
+# Kueue v0.19.2 charts/kueue/templates/webhook/manifests.yaml; pkg/controller/jobs/deployment.
+KUEUE_FRAMEWORKS = ("batch/job", "jobset.x-k8s.io/jobset", "pod", "deployment")
+
+
 def kueue_manager_config(platform: Platform) -> dict:
     """The complete Kueue Configuration (the chart value replaces the default wholesale)."""
     timeout = f"{platform.kueue.pods_ready_timeout_minutes}m"
@@ -40,7 +44,11 @@ def kueue_manager_config(platform: Platform) -> dict:
             "requeuingStrategy": {"timestamp": "Eviction", "backoffBaseSeconds": 60,
                                   "backoffMaxSeconds": 3600, "backoffLimitCount": 10},
         },
-        "integrations": {"frameworks": ["batch/job", "jobset.x-k8s.io/jobset"]},
+        # `deployment` admits model servers pod by pod through the `pod` integration. `pod` is listed too:
+        # the chart renders the pod webhooks failurePolicy Fail only when `pod` is in this list (Ignore
+        # otherwise: a pod created while Kueue is down would start ungated, outside quota). Their
+        # namespaceSelector is managedJobsNamespaceSelector, so fail-closed covers team namespaces only.
+        "integrations": {"frameworks": list(KUEUE_FRAMEWORKS)},
     }
 
 

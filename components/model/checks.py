@@ -15,6 +15,7 @@ from .chart_overrides import override_issues
 from .datasets import zone_issues as dataset_zone_issues
 from .checks_network import authorized_network_issues, ip_capacity_issues, network_issues, zone_issues
 from .checks_queues import borrowing_issues, capacity_issues, flavor_limit_issues, queue_issues
+from .serving import serving_issues
 from .checks_security import security_issues
 from .errors import REMOVE, Issue
 from .ha import spread_issues
@@ -186,7 +187,7 @@ def _monitoring(p: Platform) -> Iterator[Issue]:
 CHECKS: tuple[Check, ...] = (
     zone_issues, network_issues, ip_capacity_issues, authorized_network_issues, _machines, _pools, _teams, _groups,
     name_issues, queue_issues, flavor_limit_issues, borrowing_issues, capacity_issues, _dws, _versions, spread_issues,
-    _monitoring, sharing_issues, dataset_zone_issues, security_issues, override_issues,
+    _monitoring, sharing_issues, dataset_zone_issues, security_issues, serving_issues, override_issues,
 )
 
 

@@ -80,6 +80,21 @@ QUEUE_CLASSES: tuple[QueueClass, ...] = (
         quota_description="Notebooks and small jobs on GPU sharing pools; `gpus` counts shared units (one per container).",
     ),
     QueueClass(
+        # Model servers (Deployments whose pods Kueue admits one by one, docs/teams.md "Deploy a model").
+        # Never spot: a preempted replica drops requests. Serving reclaims the GPUs it lent (idle serving
+        # quota is borrowable by batch) by evicting the lower-priority borrowers, but never preempts to
+        # borrow beyond its own quota, and never preempts its own replicas. `lendingLimit: 0` on a serving
+        # quota keeps it idle for instant scale-out (Kueue site/.../tasks/run/deployment.md, "Scaling").
+        # Its PriorityClass never preempts in kube-scheduler: GPUs change hands only through Kueue quota.
+        "serving", (RESERVED, ON_DEMAND),
+        {"queueingStrategy": "BestEffortFIFO",
+         "preemption": {"reclaimWithinCohort": "LowerPriority", "withinClusterQueue": "Never"}},
+        10, "A replica that cannot start leaves a model server short under load.", "serving",
+        PriorityClass(30, "Never", False, "Model servers; Kueue reclaims lent serving quota from batch."),
+        quota_description="GPUs of the team's model server (docs/teams.md Deploy a model); reserved or on-demand "
+        "flavors only.",
+    ),
+    QueueClass(
         # DWS jobs queue for whole-job capacity in one shared ClusterQueue that never preempts, on nodes
         # provisioned for their own request: they need no power over other work, so they run at the default.
         "dws", (DWS_CAPACITY,), {}, 720, "DWS waits until GKE can provision the whole request.", "low",

@@ -243,6 +243,20 @@ class Datasets(Model):
         "reads 260 MiB/s per TiB.")
 
 
+class Serving(Model):
+    """A team's model server (docs/teams.md "Deploy a model"): replicas on the team's `serving` queue."""
+
+    image: str = Field(min_length=1, description="The server image; it speaks the Open Inference Protocol (KServe V2) "
+                       "over HTTP (/v2/health/live, /v2/health/ready) and reads its models from the team bucket, mounted read-only "
+                       "at /models.")
+    port: int = Field(8000, ge=1024, le=65535, description="HTTP port of the server (non-root: 1024 and above).")
+    gpus_per_replica: int = Field(1, ge=1, description="GPUs of one replica (at most one node's).")
+    min_replicas: int = Field(1, ge=1, description="Replicas kept at all times (the cost floor; the HPA cannot go lower).")
+    max_replicas: int = Field(ge=1, description="Most replicas under load; bounded by the team's serving quota.")
+    target_gpu_percent: int = Field(
+        70, ge=10, le=95, description="Average GPU duty cycle per replica the autoscaler holds (DCGM_FI_DEV_GPU_UTIL).")
+
+
 class Team(Model):
     name: DnsLabel = Field(description="Namespace, service-account and queue name stem.")
     cohort: Optional[DnsLabel] = Field(None, description="Teams in one cohort lend and borrow quota.")
@@ -255,6 +269,8 @@ class Team(Model):
     datasets: Optional[Datasets] = Field(
         None, description="Optional: a Filestore share the team's jobs read at /datasets (see docs/teams.md, Team data)."
     )
+    serving: Optional[Serving] = Field(
+        None, description="Optional: an autoscaled model server on the team's `serving` queue (docs/teams.md).")
 
 
 class Dws(Model):

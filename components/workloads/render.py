@@ -2,7 +2,7 @@
 
 For a team and a kind - `high`, `low` and `compact` Jobs, a multi-node `jobset` on the low queue, a
 one-container `shared` Job on a GPU sharing pool (one shared unit), a `dws` Job for teams granted the
-Dynamic Workload Scheduler - everything platform-specific comes from
+Dynamic Workload Scheduler, the team's model server (`serving`, serving.py) - everything platform-specific comes from
 the model: the queue label (the LocalQueue named after the class), the pod priority the queue requires
 (`priority_class_for`, enforced at submission by the queue/priority policy), the team's KSA (Workload
 Identity to the team GSA), GPUs per pod (one whole node of the class's first flavor) and cpu/memory
@@ -40,11 +40,13 @@ from components.model.ledger import ledger
 from components.model.names import ksa_name, team_bucket_name
 from components.model.priorities import DWS, SHARED, priority_class_for
 from components.model.schema import Team
+from components.model.serving import SERVING
 from components.training import contract
 
+from .serving import render_server
 from .sizing import pod_resources, sidecar_for
 
-JOB_KINDS = ("high", "low", "compact", "jobset", SHARED, DWS)
+JOB_KINDS = ("high", "low", "compact", "jobset", SHARED, DWS, SERVING)
 JOBSET_QUEUE = "low"  # the reference's JobSets run on the low queue (refarch 4.4)
 JOBSET_WORKER = "worker"
 BACKOFF_LIMIT_PER_INDEX = 3
@@ -66,6 +68,8 @@ def kinds_for(platform: Platform, team: Team) -> list[str]:
     classes = {cls for cls, quotas in team.queues.by_class() if quotas}
     if team.dws and platform.dws:
         classes.add(DWS)
+    if team.serving is None:
+        classes.discard(SERVING)  # a serving quota without a server: the team deploys its own
     return [k for k in JOB_KINDS if queue_of(k) in classes]
 
 
@@ -227,13 +231,16 @@ def _jobset(platform: Platform, team: Team, kind: str, name: str) -> list[dict]:
 
 
 def render(platform: Platform, team_name: str, kind: str, name: Optional[str] = None) -> list[dict]:
-    """The objects of one workload, in apply order (ConfigMap, Service, Job | ConfigMap, JobSet)."""
+    """The objects of one workload, in apply order (ConfigMap, Service, Job | ConfigMap, JobSet | a model
+    server's Service, Deployment, PodDisruptionBudget, HPA, named after the team)."""
     team = next((t for t in platform.teams if t.name == team_name), None)
     if team is None:
         raise WorkloadRequestError(f"no team {team_name!r}; teams: {', '.join(t.name for t in platform.teams)}")
     kinds = kinds_for(platform, team)
     if kind not in kinds:
         raise WorkloadRequestError(f"team {team.name} cannot run a {kind!r} workload; it can run: {', '.join(kinds)}")
+    if kind == SERVING:
+        return render_server(platform, team)
     name = name or f"train-{kind}"
     return _jobset(platform, team, kind, name) if kind == "jobset" else _indexed_job(platform, team, kind, name)
 
