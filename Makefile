@@ -5,9 +5,15 @@ STACK ?= dev
 
 .PHONY: plan test test-torch venv policy bench bench-scale clean
 
+# The first `make plan` installs the pinned dependencies (about a minute of quiet pip): say so on a
+# terminal, nothing when stderr is piped or under CI.
+PROGRESS = if [ -t 2 ] && [ -z "$$CI" ]; then echo "$(1)" >&2; fi
+
 .venv/.installed: requirements.txt requirements-dev.txt constraints.txt
+	@$(call PROGRESS,make: setting up .venv and installing the pinned dependencies (about a minute the first time))
 	[ -x $(PY) ] || python3 -m venv .venv
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	@$(call PROGRESS,make: dependencies installed)
 	touch $@
 
 venv: .venv/.installed

@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.measure import RECORD, REPO, against_floor, command, load  # noqa: E402
+from components.progress import Progress  # noqa: E402
 
 MIB_TARGET = 1.2 * 1024
 
@@ -113,7 +114,9 @@ def main() -> None:
         print("\n| teams | resources | plan s (CPU s) | import floor s | engine replay s | plan / floor (CPU) | peak MB "
               "| policy s | policy / plan (CPU) |")
         print("|---|---|---|---|---|---|---|---|---|")
+        progress = Progress("bench-scale")
         for teams in args.teams:
+            progress.phase(f"{teams} teams: the plan, its import floor and the engine replay ({args.runs} run(s))")
             resources = Path(tmp) / f"{teams}-teams" / "resources.json"
 
             def replay() -> tuple[float, float]:
@@ -125,6 +128,7 @@ def main() -> None:
             count = len(json.loads(resources.read_text()))
             policy = "- | -"
             if not args.no_policy:
+                progress.phase(f"{teams} teams: the policy pack")
                 ran = command(["--teams", str(teams), "policy", f"{teams}-teams"], args.runs)
                 policy = f"{ran['s']:.1f} | {ran['s'] / plan['s']:.2f} ({ran['cpu'] / plan['cpu']:.2f})"
             print(f"| {teams} | {count} | {plan['s']:.1f} ({plan['cpu']:.1f}) | {plan['floor_s']:.2f} | "

@@ -22,6 +22,7 @@ from components.model import ConfigError, Platform, capacity_rows, nap_limits
 from components.review.capacity import delete_first_gap
 from components.review.replace import forced_replacements
 from components.offline import REPO, Capture, Stack, load_stack, run_stack
+from components.progress import Progress
 
 # libyaml's emitter (shipped in PyYAML's wheels) writes the manifests: the same YAML, several times faster.
 DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -168,7 +169,11 @@ def run(stack: str | Stack, out: Path = DEFAULT_OUT) -> int:
     """Print the plan of `stack` (a name or a loaded Stack) and write it under `out`/<stack>; the exit code
     (2: bad config, never a traceback)."""
     what = f"Plan of stack {getattr(stack, 'name', stack)!r}"
+    progress = Progress(f"plan {getattr(stack, 'name', stack)}")
+    progress.phase("reading and validating the stack config")
     loaded = stack if isinstance(stack, Stack) else guarded(what, lambda: load_stack(stack))
+    if loaded:
+        progress.phase("running the program under Pulumi's mocks")
     capture = loaded and guarded(what, lambda: run_stack(loaded))
     if capture is None:
         return 2
@@ -194,7 +199,9 @@ def run(stack: str | Stack, out: Path = DEFAULT_OUT) -> int:
         print("\nReplacements since the last plan of this stack:" if replaced else "\nNo replacement since the last plan.")
         for line in replaced:
             print(f"  {line}")
+    progress.phase("writing resources.json and the Kubernetes manifests")
     written = write_outputs(capture, target)
+    progress.phase("writing the cost report and the platform picture")
     written += write_cost_outputs(platform, stack, target)
     print(f"\nWrote {len(written)} file(s) under {target.relative_to(REPO) if target.is_relative_to(REPO) else target}")
     return 0

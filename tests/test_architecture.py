@@ -42,7 +42,7 @@ LAYERS = {
     "components.gcp": INFRA, "components.platform": INFRA, "components.kubernetes.components": INFRA,
     "components.kubernetes.layer": INFRA, "components.monitoring.component": INFRA,
     "components.monitoring.layer": INFRA, "components.cost.component": INFRA,
-    "components.offline": TOOLS, "components.plan": TOOLS, "components.review": TOOLS,
+    "components.offline": TOOLS, "components.plan": TOOLS, "components.review": TOOLS, "components.progress": TOOLS,
     "components.explain": TOOLS, "components.cli": TOOLS, "policies.offline": TOOLS, "policies": TOOLS,
 }
 PULUMI = {"pulumi", "pulumi_gcp", "pulumi_kubernetes", "pulumi_random"}

@@ -10,15 +10,18 @@ import click
 
 from components.model import ConfigError
 from components.offline import REPO
+from components.progress import Progress
 from components.review import PlanError, compare, plan_of_file, plan_of_revision, render
 
 from .app import cli, short_help
 
 
-def _plan(side: str, stack: str):
+def _plan(side: str, stack: str, progress: Progress):
     path = Path(side)
     if path.suffix in (".yaml", ".yml") or path.is_file():
+        progress.phase(f"planning {side} with the current code")
         return plan_of_file(path if path.is_absolute() else Path.cwd() / path, stack)
+    progress.phase(f"checking out {side} and planning it with its own code")
     return plan_of_revision(side, stack)
 
 
@@ -36,12 +39,14 @@ def diff(old: str, new: Optional[str], stack: str, out: Optional[Path], fail_on_
     ones forcing a replacement), GPU quota per team and flavor, static pool capacity, NAP limits and
     the monthly cost delta. Exit 2 if either side cannot be planned.
     """
+    progress = Progress(f"diff {stack}")
     try:
-        before = _plan(old, stack)
-        after = _plan(new, stack) if new else plan_of_file(REPO / f"Pulumi.{stack}.yaml", stack)
+        before = _plan(old, stack, progress)
+        after = _plan(new or str(REPO / f"Pulumi.{stack}.yaml"), stack, progress)
     except (PlanError, ConfigError, FileNotFoundError) as err:
         print(f"Cannot diff: {err}", file=sys.stderr)
         return 2
+    progress.phase("comparing the two plans")
     changes = compare(before.resources, after.resources)
     text = render(before, after, changes)
     print(text, end="")
