@@ -152,3 +152,60 @@ def test_assign_flavors_as_kueue(name, pod_sets, test, usage, other, other_usage
     assert [(t.flavor, t.mode) for t in first.tries] == tries
     if reasons is not None:
         assert [r for t in first.tries for r in t.reasons] == reasons
+
+
+# pkg/scheduler/scheduler_test.go TestSchedule: whole scheduling decisions with Kueue's real preemption
+# (no fixed oracle here). (case, queues, admitted [(name, queue, flavor, cpu or gpu, priority)], incoming
+# queue, incoming priority, request, want flavor, want victims). Resource "gpu" is named as upstream's.
+def _wl(name, queue, flavor, amount, priority, resource="cpu"):
+    return Running(name, queue, {(flavor, resource): amount * (1000 if resource == "cpu" else 1)}, priority)
+
+
+ALPHA_BETA = [cq("other-alpha", [{"on-demand": {"gpu": "10"}, "spot": {"gpu": "10"}}], "other", LOWER, LOWER),
+              cq("other-beta", [{"on-demand": {"gpu": "0"}, "spot": {"gpu": "0"}}], "other", LOWER, LOWER)]
+ALPHA_BETA_2 = [ALPHA_BETA[0], cq("other-beta", [{"on-demand": {"gpu": "0"}, "spot": {"gpu": "0"}}], "other")]
+POB = lambda preference: [  # noqa: E731
+    cq("pob-cq", [{"on-demand": {"cpu": ("5", "0")}, "spot": {"cpu": ("0", "5")}}], "pob-cohort", LOWER,
+       flavorFungibility={**TRY_NEXT, "preference": preference}),
+    cq("pob-lender", [{"on-demand": {"cpu": "0"}, "spot": {"cpu": "5"}}], "pob-cohort")]
+SCHEDULE = [
+    ("prefer reclamation over cq priority based preemption", ALPHA_BETA,
+     [_wl("a1", "other-alpha", "on-demand", 5, 50, "gpu"), _wl("b1", "other-beta", "spot", 5, 50, "gpu")],
+     "other-alpha", 100, {"gpu": 6}, "spot", ["b1"]),
+    ("prefer first preemption flavor when second flavor requires both reclaim and cq priority preemption", ALPHA_BETA_2,
+     [_wl("a1", "other-alpha", "on-demand", 5, 50, "gpu"), _wl("a2", "other-alpha", "spot", 5, 50, "gpu"),
+      _wl("b1", "other-beta", "spot", 5, 50, "gpu")],
+     "other-alpha", 100, {"gpu": 6}, "on-demand", ["a1"]),
+    ("prefer first preemption flavor when second flavor also requires cq preemption", ALPHA_BETA_2,
+     [_wl("a1", "other-alpha", "on-demand", 6, 50, "gpu"), _wl("a2", "other-alpha", "spot", 5, 50, "gpu"),
+      _wl("b1", "other-beta", "spot", 5, 9001, "gpu")],
+     "other-alpha", 100, {"gpu": 5}, "on-demand", ["a1"]),
+    ("use second flavor when the first has no preemption candidates; WhenCanPreempt: MayStopSearch",
+     [cq("other-alpha", [{"on-demand": {"cpu": ("50", "50")}, "spot": {"cpu": ("100", "0")}}], within=LOWER,
+         flavorFungibility={"whenCanPreempt": "MayStopSearch"})],
+     [_wl("admitted", "other-alpha", "on-demand", 50, 0)], "other-alpha", 0, {"cpu": 20_000}, "spot", []),
+    ("don't assign flavor if there are no candidates for preemption",
+     [cq("cq1", [{"on-demand": {"cpu": ("0", "1")}, "spot": {"cpu": ("0", "1")}}], "cohort", LOWER, "Any",
+         {"policy": "LowerPriority"}, flavorFungibility=MAY_STOP),
+      cq("cq2", [{"on-demand": {"cpu": "1"}, "spot": {"cpu": "1"}}], "cohort")],
+     [_wl("admitted", "cq2", "on-demand", 1, 0)], "cq1", 100, {"cpu": 1000}, "spot", []),
+    ("admit to second flavor when first needs preemption; WhenCanPreempt: TryNextFlavor",
+     [cq("preempt-attempts-cq", [{"on-demand": {"cpu": "1"}, "spot": {"cpu": "1"}}], within=LOWER,
+         flavorFungibility={"whenCanPreempt": "TryNextFlavor"})],
+     [_wl("blocker", "preempt-attempts-cq", "on-demand", 1, 50)], "preempt-attempts-cq", 100, {"cpu": 1000}, "spot", []),
+    ("PreemptionOverBorrowing preference: preempt in first flavor instead of borrowing in second", POB("PreemptionOverBorrowing"),
+     [_wl("low-pob", "pob-cq", "on-demand", 5, -1)], "pob-cq", 0, {"cpu": 5000}, "on-demand", ["low-pob"]),
+    ("BorrowingOverPreemption preference: borrow in second flavor instead of preempting in first", POB("BorrowingOverPreemption"),
+     [_wl("low-pob", "pob-cq", "on-demand", 5, -1)], "pob-cq", 0, {"cpu": 5000}, "spot", []),
+]
+
+
+@pytest.mark.parametrize("name, queues, admitted, target, priority, wanted, flavor, victims", SCHEDULE,
+                         ids=[c[0] for c in SCHEDULE])
+def test_schedule_as_kueue(name, queues, admitted, target, priority, wanted, flavor, victims):
+    by_name = {q.name: q for q in queues}
+    rfs = {f: {"metadata": {"name": f}, "spec": {}} for f in ("on-demand", "spot")}
+    a = assign(Quotas(by_name, {}, admitted), by_name[target], rfs, [("main", 1, {}, wanted)],
+               Running("incoming", target, {}, priority))
+    assert a.pod_sets[0].flavor == flavor
+    assert sorted(t.workload.name for t in a.targets) == victims
