@@ -1,15 +1,18 @@
 """`explain`: what Kueue and the scheduler would do with one Job/JobSet on the rendered platform.
 
 Order of the checks, as the systems apply them:
-1. submission: the namespace exists; the ValidatingAdmissionPolicies (admission.py);
-2. Kueue's job reconciler (`pkg/controller/jobframework/reconciler.go`): a job without the
+1. creation: the namespace exists (jobs.py: the built-in ones too); the API server's own validation
+   (apiserver.py); the ValidatingAdmissionPolicies (admission.py) and Pod Security;
+2. Kueue's job reconciler (`pkg/controller/jobframework/reconciler.go`, jobs.py): a namespace outside
+   `managedJobsNamespaceSelector` is never managed (UNMANAGED); a job without the
    `kueue.x-k8s.io/queue-name` label in a managed namespace stays suspended when
-   `manageJobsWithoutQueueName` is on; a pod PriorityClass that does not exist creates no Workload;
+   `manageJobsWithoutQueueName` is on; a priority class that does not exist creates no Workload;
 3. the queue manager: the LocalQueue must exist (`pkg/cache/queue/manager.go`, "LocalQueue ... doesn't
    exist"), its ClusterQueue must exist and select the namespace (`pkg/workload/resources.go`
    ValidateAdmissibility, "doesn't match ClusterQueue selector");
 4. requests after LimitRange defaulting must not exceed limits (workload.py);
-5. flavor assignment, borrowing and preemption (quota.py);
+5. flavor assignment, borrowing and preemption (quota.py, preemption.py); several jobs are queued and
+   admitted one scheduling cycle at a time by queue.py;
 6. admission checks on the chosen flavor (`admissionChecksStrategy`, `onFlavors`): DWS provisions the
    nodes before Kueue admits;
 7. placement of every pod set on a node pool or an auto-provisioned one (placement.py).
