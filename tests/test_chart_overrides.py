@@ -3,8 +3,8 @@ touch a value the platform owns or one the pinned chart does not have.
 
 The charts' defaults are their values.yaml at the pinned tags, vendored verbatim (platform/charts/values/
 sources.yaml names repo@tag (commit):path of each). Helm coalesces user values over defaults map by map
-and replaces lists and scalars (helm/helm pkg/chartutil/coalesce.go, coalesceTablesFullKey), which
-`merged` restates for the platform's values.
+and lets the user's list or scalar replace the default (helm/helm@v3.19.5 pkg/chartutil/coalesce.go,
+coalesceTablesFullKey: "dest is considered authoritative"), which `merged` restates for the platform's values.
 """
 
 from __future__ import annotations
