@@ -21,6 +21,7 @@ from components.model import ConfigError, Platform, endpoint_warnings, flavors
 from components.model.load import decoded_config, parse_platform_value
 from components.model.stack_file import CONFIG_KEY, locate_platform
 from components.model.datasets import teams_with_datasets
+from components.monitoring import adapter
 from components.monitoring.layer import build_monitoring, validate_monitoring
 
 
@@ -54,7 +55,9 @@ def build_platform() -> None:
     cluster = GkeCluster("cluster", platform, network, nodes.email, apis, hardening, on_gcp)
     system_pool = SystemNodePool("system", platform, cluster, nodes.email, apis, on_gcp)
     # Without it the control plane cannot call the Kueue/JobSet webhooks on the private nodes.
-    firewall = ControlPlaneFirewall("control-plane", platform, network, nodes.email, control_plane_ports(), apis, on_gcp)
+    # (and the metrics adapter's APIService, when model servers autoscale)
+    ports = sorted(set(control_plane_ports()) | ({adapter.LISTEN_PORT} if adapter.enabled(platform) else set()))
+    firewall = ControlPlaneFirewall("control-plane", platform, network, nodes.email, ports, apis, on_gcp)
     # GPU pools hang off the cluster only: nothing waits for them, so they build in parallel with
     # the Kubernetes layer (which needs the cluster and its system pool).
     for flavor in flavors(platform).values():

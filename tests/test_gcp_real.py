@@ -62,7 +62,8 @@ def test_control_plane_reaches_the_webhooks_on_every_node(dev_capture):
     rule = one(dev_capture, FIREWALL, "control-plane-webhooks").inputs
     assert rule["direction"] == "INGRESS"
     assert rule["sourceRanges"] == [platform.network.master_cidr]
-    assert rule["allows"] == [{"protocol": "tcp", "ports": ["8082", "9443"]}]
+    # 6443: the metrics adapter's APIService (dev runs a model server; components/monitoring/adapter.py)
+    assert rule["allows"] == [{"protocol": "tcp", "ports": ["6443", "8082", "9443"]}]
     node_sa = one(dev_capture, "gcp:serviceaccount/account:Account", "nodes-sa").outputs["email"]
     assert rule["targetServiceAccounts"] == [node_sa]
     # Every node the cluster can have runs as that account (pools and NAP), so the rule covers them all.

@@ -49,7 +49,8 @@ def test_done_when_counts(dev):
     team_ns = [r for r in dev.of_type("kubernetes:core/v1:Namespace") if render.TEAM_LABEL in r.inputs["metadata"].get("labels", {})]
     assert sorted(r.inputs["metadata"]["name"] for r in team_ns) == ["team-a", "team-b", "team-c", "team-d"]
     charts = {r.inputs["chart"]: r.inputs["version"] for r in dev.of_type(CHART)}
-    assert charts == {render.KUEUE_CHART: "0.19.2", render.JOBSET_CHART: "0.12.0", "kube-prometheus-stack": "88.5.3"}
+    assert charts == {render.KUEUE_CHART: "0.19.2", render.JOBSET_CHART: "0.12.0", "kube-prometheus-stack": "88.5.3",
+                      "prometheus-adapter": "5.3.0"}  # team-c's model server autoscales on its metric
 
 
 def _gke_effect(effect: str) -> str:

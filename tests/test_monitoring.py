@@ -17,7 +17,7 @@ from components.monitoring import dashboards, render, values
 from components.monitoring.layer import build_monitoring, validate_monitoring
 from components.offline import PROJECT, REPO, Capture, run_stack
 from components.plan import kubernetes_object
-from conftest import capture_of, config_error, config_with, load_dev_platform_raw
+from conftest import assert_issue, capture_of, config_error, config_with, load_dev_platform_raw
 
 CHART = "kubernetes:helm.sh/v4:Chart"
 MONITORING = "gpu-batch:monitoring:Monitoring"
@@ -188,6 +188,8 @@ def test_bad_monitoring_config_names_the_path(assert_issue):
 def test_monitoring_can_be_switched_off():
     raw = load_dev_platform_raw()
     raw["monitoring"] = {"enabled": False}
+    assert_issue(config_error(raw), "teams[2].serving", "monitoring is off")  # its autoscaler reads Prometheus
+    del raw["teams"][2]["serving"]
     platform = parse_platform(raw)
     validate_monitoring(platform)
     # Returns before touching the Kubernetes layer or registering anything.

@@ -235,3 +235,24 @@ def test_queries_ignore_a_kueue_follower_and_select_real_pools(local_prometheus)
         assert _query(url, f"count({promql.flavor_nodes(f)})", at)[0]["value"][1] == "1", f.name
     variable = _query(url, f"count by (namespace) ({promql.TEAM_NAMESPACES})", at)
     assert {r["metric"]["namespace"] for r in variable} == {t.name for t in platform.teams}
+
+
+@NEEDS_PROMETHEUS
+def test_the_model_servers_hpa_metric_query_runs_on_a_real_prometheus(local_prometheus):
+    """The metrics adapter's rule (components/monitoring/adapter.py) as prometheus-adapter v0.12.0 renders it
+    for an HPA's pods request (docs/config.md "Querying": LabelMatchers `pod=~"a|b",namespace="ns"`, GroupBy
+    `pod`): its seriesQuery finds the DCGM series and the query gives each pod the mean of its GPUs."""
+    from components.monitoring import adapter
+
+    url, at = local_prometheus
+    qs = urllib.parse.urlencode({"match[]": adapter.RULE["seriesQuery"], "start": at - 600, "end": at})
+    series = json.load(urllib.request.urlopen(f"{url}/api/v1/series?{qs}", timeout=10))["data"]
+    assert series and all(s["__name__"] == adapter.GPU_UTIL and s["namespace"] and s["pod"] for s in series)
+    namespace = series[0]["namespace"]
+    pods = sorted({s["pod"] for s in series if s["namespace"] == namespace})
+    result = _query(url, adapter.metrics_query(adapter.GPU_UTIL, namespace, pods), at)
+    expected = _query(url, f'avg by (pod) ({adapter.GPU_UTIL}{{namespace="{namespace}"}})', at)
+    assert {r["metric"]["pod"]: r["value"][1] for r in result} == {r["metric"]["pod"]: r["value"][1] for r in expected}
+    assert {r["metric"]["pod"] for r in result} == set(pods) and all(set(r["metric"]) == {"pod"} for r in result)
+    # Another namespace's pods of the same name pattern are not counted.
+    assert _query(url, adapter.metrics_query(adapter.GPU_UTIL, "no-such-team", pods), at) == []

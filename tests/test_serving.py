@@ -32,7 +32,9 @@ from components.model.serving import capacity
 from components.plan import kubernetes_object
 from components.workloads import WorkloadRequestError, render
 from components.workloads.serving import SERVING_METRIC, replica_gpus
-from conftest import assert_issue, config_error, load_dev_platform_raw
+from components.monitoring import adapter
+from components.offline import PROJECT, REPO
+from conftest import assert_issue, config_error, load_dev_platform_raw, load_stack_config
 from test_admission_policy import BINDING, TEAM_NS, VAP, admission_review
 
 DEV = parse_platform(load_dev_platform_raw())
@@ -196,3 +198,54 @@ def test_rendered_yaml_round_trips():
     text = yaml.safe_dump_all(list(_server().values()), sort_keys=False)
     assert "&id" not in text  # no YAML aliases in what a team applies
     assert [o["kind"] for o in yaml.safe_load_all(text)] == list(_server())
+
+
+# ------------------------------------------------------------------ the metrics pipeline
+
+
+def _leaves(values: dict, prefix: tuple = ()) -> list[tuple]:
+    out = []
+    for key, value in values.items():
+        if isinstance(value, dict) and value:
+            out += _leaves(value, (*prefix, key))
+        else:
+            out.append((*prefix, key))
+    return out
+
+
+def test_every_adapter_value_exists_in_the_pinned_chart():
+    """platform/charts/values/prometheus-adapter-5.3.0.yaml is the chart's values.yaml at its tag (sources.yaml)."""
+    defaults = yaml.safe_load((REPO / "platform/charts/values" / f"{adapter.CHART}-{adapter.CHART_VERSION}.yaml").read_text())
+    missing = []
+    for path in _leaves(adapter.chart_values(DEV)):
+        node = defaults
+        for key in path:
+            if node == {}:
+                break  # a free-form map in the chart (nodeSelector: {})
+            if not isinstance(node, dict) or key not in node:
+                missing.append(".".join(path))
+                break
+            node = node[key]
+    assert missing == []
+    # templates/custom-metrics-apiservice.yaml renders the APIService only with default or custom rules.
+    rules = adapter.chart_values(DEV)["rules"]
+    assert rules["default"] is False and rules["custom"] == [adapter.RULE]
+
+
+def test_the_api_server_reaches_the_adapter_only_where_it_runs(dev_capture, stack_capture):
+    """The APIService's backend listens on listenPort; GKE's own rule opens only 443 and 10250 from the
+    control plane (private clusters, "Adding firewall rules for specific use cases"), so the platform's rule
+    adds it, and a NetworkPolicy admits it in the monitoring namespace - in stacks that install the adapter."""
+    firewall = next(r for r in stack_capture.of_type("gcp:compute/firewall:Firewall")
+                    if r.inputs["name"].endswith("control-plane-to-webhooks"))
+    ports = {p for allow in firewall.inputs["allows"] for p in allow["ports"]}
+    policies = [kubernetes_object(r) for r in stack_capture.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+                if r.inputs["metadata"]["name"] == "allow-api-server-metrics-adapter"]
+    installed = [r for r in stack_capture.of_type("kubernetes:helm.sh/v4:Chart") if r.inputs["chart"] == adapter.CHART]
+    platform = parse_platform(load_stack_config(stack_capture.stack)[f"{PROJECT}:platform"])
+    assert bool(installed) == adapter.enabled(platform) == (str(adapter.LISTEN_PORT) in ports) == bool(policies)
+    if stack_capture.stack == "dev":
+        assert installed and installed[0].inputs["version"] == adapter.CHART_VERSION
+        [policy] = policies
+        assert policy["spec"]["podSelector"]["matchLabels"] == adapter.POD_LABELS
+        assert policy["spec"]["ingress"] == [{"ports": [{"protocol": "TCP", "port": adapter.LISTEN_PORT}]}]

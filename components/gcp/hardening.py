@@ -42,6 +42,7 @@ IMAGE_PATTERNS = (
     "registry.k8s.io/kube-state-metrics/kube-state-metrics*",
     "docker.io/grafana/grafana*",
     "quay.io/kiwigrid/k8s-sidecar*",
+    "registry.k8s.io/prometheus-adapter/prometheus-adapter*",  # the metrics adapter (monitoring/adapter.py)
     "docker.io/pytorch/pytorch*",  # the trainer (components/training/contract.py IMAGE)
 )
 ENFORCEMENT = {"enforce": "ENFORCED_BLOCK_AND_AUDIT_LOG", "dryrun": "DRYRUN_AUDIT_LOG_ONLY"}

@@ -19,6 +19,9 @@ from .ledger import ledger
 from .schema import Platform, Team
 
 SERVING = "serving"
+# The custom pods metric a model server's HPA reads: the metrics adapter derives it from the DCGM
+# exporter's DCGM_FI_DEV_GPU_UTIL (components/monitoring/adapter.py).
+SERVING_METRIC = "gpu_duty_cycle"
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,9 @@ def serving_issues(p: Platform) -> Iterator[Issue]:
         if server is None:
             continue
         path = f"teams[{t}].serving"
+        if not p.monitoring.enabled:
+            yield Issue(path, "a model server autoscales on a metric served from the platform's Prometheus, and "
+                        "monitoring is off", "set monitoring.enabled: true (or remove serving)")
         if not team.queues.serving:
             yield Issue(f"teams[{t}].queues.serving", f"team {team.name!r} has a model server but no serving quota",
                         "add queues.serving: [{flavor: <a reserved or on-demand pool>, gpus: <maxReplicas x "

@@ -14,7 +14,7 @@ import pulumi_random as random
 from components.kubernetes.components import apply
 from components.model import Platform
 
-from . import cloud, values
+from . import adapter, cloud, values
 from .render import MonitoringManifests
 
 
@@ -61,6 +61,13 @@ class Monitoring(pulumi.ComponentResource):
         after_chart = pulumi.ResourceOptions(parent=self, depends_on=[ns, self.chart])
         for obj in objs.monitors + objs.rules + objs.dashboards:
             apply(f"{name}-{obj['kind'].lower()}-{obj['metadata']['name']}", obj, after_chart)
+        if adapter.enabled(platform):
+            # The model servers' autoscaling metric; it queries the Prometheus the chart above creates.
+            k8s.helm.v4.Chart(
+                f"{name}-metrics-adapter", name=adapter.RELEASE, chart=adapter.CHART, version=adapter.CHART_VERSION,
+                repository_opts={"repo": adapter.CHART_REPO}, namespace=objs.namespace["metadata"]["name"],
+                values=adapter.chart_values(platform),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, priorities, self.chart]))
         self.register_outputs({"chartVersion": values.CHART_VERSION, "grafanaService": values.GRAFANA_SERVICE})
 
 

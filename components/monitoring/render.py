@@ -12,7 +12,7 @@ from components.kubernetes import isolation
 from components.kubernetes.render import MONITORING_NAMESPACE
 from components.model import Platform
 
-from . import dashboards, rules, scrape
+from . import adapter, dashboards, rules, scrape
 
 NAMESPACE = MONITORING_NAMESPACE
 
@@ -43,7 +43,8 @@ class MonitoringManifests:
 def manifests(platform: Platform) -> MonitoringManifests:
     return MonitoringManifests(
         namespace=namespace(),
-        network_policies=isolation.monitoring_network_policies(NAMESPACE),
+        network_policies=isolation.monitoring_network_policies(NAMESPACE)
+        + ([adapter.api_server_policy()] if adapter.enabled(platform) else []),
         monitors=[scrape.kueue_service_monitor(), scrape.dcgm_pod_monitor()],
         rules=[rules.prometheus_rule(platform)],
         dashboards=dashboards.config_maps(platform),

@@ -24,12 +24,11 @@ from components.model.flavors import GPU_RESOURCE
 from components.model.names import ksa_name, team_bucket_name
 from components.model.priorities import priority_class_for
 from components.model.schema import Team
-from components.model.serving import SERVING
+from components.model.serving import SERVING, SERVING_METRIC
 from components.training import contract
 
 from .sizing import Sidecar, pod_resources, sidecar_for
 
-SERVING_METRIC = "gpu_duty_cycle"  # the custom pods metric the adapter derives from DCGM_FI_DEV_GPU_UTIL
 MODELS_MOUNT = "/models"
 PORT_NAME = "http"
 CONTAINER = "server"
