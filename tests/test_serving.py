@@ -249,3 +249,31 @@ def test_the_api_server_reaches_the_adapter_only_where_it_runs(dev_capture, stac
         [policy] = policies
         assert policy["spec"]["podSelector"]["matchLabels"] == adapter.POD_LABELS
         assert policy["spec"]["ingress"] == [{"ports": [{"protocol": "TCP", "port": adapter.LISTEN_PORT}]}]
+
+
+# ------------------------------------------------------------------ cost
+
+
+def test_serving_floor_and_burst_are_whole_nodes_at_the_flavors_price():
+    """Each replica holds 1 of a g2-standard-24's 2 L4s: 1 replica keeps 1 node, 4 replicas fill 2."""
+    from components.cost import cost_json, serving_costs
+    from components.model.prices import price_catalog
+
+    catalog = price_catalog()
+    node = catalog.machine("g2-standard-24", DEV.region, "onDemand").value * catalog.hours_per_month
+    [server] = serving_costs(DEV, catalog)
+    assert (server.team, server.flavor, server.floor_nodes, server.burst_nodes) == ("team-c", "l4-ondemand", 1, 2)
+    assert server.floor.monthly == pytest.approx(node) and server.burst.monthly == pytest.approx(2 * node)
+    assert cost_json(DEV, "dev", catalog)["servers"] == [server.to_json()]
+
+
+def test_a_floor_inside_a_reservation_costs_nothing_more():
+    from components.cost import serving_costs
+
+    raw = load_dev_platform_raw()
+    for team in raw["teams"]:  # make room in the 8 reserved L4s for team-c's server
+        team["queues"]["high"] = [q for q in team["queues"]["high"] if q["flavor"] != "l4-reserved"]
+        team["queues"]["low"] = [q for q in team["queues"]["low"] if q["flavor"] != "l4-reserved"]
+    raw["teams"][TEAM_C]["queues"]["serving"] = [{"flavor": "l4-reserved", "gpus": 4}]
+    [server] = serving_costs(parse_platform(raw))
+    assert server.floor.monthly == 0.0 and "reservation" in server.floor.detail and server.burst.monthly > 0

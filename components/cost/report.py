@@ -9,6 +9,7 @@ from components.model.prices import PRICES_FILE, PriceCatalog, price_catalog
 
 from .budget import budget_checks
 from .envelope import Line, Pricer, Total, reserved_flavors, stack_envelope, usd
+from .serving import serving_costs
 from .teams import quota_costs, team_costs
 
 
@@ -57,9 +58,22 @@ def cost_text(platform: Platform, stack: str, catalog: Optional[PriceCatalog] = 
         rows.append([q.queue, q.flavor, str(q.gpus), str(q.borrowable), money(q.gpu_month), money(q.nominal), money(q.borrowing)])
     out += ["", "Per queue and flavor (a GPU costs its share of its node):"]
     out += _table(["queue", "flavor", "GPUs", "can borrow", "per GPU-month", "nominal", "borrowing limit"], rows)
+    out += _serving_lines(platform, catalog)
     out += [""] + _team_and_budget_lines(platform, catalog)
     out += [""] + [f"Note: {note}" for note in env.notes]
     return out
+
+
+def _serving_lines(platform: Platform, catalog: Optional[PriceCatalog]) -> list[str]:
+    """Model servers: the floor their minReplicas keep running on top of the idle floor, and their burst."""
+    costs = serving_costs(platform, catalog)
+    if not costs:
+        return []
+    rows = [[c.team, c.flavor, f"{c.min_replicas}..{c.max_replicas}", f"{c.floor_nodes}..{c.burst_nodes}",
+             money(c.floor.monthly), money(c.burst.monthly)] for c in costs]
+    return (["", "Model servers (the floor never scales away: add it to the idle floor; burst is within the pools' maximum):"]
+            + _table(["team", "flavor", "replicas", "nodes", "floor", "burst"], rows)
+            + [f"  UNPRICED {line.item}: {line.unpriced}" for c in costs for line in (c.floor, c.burst) if line.monthly is None])
 
 
 def _team_and_budget_lines(platform: Platform, catalog: Optional[PriceCatalog]) -> list[str]:
@@ -92,6 +106,7 @@ def cost_json(platform: Platform, stack: str, catalog: Optional[PriceCatalog] = 
         "budgetMonthlyUsd": env.budget,
         "queues": [q.to_json() for q in quota_costs(platform, catalog)],
         "teams": [t.to_json() for t in team_costs(platform, catalog)],
+        "servers": [s.to_json() for s in serving_costs(platform, catalog)],
         "budgets": [c.to_json() for c in budget_checks(platform, catalog)],
         "notes": list(env.notes),
         "summary": {"idleMonthlyUsd": usd(env.idle.monthly), "burstMonthlyUsd": usd(env.burst.monthly),
