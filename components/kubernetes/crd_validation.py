@@ -195,13 +195,30 @@ def _cel_problems(obj: dict, rules: Iterable[_Rule]) -> Iterator[tuple[FieldPath
     for rule in rules:
         for path, value in _locate(obj, rule.location, ()):
             try:
-                result = rule.program.evaluate({"self": celpy.json_to_cel(value)})
-            except celpy.CELEvalError as error:
-                result = error
-            if isinstance(result, celpy.CELEvalError):
-                yield path, f"{rule.message} (rule {rule.text!r} failed to evaluate: {_error_text(result)})"
-            elif not (isinstance(result, celpy.celtypes.BoolType) and result):
-                yield path, rule.message
+                problem = _cached_problem(rule, json.dumps(value, sort_keys=True))
+            except TypeError:  # not plain JSON: evaluated as is
+                problem = _problem(rule, value)
+            if problem:
+                yield path, problem
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _cached_problem(rule: _Rule, value_json: str) -> str | None:
+    """A rule's verdict depends only on the value: teams' objects repeat the same values (quotas, flavors),
+    so each distinct one is evaluated once (the evaluation is most of a large plan's validation)."""
+    return _problem(rule, json.loads(value_json))
+
+
+def _problem(rule: _Rule, value: Any) -> str | None:
+    try:
+        result = rule.program.evaluate({"self": celpy.json_to_cel(value)})
+    except celpy.CELEvalError as error:
+        result = error
+    if isinstance(result, celpy.CELEvalError):
+        return f"{rule.message} (rule {rule.text!r} failed to evaluate: {_error_text(result)})"
+    if not (isinstance(result, celpy.celtypes.BoolType) and result):
+        return rule.message
+    return None
 
 
 def _error_text(error: celpy.CELEvalError) -> str:
