@@ -32,7 +32,7 @@ test: venv
 	touch $@
 
 test-torch: .venv-torch/.installed
-	.venv-torch/bin/python -m pytest --noconftest -o addopts="" -m torch -v tests/test_training_torch.py
+	.venv-torch/bin/python -m pytest --noconftest -o addopts="" -m torch -v tests/training/test_training_torch.py
 
 policy: venv
 	$(PY) -m components.cli policy $(STACK)

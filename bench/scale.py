@@ -34,7 +34,7 @@ MIB_TARGET = 1.2 * 1024
 
 def as_stack(teams: int) -> str:
     """Make `<teams>-teams` a stack name the commands load: its config is dev grown to that many teams."""
-    import components.offline as offline
+    import components.capture as offline
     from bench.scale_config import config_for
 
     name, real = f"{teams}-teams", offline.stack_config
@@ -46,7 +46,7 @@ def _replay(resources_json: str) -> tuple[float, float]:
     """(wall, CPU) seconds the mock engine takes to register the same resources with no program logic."""
     import pulumi
 
-    from components.offline import run
+    from components.capture import run
 
     resources = json.loads(Path(resources_json).read_text())
     depth = {}

@@ -21,7 +21,7 @@ from components.kubernetes.manifest_validation import ManifestError
 from components.model import ConfigError, Platform, capacity_rows, nap_limits
 from components.review.capacity import delete_first_gap
 from components.review.replace import forced_replacements
-from components.offline import REPO, Capture, Stack, load_stack, run_stack
+from components.capture import REPO, Capture, Stack, load_stack, run_stack
 from components.progress import Progress
 
 # libyaml's emitter (shipped in PyYAML's wheels) writes the manifests: the same YAML, several times faster.

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from components.model import ConfigError, Issue, parse_platform
-from components.offline import PROJECT, REPO, Capture, run_stack
+from components.capture import PROJECT, REPO, Capture, run_stack
 
 PLATFORM_KEY = f"{PROJECT}:platform"
 DEV_STACK_FILE = REPO / "Pulumi.dev.yaml"

@@ -1,4 +1,4 @@
-"""Shared by the GCP-layer tests (tests/test_gcp_layer.py, test_gcp_changes.py): resource types, the dev
+"""Shared by the GCP-layer tests (tests/gcp/test_gcp_layer.py, test_gcp_changes.py): resource types, the dev
 stack's names, and lookups in a capture of the real program."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import yaml
 
 from components.model.catalog import CATALOG_FILE
-from components.offline import Capture, Resource
+from components.capture import Capture, Resource
 from conftest import load_dev_platform_raw
 
 NODE_POOL = "gcp:container/nodePool:NodePool"

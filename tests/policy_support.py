@@ -1,4 +1,4 @@
-"""Helpers for the policy-pack tests (tests/test_policies*.py): the dev capture to mutate, resource
+"""Helpers for the policy-pack tests (tests/policies/test_policies*.py): the dev capture to mutate, resource
 lookup and edits as the program would register them, and running one policy the way the CLI does."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from typing import Any, Callable, Optional
 import pytest
 import yaml
 
-from components.offline import PROJECT, REPO, Capture, Resource, autoname
+from components.capture import PROJECT, REPO, Capture, Resource, autoname
 from policies.gpu_batch_policies import POLICIES
-from policies.offline import Report, run_policies
+from policies.runner import Report, run_policies
 
 POLICY = {p.name: p for p in POLICIES}
 PLATFORM_KEY = f"{PROJECT}:platform"

@@ -39,14 +39,14 @@ LAYERS = {
                                 "reachability")},
     "components.kubernetes": PURE, "components.monitoring": PURE, "components.workloads": PURE,
     "components.training": PURE, "components.cost": PURE,
-    "components.gcp": INFRA, "components.platform": INFRA, "components.kubernetes.components": INFRA,
+    "components.gcp": INFRA, "components.platform": INFRA, "components.kubernetes.resources": INFRA,
     "components.kubernetes.layer": INFRA, "components.monitoring.component": INFRA,
     "components.monitoring.layer": INFRA, "components.cost.component": INFRA,
-    "components.offline": TOOLS, "components.plan": TOOLS, "components.review": TOOLS, "components.progress": TOOLS,
-    "components.explain": TOOLS, "components.cli": TOOLS, "policies.offline": TOOLS, "policies": TOOLS,
+    "components.capture": TOOLS, "components.plan": TOOLS, "components.review": TOOLS, "components.progress": TOOLS,
+    "components.explain": TOOLS, "components.cli": TOOLS, "policies.runner": TOOLS, "policies": TOOLS,
 }
 PULUMI = {"pulumi", "pulumi_gcp", "pulumi_kubernetes", "pulumi_random"}
-ENGINE_HOST = "components.offline"
+ENGINE_HOST = "components.capture"
 PACK = "policies.gpu_batch_policies"
 
 

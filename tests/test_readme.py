@@ -23,7 +23,7 @@ from components.cli import cli
 from components.model import parse_platform
 from components.model.capacity import nap_limits
 from components.model.flavors import flavors
-from components.offline import REPO
+from components.capture import REPO
 from conftest import PLATFORM_KEY, load_dev_platform_raw
 
 README = (REPO / "README.md").read_text()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import subprocess
 
-from components.offline import REPO
+from components.capture import REPO
 
 DESIGN = (REPO / "docs" / "design.md").read_text()
 # A bare issue/defect number (an upstream issue is written owner/repo#N and is fine), and documents

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import subprocess
 
-from components.offline import REPO
+from components.capture import REPO
 
 
 def test_no_virtualenv_is_tracked():

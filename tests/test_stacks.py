@@ -16,7 +16,7 @@ import re
 import pytest
 
 from components.model import ConfigError, parse_platform
-from components.offline import REPO
+from components.capture import REPO
 from conftest import PLATFORM_KEY, STACKS, load_stack_config
 
 T_CLUSTER = "gcp:container/cluster:Cluster"

@@ -9,7 +9,7 @@ from typing import Optional
 import click
 
 from components.model import ConfigError
-from components.offline import REPO
+from components.capture import REPO
 from components.progress import Progress
 from components.review import PlanError, compare, plan_of_file, plan_of_revision, render
 

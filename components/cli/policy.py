@@ -1,4 +1,4 @@
-"""`policy`: the policy pack run offline over a stack (policies/offline.py)."""
+"""`policy`: the policy pack run offline over a stack (policies/runner.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Optional
 
 import click
 
-from policies import offline
+from policies import runner
 
 from .app import cli, short_help
 
@@ -18,7 +18,7 @@ from .app import cli, short_help
               help="A Pulumi.<x>.yaml-like file to run the program with instead of the stack's file.")
 @click.option("--policy-config", type=click.Path(dir_okay=False, path_type=Path),
               help="Policy pack config JSON, as for `pulumi preview --policy-pack-config`.")
-@click.option("--view", type=click.Choice(offline.VIEWS), default="engine", show_default=True,
+@click.option("--view", type=click.Choice(runner.VIEWS), default="engine", show_default=True,
               help="engine: resources as the Pulumi CLI hands them to the pack (remote components without "
                    "inputs); program: the program's own inputs for every resource.")
 @click.option("--preview", is_flag=True, help="Run as the first preview of a new stack (cloud-computed values unknown).")
@@ -31,4 +31,4 @@ def policy(stack: Optional[str], config_file: Optional[Path], policy_config: Opt
     Prints PASS or the violations of each policy. Exit 1 on a mandatory violation, 2 when the
     program or the policy config rejects its input.
     """
-    return offline.run(stack, config_file, policy_config, as_json, verbose, view, preview)
+    return runner.run(stack, config_file, policy_config, as_json, verbose, view, preview)

@@ -1,4 +1,4 @@
-"""What several commands share: a stack loaded once (components.offline.load_stack), its typed model,
+"""What several commands share: a stack loaded once (components.capture.load_stack), its typed model,
 or a mock run of the real program, with bad input reported the same way everywhere (the config path
 and the fix, exit 2) and what the program logs printed once."""
 
@@ -10,7 +10,7 @@ from typing import Optional
 import click
 
 from components.model import ConfigError, Platform
-from components.offline import Capture, Stack, load_stack, run_stack
+from components.capture import Capture, Stack, load_stack, run_stack
 
 
 class BadInput(click.ClickException):

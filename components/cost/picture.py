@@ -4,7 +4,7 @@ alone and inside a static HTML page.
 
 The SVG is drawn for README width: its viewBox is at most 880 px wide, so at that width every text is
 at least its font size (12 px). Boxes are sized from DejaVu Sans advance widths (the font the picture
-asks for first; Verdana's are close), with room to spare; tests/test_cost_picture.py measures the
+asks for first; Verdana's are close), with room to spare; tests/cost/test_cost_picture.py measures the
 rendered text in Chromium.
 """
 

@@ -1,6 +1,6 @@
 """What `explain` reasons about: the platform's rendered objects and the nodes GKE would run.
 
-Built from a capture of the real program (components.offline), never from the model: the Kueue
+Built from a capture of the real program (components.capture), never from the model: the Kueue
 objects, LimitRanges, PriorityClasses and admission policies exactly as they would be applied, and
 the GPU node pools as they would be created, plus what GKE itself adds to such nodes:
 - every node: `cloud.google.com/gke-nodepool: <pool>` and `node.kubernetes.io/instance-type`
@@ -141,7 +141,7 @@ def nap_from_cluster(inputs: dict) -> Nap:
 
 
 def from_capture(capture) -> ClusterView:
-    """The view of a mock run of the real program (`components.offline.run_stack`)."""
+    """The view of a mock run of the real program (`components.capture.run_stack`)."""
     from components.plan import embedded_configuration, kubernetes_object  # what `plan` writes to manifests/
 
     objects = []
@@ -159,7 +159,7 @@ def _named_as_the_stack(pool: NodePool, resource) -> NodePool:
     """A pool the program leaves to Pulumi's auto-naming is shown by its resource name: the mock run's
     random suffix is not the name GKE will have (Pulumi picks a new one at deploy). Node labels keep the
     mock's value, as the real nodes carry the deployed name."""
-    from components.offline import autoname
+    from components.capture import autoname
 
     if pool.name == autoname(resource.type, resource.name):
         return dataclasses.replace(pool, name=resource.name)

@@ -14,7 +14,7 @@ from components.model.names import team_account_id
 from components.model import Platform
 
 from . import render
-from .components import (BatchControllers, KueueCapacity, PriorityClasses, QueuePriorityPolicy,
+from .resources import (BatchControllers, KueueCapacity, PriorityClasses, QueuePriorityPolicy,
                          ServiceTypePolicy, TeamQueues, TeamTenancy)
 from .datasets import ShareRef, stand_in_shares
 from .manifest_validation import validate_all

@@ -6,7 +6,7 @@ Regenerate after a schema change:
 
     .venv/bin/python -m components.model.reference > docs/config-reference.md
 
-tests/test_config_reference.py fails while the committed file differs from this output.
+tests/model/test_config_reference.py fails while the committed file differs from this output.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.kubernetes.components import apply
+from components.kubernetes.resources import apply
 from components.model import Platform
 
 from . import adapter, cloud, values

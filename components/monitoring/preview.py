@@ -3,7 +3,7 @@
 Panels sit where the dashboard's gridPos puts them (24 columns; a grid unit is 30 px high, Grafana's
 GRID_CELL_HEIGHT, with its 8 px margin); rows become a title bar, stat panels show the last value, time
 series a line per series with its legendFormat filled in. Times are relative (-2h ... now) so the same
-data always draws the same picture. tests/test_dashboard_previews.py feeds it a local Prometheus's
+data always draws the same picture. tests/monitoring/test_dashboard_previews.py feeds it a local Prometheus's
 answers to every panel's real PromQL and writes the PNGs under docs/dashboards/.
 """
 

@@ -2,7 +2,7 @@
 
 Each alert names what is wrong, for whom, and carries a `runbook` annotation: the first things an
 on-call engineer checks. Thresholds come from `platform.monitoring`; queue and namespace names from
-the teams. Every rule is unit-tested with promtool against synthetic series (tests/test_monitoring_rules.py).
+the teams. Every rule is unit-tested with promtool against synthetic series (tests/monitoring/test_monitoring_rules.py).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Offline plans of a stack file or of a git revision, as plain data for `compare`.
 
 A revision is planned with its own code: `git worktree add --detach` checks it out in a temp folder and
-this interpreter runs that checkout's `components.offline.run_stack` there (the one entry point every
+this interpreter runs that checkout's `components.capture.run_stack` there (the one entry point every
 revision has), printing the captured resources and the stack config as JSON.
 """
 
@@ -18,13 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from components.offline import REPO, load_stack, run_stack
+from components.capture import REPO, load_stack, run_stack
 
 # Run inside the revision's checkout: its own code, its own stack file.
 _DUMP = """
 import json, sys, yaml
 sys.path.insert(0, '.')
-from components.offline import run_stack
+try:
+    from components.capture import run_stack
+except ImportError:  # a revision from before this module was called capture
+    from components.offline import run_stack
 stack = sys.argv[1]
 config = (yaml.safe_load(open(f'Pulumi.{stack}.yaml')) or {}).get('config', {})
 print(json.dumps({'resources': run_stack(stack, config=config).to_json(), 'config': config}, default=str))

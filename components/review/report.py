@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from components.model import ConfigError, parse_platform
-from components.offline import PROJECT
+from components.capture import PROJECT
 
 from . import capacity, protection
 from .compare import PlanDiff, ResourceChange, compare, short

@@ -1,0 +1,343 @@
+"""Run the real Pulumi program under Pulumi's mock runtime and capture every resource it registers.
+
+No Pulumi CLI and no cloud are needed: `pulumi.runtime.set_mocks` stands in for the engine, and a
+recording monitor keeps what the engine would receive (type, name, parent, inputs, dependencies,
+provider, aliases, options). The offline plan, the tests and the offline policy run all use this.
+Computed outputs that only a cloud can produce (ids, e-mails, the endpoint) get plausible mock values.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+
+import pulumi
+import yaml
+from pulumi.output import Unknown
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from components.model import Platform, yaml_input
+from components.model.errors import ConfigError, Issue
+from components.model.load import parse_platform_value
+from components.model.stack_file import CONFIG_KEY, locate_platform, read_stack_file
+
+REPO = Path(__file__).resolve().parents[1]
+PROJECT = yaml.safe_load((REPO / "Pulumi.yaml").read_text())["name"]
+PLATFORM_KEY = f"{PROJECT}:{CONFIG_KEY}"  # the stack config key every command reads the platform from
+
+
+@dataclass
+class Resource:
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    inputs: dict
+    outputs: dict
+    dependencies: list[str]
+    provider: str
+    options: dict
+
+
+@dataclass
+class Capture:
+    stack: str
+    resources: list[Resource] = field(default_factory=list)  # sorted by URN once the run is over
+    registered_outputs: set[str] = field(default_factory=set)
+    stack_outputs: dict = field(default_factory=dict)
+    log: list[tuple[str, str]] = field(default_factory=list)  # (severity, message) the program logged
+
+    @property
+    def warnings(self) -> list[str]:
+        return [message for severity, message in self.log if severity == "warning"]
+
+    def of_type(self, type_: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def named(self, name: str, type_: Optional[str] = None) -> Resource:
+        found = [r for r in self.resources if r.name == name and (type_ is None or r.type == type_)]
+        if len(found) != 1:
+            raise KeyError(f"{len(found)} resources named {name!r} (type {type_})")
+        return found[0]
+
+    def by_urn(self) -> dict[str, Resource]:
+        return {r.urn: r for r in self.resources}
+
+    def to_json(self) -> list[dict]:
+        return [r.__dict__ for r in self.resources]
+
+
+# Resources the program leaves unnamed so that Pulumi auto-names them (pulumi-gcp's provider/resources.go
+# applies `SetAutonaming(255, "-")` to every resource with a string `name` input): the provider's Check
+# fills `name` with "<logical name>-<7 random characters>" before the engine (and any analyzer) sees
+# the inputs, and picks a new one on replacement.
+AUTONAMED = {"gcp:container/nodePool:NodePool", "gcp:compute/reservation:Reservation", "gcp:filestore/instance:Instance"}
+
+
+def autoname(type_: str, name: str) -> str:
+    """A stable stand-in for the provider's random suffix, so captures and goldens do not churn."""
+    return f"{name}-{hashlib.sha256(f'{type_}::{name}'.encode()).hexdigest()[:7]}"
+
+
+def checked_inputs(type_: str, name: str, inputs: dict) -> dict:
+    """The inputs as the provider's Check returns them (what the engine stores and analyzers get)."""
+    if type_ in AUTONAMED and not inputs.get("name"):
+        return {**inputs, "name": autoname(type_, name)}
+    return inputs
+
+
+def _mock_outputs(type_: str, name: str, inputs: dict, project: str) -> dict:
+    """Values the cloud would compute that the program reads back."""
+    out = dict(checked_inputs(type_, name, inputs))
+    if type_ == "gcp:serviceaccount/account:Account":
+        out["email"] = f"{inputs['accountId']}@{project}.iam.gserviceaccount.com"
+        out["name"] = f"projects/{project}/serviceAccounts/{out['email']}"
+    elif type_ == "gcp:container/cluster:Cluster":
+        out["endpoint"] = "203.0.113.10"
+        private = dict(inputs.get("privateClusterConfig") or {})
+        out["privateClusterConfig"] = {**private, "privateEndpoint": "172.16.0.34", "publicEndpoint": "203.0.113.10"}
+        if private.get("enablePrivateEndpoint"):
+            out["endpoint"] = out["privateClusterConfig"]["privateEndpoint"]
+        out["masterAuth"] = {"clusterCaCertificate": "bW9jay1jYQ=="}  # base64("mock-ca")
+    elif type_ == "gcp:compute/network:Network":
+        out["selfLink"] = f"projects/{project}/global/networks/{inputs.get('name', name)}"
+    elif type_ == "gcp:filestore/instance:Instance":
+        # Filestore assigns the share an address from the range it reserves in the peered VPC.
+        out["networks"] = [{**net, "ipAddresses": ["10.128.64.2"]} for net in inputs.get("networks", [])]
+    elif type_ == "gcp:projects/serviceIdentity:ServiceIdentity":
+        out["email"] = "service-123456789012@container-engine-robot.iam.gserviceaccount.com"
+        out["member"] = f"serviceAccount:{out['email']}"
+    elif type_ == "random:index/randomPassword:RandomPassword":
+        out["result"] = "mock-password"
+    elif type_ == "gcp:compute/subnetwork:Subnetwork":
+        out["selfLink"] = f"projects/{project}/regions/{inputs.get('region')}/subnetworks/{inputs.get('name', name)}"
+    return out
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def __init__(self, project: str, preview: bool = False):
+        self.project = project
+        self.preview = preview
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        if self.preview:
+            # A preview of a new stack: nothing exists yet, so the cloud has computed no output; only what
+            # the provider's Check fills in (auto-names) is known. Every other output is unknown, including
+            # an input the cloud completes (a Filestore instance's networks gain their IP addresses).
+            known = checked_inputs(args.typ, args.name, args.inputs)
+            computed = _mock_outputs(args.typ, args.name, args.inputs, self.project)
+            return "", {k: (v if computed.get(k) == v else rpc.UNKNOWN) for k, v in known.items()}
+        return f"{args.name}-id", _mock_outputs(args.typ, args.name, args.inputs, self.project)
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+
+class _EngineLog:
+    """Stands in for the logger of Pulumi's mock engine: what the program logs (pulumi.log.warn) is kept
+    on the capture, so the command prints each message once, where it belongs in its output."""
+
+    def __init__(self, capture: Capture):
+        self.capture = capture
+
+    def debug(self, message: str) -> None:
+        pass
+
+    def info(self, message: str) -> None:
+        self.capture.log.append(("info", message))
+
+    def warning(self, message: str) -> None:
+        self.capture.log.append(("warning", message))
+
+    def error(self, message: str) -> None:
+        self.capture.log.append(("error", message))
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: _Mocks, capture: Capture):
+        super().__init__(mocks)
+        self.capture = capture
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        inputs = checked_inputs(request.type, request.name, rpc.deserialize_properties(request.object))
+        self.capture.resources.append(
+            Resource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                custom=bool(request.custom),
+                parent=request.parent,
+                inputs=_plain(inputs),
+                outputs=_plain(self.resources[response.urn].state),
+                dependencies=sorted(set(request.dependencies)),
+                provider=request.provider,
+                options={
+                    # A remote component (e.g. helm.v4.Chart) is built by its provider's Construct, not by the
+                    # engine's step generator: analyzers never see these inputs (policies/runner.py).
+                    "remote": bool(request.remote),
+                    "additionalSecretOutputs": list(request.additionalSecretOutputs),
+                    "aliases": [_alias(a) for a in request.aliases],
+                    "protect": bool(request.protect),
+                    "ignoreChanges": list(request.ignoreChanges),
+                    "replaceOnChanges": list(request.replaceOnChanges),
+                    "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+                    "retainOnDelete": bool(request.retainOnDelete),
+                    "customTimeouts": {
+                        k: getattr(request.customTimeouts, k) for k in ("create", "update", "delete")
+                        if getattr(request.customTimeouts, k)
+                    },
+                },
+            )
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request):
+        self.capture.registered_outputs.add(request.urn)
+        return super().RegisterResourceOutputs(request)
+
+
+def _alias(alias) -> dict:
+    spec = alias.spec
+    return {k: getattr(spec, k) for k in ("name", "type", "stack", "project", "parentUrn") if getattr(spec, k)} | (
+        {"noParent": True} if spec.noParent else {}
+    )
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly copy: resource references become their URN, unknowns become a marker."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return _plain(value["value"])  # a secret input: keep its value (mock values only)
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Unknown):
+        return rpc.UNKNOWN  # what the engine sends for a value unknown during preview
+    if isinstance(value, pulumi.Resource):
+        return {"$ref": getattr(value, "_name", str(value))}
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the wire format has only doubles; quotas and node counts are integers
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def stack_config(stack: str) -> dict[str, Any]:
+    path = REPO / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        known = sorted(p.name for p in REPO.glob("Pulumi.*.yaml"))
+        raise ConfigError([Issue(path.name, f"no stack file {path.name}", f"use a known stack (known: {', '.join(known)})")], path.name)
+    return read_config_file(path)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The `config:` map of a Pulumi.<stack>.yaml-like file (ConfigError on YAML or layout mistakes)."""
+    return read_stack_file(yaml_input.read_text(path), path.name, PROJECT)
+
+
+def config_value(value: Any) -> str:
+    """A stack config value as Pulumi hands it to the program: text as is, anything else as JSON (a
+    `{secure: ...}` value as its ciphertext: offline runs have no key to decrypt it, and mock values suffice)."""
+    if isinstance(value, dict) and set(value) == {"secure"} and isinstance(value["secure"], str):
+        return value["secure"]
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+@dataclass
+class Stack:
+    """One stack as every command reads it: the file read and parsed once, the platform validated once
+    (and shared with the program's own `load_platform` when the program runs on the same config)."""
+
+    name: str
+    source: str  # what messages name: Pulumi.<stack>.yaml, or the file given instead
+    config: dict[str, Any]
+
+    @cached_property
+    def platform(self) -> Platform:
+        raw = self.config.get(PLATFORM_KEY)
+        if raw is None:
+            raise ConfigError(locate_platform(self.config, PROJECT, self.name), self.source)
+        return parse_platform_value(config_value(raw), self.source)
+
+
+def load_stack(stack: Optional[str] = None, config_file: Optional[Path] = None) -> Stack:
+    """Pulumi.<stack>.yaml (default dev), or `config_file` instead (its stack named by the file,
+    Pulumi.<name>.yaml, unless `stack` is given); ConfigError when it cannot be read."""
+    if config_file is None:
+        name = stack or "dev"
+        return Stack(name, f"Pulumi.{name}.yaml", stack_config(name))
+    path = Path(config_file)
+    match = re.match(r"^Pulumi\.(.+)\.ya?ml$", path.name)
+    return Stack(stack or (match.group(1) if match else path.stem), str(path), read_config_file(path))
+
+
+def run(
+    program: Callable[[], None],
+    config: dict[str, Any],
+    stack: str = "dev",
+    capture: Optional[Capture] = None,
+    preview: bool = False,
+) -> Capture:
+    """Run `program` once under mocks with `config` (Pulumi.<stack>.yaml's `config:` map).
+
+    Pass your own `capture` to inspect what was registered even when the program raises. `preview=True`
+    runs it as the first `pulumi preview` of a new stack: cloud-computed outputs (ids, e-mails, the
+    endpoint) are unknown, and so is every input derived from them (recorded as the wire's UNKNOWN).
+    """
+    capture = capture if capture is not None else Capture(stack=stack)
+    platform_cfg = config.get(PLATFORM_KEY)
+    project = platform_cfg.get("project", "project") if isinstance(platform_cfg, dict) else "project"
+    mocks = _Mocks(project, preview)
+    # `key: {secure: ...}` is what `pulumi config set --secret` writes; the program sees it as a secret key.
+    secret_keys = [k for k, v in config.items() if isinstance(v, dict) and set(v) == {"secure"}]
+    pulumi.runtime.set_all_config({k: config_value(v) for k, v in config.items()}, secret_keys)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview,
+                             monitor=_RecordingMonitor(mocks, capture), logger=_EngineLog(capture))
+    with _collector_paused():
+        _sync_await(run_pulumi_func(program))
+        root = pulumi.runtime.get_root_resource()
+        capture.stack_outputs = {k: _resolve(v) for k, v in getattr(root, "outputs", {}).items()}
+    # Registration is asynchronous: its order changes from run to run, the URN order does not.
+    capture.resources.sort(key=lambda r: r.urn)
+    return capture
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The run builds a graph of long-lived objects (resources, outputs, futures) that Python's cyclic
+    collector would re-scan over and over while it grows; they are freed together after the run."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _resolve(value: Any) -> Any:
+    return _plain(_sync_await(pulumi.Output.from_input(value).future()))
+
+
+def run_stack(stack: str | Stack = "dev", config: Optional[dict[str, Any]] = None, capture: Optional[Capture] = None,
+              preview: bool = False) -> Capture:
+    """The real program under mocks for a stack (a name, read from its file, or a loaded Stack) or `config`."""
+    from components.platform import build_platform
+
+    if isinstance(stack, Stack):
+        stack, config = stack.name, stack.config
+    return run(build_platform, stack_config(stack) if config is None else config, stack, capture, preview)
