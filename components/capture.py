@@ -118,6 +118,10 @@ def _mock_outputs(type_: str, name: str, inputs: dict, project: str) -> dict:
     elif type_ == "gcp:projects/serviceIdentity:ServiceIdentity":
         out["email"] = "service-123456789012@container-engine-robot.iam.gserviceaccount.com"
         out["member"] = f"serviceAccount:{out['email']}"
+    elif type_ == "pulumi:pulumi:StackReference":  # a fleet manager reads each worker stack's kubeconfig export
+        from components.kubernetes.fleet_layer import KUBECONFIG_OUTPUT
+
+        out["outputs"] = {KUBECONFIG_OUTPUT: f"# kubeconfig exported by stack {inputs.get('name')}\n"}
     elif type_ == "random:index/randomPassword:RandomPassword":
         out["result"] = "mock-password"
     elif type_ == "gcp:compute/subnetwork:Subnetwork":

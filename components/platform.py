@@ -16,6 +16,7 @@ from components.gcp.network import Network
 from components.gcp.node_pools import GpuNodePool, SystemNodePool
 from components.gcp.services import ProjectApis
 from components.kubernetes.controllers import control_plane_ports
+from components.kubernetes.fleet_layer import KUBECONFIG_OUTPUT, worker_kubeconfig
 from components.kubernetes.layer import build_kubernetes, validate_manifests
 from components.model import ConfigError, Platform, endpoint_warnings, flavors
 from components.model.load import decoded_config, parse_platform_value
@@ -80,5 +81,8 @@ def build_platform() -> None:
     pulumi.export("kubeconfig", access)
     pulumi.export("teamServiceAccounts", {name: t.email for name, t in teams.items()})
     pulumi.export("teamBuckets", {name: t.bucket for name, t in teams.items()})
+    if kubernetes.fleet is not None and kubernetes.fleet.token is not None:  # a worker: what its manager dials
+        pulumi.export(KUBECONFIG_OUTPUT, pulumi.Output.secret(pulumi.Output.all(
+            cluster.name, cluster.endpoint, cluster.ca_certificate, kubernetes.fleet.token).apply(lambda a: worker_kubeconfig(*a))))
     pulumi.export("getCredentials", cluster.name.apply(
         lambda n: f"gcloud container clusters get-credentials {n} --region {platform.region} --project {platform.project}"))

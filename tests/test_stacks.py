@@ -17,7 +17,7 @@ import pytest
 
 from components.model import ConfigError, parse_platform
 from components.capture import REPO
-from conftest import PLATFORM_KEY, STACKS, load_stack_config
+from conftest import FLEET_STACKS, PLATFORM_KEY, STACKS, load_stack_config
 
 T_CLUSTER = "gcp:container/cluster:Cluster"
 T_BUCKET = "gcp:storage/bucket:Bucket"
@@ -35,7 +35,7 @@ def test_every_stack_plans_with_the_cli(stack, cli_plan):
 
 
 def test_every_shipped_stack_file_is_listed():
-    assert {p.name for p in REPO.glob("Pulumi.*.yaml")} == {f"Pulumi.{s}.yaml" for s in STACKS}
+    assert {p.name for p in REPO.glob("Pulumi.*.yaml")} == {f"Pulumi.{s}.yaml" for s in (*STACKS, *FLEET_STACKS)}
 
 
 def test_prod_is_another_region_zones_and_ranges():

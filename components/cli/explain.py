@@ -11,6 +11,7 @@ import click
 from components.explain import ADMITTED, WorkloadError, from_capture, from_object
 from components.explain import load_workload_file, parse_used, parse_workloads
 from components.explain.cluster import with_objects
+from components.explain.dispatch import dispatch_notes
 from components.explain.used import check_capacity
 from components.explain.workload import MANAGED_KINDS
 from components.explain.quantity import QuantityError
@@ -78,7 +79,9 @@ def explain(stack: str, file: Optional[Path], team: Optional[str], kind: Optiona
         result = simulate(cluster, [from_object(obj) for obj in objs], holding, namespace, now)
     except (ValueError, WorkloadError, QuantityError, ConfigError) as err:
         raise BadInput(str(err)) from None
-    click.echo("\n\n".join(v.format() for v in result.verdicts))
+    # A fleet manager's dispatched workloads: which worker runs them (components/explain/dispatch.py).
+    notes = dispatch_notes(platform_of(loaded), cluster, result.verdicts, objs, namespace, now)
+    click.echo("\n\n".join(v.format() + note for v, note in zip(result.verdicts, notes)))
     if len(objs) > 1 or result.evicted:
         click.echo("\nafter the last scheduling cycle:")
         click.echo("\n".join(f"  {line}" for line in result.usage) or "  no GPU quota in use")

@@ -278,7 +278,11 @@ def _quota_verdict(cluster: ClusterView, s: Submitted, quotas: Quotas, a: Assign
     pools, problems_ = _place_all(cluster, workload, {ps.name: flavors.get(ps.flavor, {}) for ps in a.pod_sets}, checks, trace)
     verdict.pools = pools
     after = f" after preempting {', '.join(verdict.preempts)}" if verdict.preempts else ""
-    gate = f", once admission check {', '.join(checks)} has provisioned its nodes" if checks else ""
+    # A MultiKueue check admits once a worker has admitted the copy (components/explain/dispatch.py says which).
+    provisioning = [c for c in checks if not _is_multikueue(cluster, c)]
+    gate = "".join([f", once admission check {', '.join(provisioning)} has provisioned its nodes" if provisioning else "",
+                    f", once a worker admits it (admission check {', '.join(set(checks) - set(provisioning))})"
+                    if len(provisioning) < len(checks) else ""])
     if problems_:
         verdict.status = PENDING
         verdict.summary = (f"{label} is admitted on flavor {verdict.flavor} ({how}){after}{gate} but its pods stay "
@@ -289,6 +293,14 @@ def _quota_verdict(cluster: ClusterView, s: Submitted, quotas: Quotas, a: Assign
     placed = ", ".join(f"{ps} on {pool}" for ps, pool in pools.items())
     verdict.summary = f"{label} is admitted on flavor {verdict.flavor} ({how}){after}{gate}; pods placed: {placed}"
     return verdict
+
+
+MULTIKUEUE_CONTROLLER = "kueue.x-k8s.io/multikueue"  # Kueue v0.19.2 apis/kueue/v1beta2 MultiKueueControllerName
+
+
+def _is_multikueue(cluster: ClusterView, check: str) -> bool:
+    spec = (cluster.named("AdmissionCheck", check) or {}).get("spec") or {}
+    return spec.get("controllerName") == MULTIKUEUE_CONTROLLER
 
 
 def _admission_checks(q: Queue, flavor: str) -> list[str]:

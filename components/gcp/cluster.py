@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_gcp as gcp
 
-from components.model import Platform, nap_limits
+from components.model import Platform, fleet, nap_limits
 from components.model.names import cluster_name
 
 from .hardening import ClusterHardening
@@ -88,7 +88,8 @@ class GkeCluster(pulumi.ComponentResource):
                 "master_ipv4_cidr_block": platform.network.master_cidr,
             },
             master_authorized_networks_config={
-                "cidr_blocks": [{"cidr_block": n.cidr, "display_name": n.name} for n in platform.network.authorized_networks],
+                "cidr_blocks": [{"cidr_block": n.cidr, "display_name": n.name} for n in platform.network.authorized_networks]
+                + [{"cidr_block": cidr, "display_name": name} for name, cidr in fleet.manager_networks(platform)],
                 "gcp_public_cidrs_access_enabled": False,
             },
             workload_identity_config={"workload_pool": platform.workload_pool},

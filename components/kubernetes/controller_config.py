@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import yaml
 
-from components.model import Platform, ha
+from components.model import Platform, fleet, ha
 from components.model.chart_overrides import with_overrides
 from components.model.flavors import SYSTEM_POOL_LABELS
 from components.model.priorities import PLATFORM_SERVICES
@@ -49,7 +49,21 @@ def kueue_manager_config(platform: Platform) -> dict:
         # otherwise: a pod created while Kueue is down would start ungated, outside quota). Their
         # namespaceSelector is managedJobsNamespaceSelector, so fail-closed covers team namespaces only.
         "integrations": {"frameworks": list(KUEUE_FRAMEWORKS)},
+        **_multikueue(platform),
     }
+
+
+def _multikueue(platform: Platform) -> dict:
+    """A fleet manager's `multiKueue` block (Kueue v0.19.2 apis/config/v1beta2/configuration_types.go MultiKueue)."""
+    if fleet.role(platform) != "manager":
+        return {}
+    return {"multiKueue": {
+        # The garbage collector deletes remote objects carrying this origin whose local object is gone, so
+        # each manager sharing a worker needs its own (the default is "multikueue" for every manager).
+        "origin": platform.name_prefix,
+        "workerLostTimeout": f"{platform.fleet.worker_lost_timeout_minutes}m",
+        "dispatcherName": fleet.DISPATCHERS[platform.fleet.dispatcher],
+    }}
 
 
 def kueue_values(platform: Platform) -> dict:

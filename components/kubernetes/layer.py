@@ -13,10 +13,11 @@ from components.gcp.identity import TeamIdentity
 from components.model.names import team_account_id
 from components.model import Platform
 
-from . import render
+from . import multikueue, render
 from .resources import (BatchControllers, KueueCapacity, PriorityClasses, QueuePriorityPolicy,
                          ServiceTypePolicy, TeamQueues, TeamTenancy)
 from .datasets import ShareRef, stand_in_shares
+from .fleet_layer import FleetLink
 from .manifest_validation import validate_all
 
 
@@ -27,7 +28,8 @@ def validate_manifests(platform: Platform) -> None:
     the address GCP derives from the account id, the same string the real output will hold.
     """
     emails = {t.name: f"{team_account_id(platform, t)}@{platform.project}.iam.gserviceaccount.com" for t in platform.teams}
-    validate_all(render.manifests(platform, emails, stand_in_shares(platform)).all())
+    validate_all(render.manifests(platform, emails, stand_in_shares(platform)).all()
+                 + multikueue.fleet_objects(platform, multikueue.stand_in_kubeconfigs(platform)))
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class KubernetesLayer:
 
     provider: k8s.Provider
     priorities: PriorityClasses
+    fleet: FleetLink | None  # a fleet member's MultiKueue side (nothing in a single-cluster stack)
 
 
 def build_kubernetes(
@@ -67,4 +70,8 @@ def build_kubernetes(
     for team, team_objs in objs.teams.items():
         tenancy = TeamTenancy(f"tenancy-{team}", team_objs.tenancy, on_cluster)
         TeamQueues(f"queues-{team}", team_objs, tenancy, capacity, controllers, on_cluster)
-    return KubernetesLayer(provider, priorities)
+    return KubernetesLayer(provider, priorities, _fleet(platform, controllers, on_cluster))
+
+
+def _fleet(platform: Platform, controllers: BatchControllers, opts: pulumi.ResourceOptions) -> FleetLink | None:
+    return FleetLink("fleet", platform, controllers, opts) if platform.fleet else None

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 from components.model import Flavor, Platform, flavors, per_gpu
-from components.model import queue_classes
+from components.model import fleet, queue_classes
 from components.model.flavors import GPU_RESOURCE, LABEL_PREFIX
 from components.model.ledger import ledger
 from components.model.names import ksa_name
@@ -109,6 +109,8 @@ def team_cluster_queues(platform: Platform, team: Team) -> list[dict]:
         }
         if team.cohort:
             spec["cohortName"] = team.cohort
+        if cls in fleet.dispatched(platform):  # admitted here, run on a worker (components/kubernetes/multikueue.py)
+            spec["admissionChecksStrategy"] = {"admissionChecks": [{"name": fleet.ADMISSION_CHECK}]}
         queues.append({
             "apiVersion": KUEUE_API,
             "kind": "ClusterQueue",

@@ -18,6 +18,7 @@ from .checks_queues import borrowing_issues, capacity_issues, flavor_limit_issue
 from .serving import serving_issues
 from .checks_security import security_issues
 from .errors import REMOVE, Issue
+from .fleet import fleet_issues
 from .ha import spread_issues
 from .names import name_issues
 from .schema import SCHEMA_VERSIONS, Platform, Provisioning
@@ -188,6 +189,7 @@ CHECKS: tuple[Check, ...] = (
     zone_issues, network_issues, ip_capacity_issues, authorized_network_issues, _machines, _pools, _teams, _groups,
     name_issues, queue_issues, flavor_limit_issues, borrowing_issues, capacity_issues, _dws, _versions, spread_issues,
     _monitoring, sharing_issues, dataset_zone_issues, security_issues, serving_issues, override_issues,
+    fleet_issues,
 )
 
 

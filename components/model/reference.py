@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from . import schema
+from .fleet_schema import STACK_NAME
 
 REGENERATE = ".venv/bin/python -m components.model.reference > docs/config-reference.md"
 
@@ -32,6 +33,7 @@ _PATTERNS = {
     schema.PROJECT_ID: "a GCP project id: 6-30 lowercase letters, digits and '-', starting with a letter",
     schema.REGION: "a region name such as us-central1",
     schema.VERSION: "an exact version x.y.z",
+    STACK_NAME: "a Pulumi stack name: letters, digits, '.', '_' and '-'",
 }
 
 

@@ -16,6 +16,7 @@ from typing import Any, Optional
 from pydantic import BaseModel
 
 from .errors import REMOVE, Issue, format_path
+from .fleet_schema import STACK_NAME
 from .schema import DNS_LABEL, PROJECT_ID, REGION, SCHEMA_VERSIONS, VERSION, Platform
 
 
@@ -69,6 +70,7 @@ FIXES_FOR_PATTERN = {
     REGION: "write a region, e.g. asia-east1",
     VERSION: "write the version, e.g. 0.19.2",
     DNS_LABEL: "write e.g. team-a",
+    STACK_NAME: "write the stack's name as `pulumi stack ls` shows it, e.g. fleet-worker-eu",
 }
 
 

@@ -1,0 +1,101 @@
+"""What a fleet derives from the `fleet` section: the manager's dispatched classes, the names of the
+MultiKueue objects and credentials, the worker's extra authorized networks, and the rules that make a
+manager and a worker agree. Every rule restates Kueue v0.19.2 MultiKueue behaviour, cited where used.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+from .errors import Issue
+from .schema import Platform
+from .fleet_schema import FleetWorker
+
+# The AdmissionCheck and MultiKueueConfig the manager's dispatched ClusterQueues reference.
+ADMISSION_CHECK = "multikueue"
+CONFIG_NAME = "multikueue"
+# Kueue v0.19.2 apis/kueue/v1beta2/multikueue_types.go: MultiKueueControllerName, and
+# MultiKueueConfigSecretKey ("The config should be stored in the \"kubeconfig\" key").
+CONTROLLER_NAME = "kueue.x-k8s.io/multikueue"
+SECRET_KEY = "kubeconfig"
+# The manager's identity on a worker (Kueue site/static/examples/multikueue/create-multikueue-kubeconfig.sh:
+# MULTIKUEUE_SA=multikueue-sa in kueue-system; named here for what it is).
+MANAGER_ACCOUNT = "multikueue-manager"
+# Kueue v0.19.2 apis/config/v1beta2/configuration_types.go: the two built-in dispatchers.
+DISPATCHERS = {"AllAtOnce": "kueue.x-k8s.io/multikueue-dispatcher-all-at-once",
+               "Incremental": "kueue.x-k8s.io/multikueue-dispatcher-incremental"}
+
+
+def role(platform: Platform) -> Optional[str]:
+    return platform.fleet.role if platform.fleet else None
+
+
+def dispatched(platform: Platform) -> frozenset[str]:
+    """The queue classes whose ClusterQueues carry the MultiKueue admission check (manager only)."""
+    return frozenset(platform.fleet.dispatch) if role(platform) == "manager" else frozenset()
+
+
+def kubeconfig_secret(worker: FleetWorker) -> str:
+    """The manager's Secret (in kueue-system) holding the worker's kubeconfig; MultiKueueCluster `location`."""
+    return f"{worker.name}-kubeconfig"
+
+
+def manager_networks(platform: Platform) -> list[tuple[str, str]]:
+    """(display name, CIDR) a worker's control plane admits besides `network.authorizedNetworks`."""
+    if role(platform) != "worker":
+        return []
+    return [(f"multikueue manager {platform.fleet.manager.stack}", cidr) for cidr in platform.fleet.manager.egress_cidrs]
+
+
+def fleet_issues(p: Platform) -> Iterator[Issue]:
+    if p.fleet is None:
+        return
+    f = p.fleet
+    if f.role == "manager":
+        if not f.workers:
+            yield Issue("fleet.workers", "a manager needs at least one worker to dispatch to",
+                        "add - {name: worker-eu, stack: fleet-worker-eu}")
+        if f.manager is not None:
+            yield Issue("fleet.manager", "only a worker names its manager", "remove fleet.manager", example=None)
+        with_quota = {cls for t in p.teams for cls, quotas in t.queues.by_class() if quotas}
+        for i, cls in enumerate(f.dispatch):
+            if cls not in with_quota:
+                yield Issue(f"fleet.dispatch[{i}]", f"no team has a {cls!r} queue, so nothing would be dispatched",
+                            f"remove {cls} or give a team queues.{cls}")
+    else:
+        if f.manager is None:
+            yield Issue("fleet.manager", "a worker must name its manager's stack and egress addresses",
+                        "add manager: {stack: fleet-manager, egressCidrs: [203.0.113.10/32]}")
+        if f.workers:
+            yield Issue("fleet.workers", "only a manager lists workers", "remove fleet.workers")
+        if p.cluster.private_endpoint:
+            # The manager dials the worker's endpoint from its NAT addresses; with no public endpoint it cannot.
+            yield Issue("cluster.privateEndpoint", "a MultiKueue worker's control plane must be reachable by the "
+                        "manager from its egress addresses", "set privateEndpoint: false")
+
+
+def agreement_issues(manager: Platform, worker: Platform) -> list[Issue]:
+    """What a worker lacks for the manager's dispatched workloads. Kueue v0.19.2
+    site/content/en/docs/tasks/manage/setup_multikueue.md: "it expects that the job's namespace and
+    LocalQueue also exist in the worker cluster ... the worker cluster configuration mirrors the one of
+    the manager cluster in terms of namespaces and LocalQueues"; the same Kueue version on both sides
+    because the manager creates the worker's Workload objects itself."""
+    issues: list[Issue] = []
+    workers = {t.name: t for t in worker.teams}
+    for team in manager.teams:
+        for cls, quotas in team.queues.by_class():
+            if not quotas or cls not in dispatched(manager):
+                continue
+            mirror = workers.get(team.name)
+            if mirror is None:
+                issues.append(Issue("teams", f"team {team.name} dispatches {cls!r} but has no namespace on the worker",
+                                    f"add team {team.name} with queues.{cls} on the worker's own flavors"))
+            elif not getattr(mirror.queues, cls):
+                issues.append(Issue(f"teams[{worker.teams.index(mirror)}].queues.{cls}",
+                                    f"team {team.name} dispatches {cls!r} but the worker has no {cls} queue for it",
+                                    f"give it queues.{cls} on the worker's own flavors"))
+    if manager.versions.kueue != worker.versions.kueue:
+        issues.append(Issue("versions.kueue", f"the worker runs Kueue {worker.versions.kueue}, the manager "
+                            f"{manager.versions.kueue}", f"set versions.kueue: {manager.versions.kueue}",
+                            example=manager.versions.kueue))
+    return issues

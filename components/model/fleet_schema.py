@@ -1,0 +1,71 @@
+"""The `fleet` section: this stack's cluster as a MultiKueue manager or as one of its workers.
+
+Absent, the stack is today's single cluster. One Pulumi stack per cluster (docs/design.md "A fleet:
+one stack per cluster"): a manager stack names its workers and the stacks that own them; a worker
+stack names its manager's stack and the addresses the manager's requests come from.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Optional
+
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
+
+from .queue_classes import TEAM_CLASSES
+from .schema_base import DNS_LABEL, Cidr, Model
+
+# A Pulumi stack name as `pulumi stack init` accepts it (letters, digits, `-`, `_`, `.`).
+STACK_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+# Kueue runs dispatched Jobs, JobSets and plain pods on a worker; serving (Deployments admitted pod by
+# pod, docs/teams.md "Deploy a model") stays where its users reach it.
+DISPATCHABLE = tuple(c.name for c in TEAM_CLASSES if c.name != "serving")
+
+
+def _unique(names: list[str]) -> list[str]:
+    if len(set(names)) != len(names):
+        seen = sorted({n for n in names if names.count(n) > 1})
+        raise PydanticCustomError("platform_fleet_unique", "{names} listed more than once",
+                                  {"names": ", ".join(seen), "fix": "list each once"})
+    return names
+
+
+def _unique_workers(workers: list["FleetWorker"]) -> list["FleetWorker"]:
+    _unique([w.name for w in workers])
+    return workers
+
+
+class FleetWorker(Model):
+    name: Annotated[str, Field(pattern=DNS_LABEL, max_length=40)] = Field(
+        description="The worker's MultiKueueCluster name on the manager (and its kubeconfig Secret's prefix).")
+    stack: str = Field(pattern=STACK_NAME, description="The worker's own Pulumi stack; its `multikueueKubeconfig` "
+                       "output (a secret) becomes the manager's kubeconfig Secret for it.")
+
+
+class FleetManager(Model):
+    stack: str = Field(pattern=STACK_NAME, description="The manager's Pulumi stack (its dispatched classes and "
+                       "teams are what this worker must mirror).")
+    egress_cidrs: list[Cidr] = Field(min_length=1, description="Addresses the manager's requests come from (its "
+                                     "Cloud NAT addresses, docs/design.md \"A fleet\"): added to this cluster's "
+                                     "authorized networks.")
+
+
+class Fleet(Model):
+    """MultiKueue (Kueue site/content/en/docs/concepts/multikueue.md): the manager holds the teams' queues and
+    dispatches admitted workloads of the listed classes to its workers, which mirror those queues."""
+
+    role: Literal["manager", "worker"] = Field(description="manager: dispatches to `workers`; worker: runs what "
+                                               "`manager` dispatches.")
+    dispatch: Annotated[list[Literal[DISPATCHABLE]], AfterValidator(_unique)] = Field(  # type: ignore[valid-type]
+        ["low"], min_length=1, description="Queue classes whose workloads the manager dispatches to the workers "
+        "(their ClusterQueues carry the MultiKueue admission check); the others run on the manager.")
+    workers: Annotated[list[FleetWorker], AfterValidator(_unique_workers)] = Field(
+        [], max_length=20, description="manager only: the workers in order of preference (MultiKueueConfig "
+        "`clusters`, at most 20; the Incremental dispatcher nominates them in this order).")
+    manager: Optional[FleetManager] = Field(None, description="worker only: the manager it serves.")
+    dispatcher: Literal["Incremental", "AllAtOnce"] = Field(
+        "Incremental", description="Incremental: workers nominated in `workers` order, the next after 5 minutes "
+        "without admission; AllAtOnce: every worker at once, the first to admit wins.")
+    worker_lost_timeout_minutes: int = Field(
+        15, ge=1, le=1440, description="How long a workload admitted on a worker that stops answering keeps its "
+        "admission before it is requeued (Kueue multiKueue.workerLostTimeout).")

@@ -1,0 +1,261 @@
+"""A fleet across regions (MultiKueue): the model, the manager's and the worker's objects, the wiring.
+
+Each test of upstream behaviour names its source in kubernetes-sigs/kueue at v0.19.2 (the pinned
+version): the setup page site/content/en/docs/tasks/manage/setup_multikueue.md and the files it
+includes (site/static/examples/multikueue/multikueue-setup.yaml, create-multikueue-kubeconfig.sh),
+apis/kueue/v1beta2/multikueue_types.go, apis/config/v1beta2/configuration_types.go and
+pkg/controller/admissionchecks/multikueue/multikueuecluster.go.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from components.kubernetes import controller_config, multikueue, render
+from components.kubernetes.fleet_layer import KUBECONFIG_OUTPUT, worker_kubeconfig
+from components.kubernetes.manifest_validation import ManifestError, is_validated, validate_all
+from components.model import fleet, parse_platform
+from components.model.fleet import agreement_issues
+from conftest import FLEET_STACKS, PLATFORM_KEY, REPO, STACKS, assert_issue, capture_of, config_error, load_stack_config
+
+
+def _raw(stack: str) -> dict:
+    return load_stack_config(stack)[PLATFORM_KEY]
+
+
+def _platform(stack: str, mutate=None):
+    raw = _raw(stack)
+    if mutate:
+        mutate(raw)
+    return parse_platform(raw, f"Pulumi.{stack}.yaml")
+
+
+@pytest.fixture(scope="module")
+def manager():
+    return _platform("fleet-manager")
+
+
+@pytest.fixture(scope="module")
+def worker():
+    return _platform("fleet-worker-eu")
+
+
+@pytest.fixture(scope="module")
+def captures():
+    return {stack: capture_of(load_stack_config(stack), stack) for stack in FLEET_STACKS}
+
+
+# ------------------------------------------------------------------ a single cluster stays as it is
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_stack_without_fleet_has_no_multikueue(stack):
+    platform = _platform(stack)
+    assert platform.fleet is None
+    assert multikueue.fleet_objects(platform, {}) == []
+    assert "multiKueue" not in controller_config.kueue_manager_config(platform)
+    for team in platform.teams:
+        assert all("admissionChecksStrategy" not in q["spec"] for q in render.team_cluster_queues(platform, team))
+    assert fleet.manager_networks(platform) == []
+
+
+# ------------------------------------------------------------------ the manager's objects
+
+
+def test_manager_objects_have_the_shape_kueue_documents(manager):
+    """site/static/examples/multikueue/multikueue-setup.yaml (included by setup_multikueue.md "Create a sample
+    setup"): an AdmissionCheck with controllerName kueue.x-k8s.io/multikueue whose parameters name a
+    kueue.x-k8s.io MultiKueueConfig, the config listing MultiKueueClusters, each with
+    clusterSource.kubeConfig {locationType: Secret, location: <secret>}; the Secret lives "in the namespace
+    the kueue controller manager runs into, holding the kubeConfig ... in the \"kubeconfig\" key"."""
+    objs = {(o["kind"], o["metadata"]["name"]): o for o in multikueue.manager_objects(manager, {"worker-eu": "kc"})}
+    check = objs[("AdmissionCheck", "multikueue")]
+    assert check["spec"] == {"controllerName": "kueue.x-k8s.io/multikueue",
+                             "parameters": {"apiGroup": "kueue.x-k8s.io", "kind": "MultiKueueConfig", "name": "multikueue"}}
+    assert objs[("MultiKueueConfig", "multikueue")]["spec"] == {"clusters": ["worker-eu"]}
+    source = objs[("MultiKueueCluster", "worker-eu")]["spec"]["clusterSource"]["kubeConfig"]
+    assert source == {"locationType": "Secret", "location": "worker-eu-kubeconfig"}
+    secret = objs[("Secret", "worker-eu-kubeconfig")]
+    assert secret["metadata"]["namespace"] == render.KUEUE_NAMESPACE == "kueue-system"
+    assert secret["stringData"] == {"kubeconfig": "kc"}
+
+
+def test_workers_are_listed_in_order_of_preference(manager):
+    """multikueue_types.go MultiKueueConfigSpec.Clusters: "The order of the list is significant: the
+    Incremental dispatcher nominates clusters following this order"."""
+    two = manager.model_copy(update={"fleet": manager.fleet.model_copy(update={"workers": [
+        *manager.fleet.workers, manager.fleet.workers[0].model_copy(update={"name": "worker-asia", "stack": "w-asia"})]})})
+    assert multikueue.multikueue_config(two)["spec"]["clusters"] == ["worker-eu", "worker-asia"]
+
+
+def test_only_the_dispatched_classes_carry_the_admission_check(manager):
+    """multikueue-setup.yaml: the ClusterQueue whose jobs are delegated lists the check under
+    `admissionChecksStrategy.admissionChecks` (v1beta2; v1beta1's `admissionChecks` would be pruned)."""
+    for team in manager.teams:
+        by_class = {q["metadata"]["labels"]["batch-platform/class"]: q["spec"] for q in render.team_cluster_queues(manager, team)}
+        assert by_class["low"]["admissionChecksStrategy"] == {"admissionChecks": [{"name": "multikueue"}]}
+        assert "admissionChecksStrategy" not in by_class["high"]
+
+
+def test_manager_configuration_sets_multikueue(manager):
+    """configuration_types.go MultiKueue: `origin` is the label the garbage collector uses to find the
+    remote objects this manager created (default "multikueue" for every manager), `workerLostTimeout`,
+    and `dispatcherName` one of the two built-in dispatchers
+    (MultiKueueDispatcherModeAllAtOnce / MultiKueueDispatcherModeIncremental)."""
+    config = controller_config.kueue_manager_config(manager)["multiKueue"]
+    assert config == {"origin": "fleet-mgr", "workerLostTimeout": "15m",
+                      "dispatcherName": "kueue.x-k8s.io/multikueue-dispatcher-incremental"}
+    all_at_once = manager.model_copy(update={"fleet": manager.fleet.model_copy(update={"dispatcher": "AllAtOnce"})})
+    assert controller_config.kueue_manager_config(all_at_once)["multiKueue"]["dispatcherName"] == \
+        "kueue.x-k8s.io/multikueue-dispatcher-all-at-once"
+
+
+def test_every_fleet_object_is_validated_against_the_vendored_crds(manager, worker):
+    objs = multikueue.fleet_objects(manager, multikueue.stand_in_kubeconfigs(manager)) + multikueue.fleet_objects(worker, {})
+    validate_all(objs)
+    assert all(is_validated(o) for o in objs if o["apiVersion"].startswith("kueue.x-k8s.io"))
+    assert {o["kind"] for o in objs} >= {"MultiKueueConfig", "MultiKueueCluster", "AdmissionCheck"}
+
+
+def test_the_vendored_multikueue_rules_are_enforced(manager):
+    """config/components/crd/bases/kueue.x-k8s.io_multikueueconfigs.yaml: spec.clusters "must be unique"
+    (CEL) and holds at most 20; _multikueueclusters.yaml: kubeConfig.locationType is Secret or Path."""
+    config = multikueue.multikueue_config(manager)
+    config["spec"]["clusters"] = ["worker-eu", "worker-eu"]
+    with pytest.raises(ManifestError, match="must be unique"):
+        validate_all([config])
+    config["spec"]["clusters"] = [f"w{i}" for i in range(21)]
+    with pytest.raises(ManifestError):
+        validate_all([config])
+    cluster = multikueue.multikueue_cluster(manager.fleet.workers[0])
+    cluster["spec"]["clusterSource"]["kubeConfig"]["locationType"] = "ConfigMap"
+    with pytest.raises(ManifestError):
+        validate_all([cluster])
+
+
+# ------------------------------------------------------------------ the worker's side
+
+# create-multikueue-kubeconfig.sh's ClusterRole rules for the kinds the platform runs (the script also
+# grants pods, StatefulSets, LeaderWorkerSets, Kubeflow, Ray and AppWrapper, which the platform does not run).
+SCRIPT_RULES = {
+    ("batch", "jobs"): {"create", "delete", "get", "list", "watch"},
+    ("batch", "jobs/status"): {"get"},
+    ("jobset.x-k8s.io", "jobsets"): {"create", "delete", "get", "list", "watch"},
+    ("jobset.x-k8s.io", "jobsets/status"): {"get"},
+    ("kueue.x-k8s.io", "workloads"): {"create", "delete", "get", "list", "watch", "update", "patch"},
+    ("kueue.x-k8s.io", "clusterqueues"): {"get", "list", "watch"},
+    ("kueue.x-k8s.io", "localqueues"): {"get", "list", "watch"},
+    ("kueue.x-k8s.io", "workloads/status"): {"get", "patch", "update"},
+}
+
+
+def test_the_manager_identity_on_a_worker_is_the_documented_role_for_our_kinds(worker):
+    """setup_multikueue.md "MultiKueue Specific Kubeconfig": "the manager cluster needs to be able to create,
+    delete, and watch workloads and their parent Jobs"; the role is create-multikueue-kubeconfig.sh's."""
+    account, role, binding, token = multikueue.worker_objects(worker)
+    granted = {(g, r): set(rule["verbs"]) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]}
+    assert granted == SCRIPT_RULES
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": account["metadata"]["name"], "namespace": "kueue-system"}]
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    # The script's token: a kubernetes.io/service-account-token Secret annotated with the account.
+    assert token["type"] == "kubernetes.io/service-account-token"
+    assert token["metadata"]["annotations"] == {"kubernetes.io/service-account.name": account["metadata"]["name"]}
+    validate_all([account, role, binding, token])
+
+
+def test_the_kubeconfig_handed_to_the_manager_carries_a_token_not_an_exec_plugin():
+    """multikueuecluster.go validateKubeConfig: "exec plugins are not allowed", nor tokenFile/auth providers;
+    a bearer token in the kubeconfig is what the script writes (`user: {token: ...}`)."""
+    config = json.loads(worker_kubeconfig("gke-w", "203.0.113.20", "Y2E=", "t0ken"))
+    (user,) = config["users"]
+    assert user["user"] == {"token": "t0ken"}
+    assert config["clusters"][0]["cluster"]["server"] == "https://203.0.113.20"
+
+
+def test_a_worker_admits_the_manager_and_exports_its_kubeconfig(captures, worker):
+    cluster = captures["fleet-worker-eu"].of_type("gcp:container/cluster:Cluster")[0]
+    blocks = cluster.inputs["masterAuthorizedNetworksConfig"]["cidrBlocks"]
+    assert {"cidrBlock": "203.0.113.10/32", "displayName": "multikueue manager fleet-manager"} in blocks
+    assert KUBECONFIG_OUTPUT in captures["fleet-worker-eu"].stack_outputs
+    assert captures["fleet-worker-eu"].of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
+
+
+def test_the_manager_reads_each_worker_stack(captures):
+    capture = captures["fleet-manager"]
+    # The Secret holds the referenced stack's export (components/capture.py's mock names the stack it read).
+    secret = capture.named("fleet-worker-eu-kubeconfig", "kubernetes:core/v1:Secret")
+    assert secret.inputs["stringData"] == {
+        "kubeconfig": "# kubeconfig exported by stack organization/gpu-batch-platform/fleet-worker-eu\n"}
+    custom = {r.type.rpartition(":")[2] for r in capture.resources if r.type.startswith("kubernetes:kueue.x-k8s.io")}
+    assert {"MultiKueueCluster", "MultiKueueConfig", "AdmissionCheck"} <= custom
+
+
+# ------------------------------------------------------------------ config mistakes
+
+
+def test_fleet_mistakes_are_one_error_each_with_a_fix():
+    def no_workers(raw):
+        raw["fleet"]["workers"] = []
+    assert_issue(config_error(_with("fleet-manager", no_workers)), "fleet.workers", "at least one worker")
+
+    def no_manager(raw):
+        del raw["fleet"]["manager"]
+    assert_issue(config_error(_with("fleet-worker-eu", no_manager)), "fleet.manager", "must name its manager")
+
+    def private(raw):
+        raw["cluster"]["privateEndpoint"] = True
+        raw["network"]["authorizedNetworks"] = [{"name": "vpc", "cidr": "10.70.0.0/22"}]
+    assert_issue(config_error(_with("fleet-worker-eu", private)), "cluster.privateEndpoint", "reachable by the manager")
+
+    def nothing_to_dispatch(raw):
+        raw["fleet"]["dispatch"] = ["low", "compact"]
+    assert_issue(config_error(_with("fleet-manager", nothing_to_dispatch)), "fleet.dispatch[1]", "no team has a 'compact'")
+
+    def twice(raw):
+        raw["fleet"]["workers"] *= 2
+    assert_issue(config_error(_with("fleet-manager", twice)), "fleet.workers", "more than once", fix="list each once")
+
+
+def _with(stack: str, mutate) -> dict:
+    raw = _raw(stack)
+    mutate(raw)
+    return raw
+
+
+# ------------------------------------------------------------------ manager and worker agree
+
+
+def test_the_dev_fleet_agrees(manager, worker):
+    assert agreement_issues(manager, worker) == []
+
+
+def test_a_worker_missing_a_dispatched_queue_or_on_another_kueue_disagrees(manager, worker):
+    """setup_multikueue.md "In the Worker Cluster": "it expects that the job's namespace and LocalQueue also
+    exist in the worker cluster"."""
+    # Built past the config checks (a one-team cohort, an unvendored Kueue): only agreement is under test.
+    other = worker.model_copy(update={"teams": worker.teams[:1],
+                                      "versions": worker.versions.model_copy(update={"kueue": "0.19.1"})})
+    issues = agreement_issues(manager, other)
+    assert [(i.path, i.message.split(" but")[0]) for i in issues] == [
+        ("teams", "team team-b dispatches 'low'"), ("versions.kueue", "the worker runs Kueue 0.19.1, the manager 0.19.2")]
+
+
+def test_fleet_stack_files_plan_offline(cli_plan):
+    for stack in FLEET_STACKS:
+        code, _, err, out = cli_plan(stack)
+        assert code == 0, err
+        manifests = out / stack / "manifests"
+        if stack == "fleet-manager":
+            assert yaml.safe_load((manifests / "MultiKueueConfig.yaml").read_text())["spec"]["clusters"] == ["worker-eu"]
+
+
+def test_the_documented_rotation_replaces_the_worker_token_that_exists(captures):
+    """docs/design.md "Rotating the worker's credential" names the token Secret's URN; it must be the real one."""
+    text = (REPO / "docs" / "design.md").read_text()
+    urn = text.split("--replace '", 1)[1].split("'", 1)[0]
+    token = captures["fleet-worker-eu"].by_urn()[urn]
+    assert token.inputs["type"] == "kubernetes.io/service-account-token"
+    assert "gcloud compute routers get-nat-ip-info <prefix>-router" in text
