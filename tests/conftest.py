@@ -33,7 +33,7 @@ def _plain(value: Any) -> Any:
 
 
 STACKS = ("dev", "prod")  # every shipped Pulumi.<stack>.yaml; tests that must hold for each use this
-# The dev fleet (README "Scaling out to several regions"): a MultiKueue manager and its worker, one stack
+# The dev fleet (docs/operating.md "Scaling out to several regions"): a MultiKueue manager and its worker, one stack
 # each; tests/kubernetes/test_fleet.py plans and checks them.
 FLEET_STACKS = ("fleet-manager", "fleet-worker-eu")
 

@@ -379,7 +379,7 @@ class Platform(Model):
     monitoring: Monitoring = Monitoring()
     charts: Charts = Charts()
     fleet: Optional[Fleet] = Field(None, description="Optional: this cluster as a MultiKueue manager or worker of a "
-                                   "fleet across regions (README \"Scaling out to several regions\"); absent: one cluster.")
+                                   "fleet across regions (docs/operating.md, Scaling out to several regions); absent: one cluster.")
 
     @property
     def workload_pool(self) -> str:
