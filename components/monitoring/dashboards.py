@@ -24,6 +24,7 @@ from grafana_foundation_sdk.models.dashboard import DataSourceRef
 from components.kubernetes.render import MONITORING_NAMESPACE
 from components.model import Platform, flavors
 
+from . import multikueue
 from . import promql as q
 from .values import DASHBOARD_LABEL
 
@@ -65,7 +66,7 @@ def overview(platform: Platform):
     pools = [Query(f"count({q.flavor_nodes(f)}) or vector(0)", f.name) for f in flavors(platform).values()]
     pools.append(Query(f"count({q.system_nodes()}) or vector(0)", "system"))
     capacity = q.capacity_label()
-    return (
+    board = (
         _dashboard("gpu-platform-overview", "GPU platform: overview",
                    "Is the platform admitting work, how long does admission take, what runs on which capacity?")
         .with_panel(_stat("Admissions / s", Query(f"sum(rate(kueue_admitted_workloads_total{{{K}}}[5m]))", "admitted/s"), "reqps"))
@@ -83,6 +84,12 @@ def overview(platform: Platform):
         .with_panel(_series("Nodes per capacity type", [Query(
             f'count by ({capacity}) (kube_node_labels{{{capacity}!=""}})', f"{{{{{capacity}}}}}")]))
     )
+    fleet_panels = multikueue.panel_queries(platform)  # a fleet manager's workers
+    if fleet_panels:
+        board = board.with_row(db.Row("Workers (MultiKueue)"))
+    for title, expr, legend in fleet_panels:
+        board = board.with_panel(_series(title, [Query(expr, legend)], width=8))
+    return board
 
 
 def teams(platform: Platform):

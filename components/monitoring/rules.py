@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from components.kubernetes.render import KUEUE_NAMESPACE, MONITORING_NAMESPACE
 from components.model import Platform
 
+from . import multikueue
 from . import promql as q
 
 RULE_NAME = "gpu-batch-platform"
@@ -72,7 +73,7 @@ def alerts(platform: Platform) -> list[Alert]:
     m = platform.monitoring
     util = q.GPU_UTIL
     # Every ClusterQueue in the cluster is the platform's, so the queue rules need no list of names.
-    return _pending_alerts(platform) + [
+    return _pending_alerts(platform) + [Alert(**a) for a in multikueue.alerts(platform)] + [
         Alert(
             name="ClusterQueueAtQuotaWithPendingWork",
             expr=(f'sum by (cluster_queue) (kueue_cluster_queue_resource_usage{{{q.NOT_FOLLOWER}, {q.GPU}}})\n'

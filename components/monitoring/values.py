@@ -8,6 +8,7 @@ from components.model.chart_overrides import CHARTS, with_overrides
 from components.model.flavors import SYSTEM_POOL_LABELS
 from components.model.priorities import PLATFORM_SERVICES
 
+from . import multikueue
 from .promql import ksm_label, node_label_keys
 
 # Official chart repository of the prometheus-community charts (charts/kube-prometheus-stack/README.md).
@@ -117,6 +118,7 @@ def _model_values(platform: Platform, webhook: bool) -> dict:
             "priorityClassName": PRIORITY,
             # kube_node_labels carries only allowlisted node labels; the dashboards select pools by these.
             "metricLabelsAllowlist": [f"nodes=[{','.join(node_label_keys(platform))}]", f"namespaces=[{TEAM_LABEL}]"],
+            **multikueue.ksm_values(platform),  # a fleet manager: its workers' connection as a metric
         },
         # node-exporter defaults to tolerating every NoSchedule taint; here it covers the system pool only.
         "prometheus-node-exporter": {**pinned, "priorityClassName": PRIORITY},

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel
 
-from . import access, capacity, cost, kueue, security, tenancy, workloads
+from . import access, capacity, cost, kueue, multikueue, security, tenancy, workloads
 
 PACK_NAME = "gpu-batch-platform-policies"
 PACK_DESCRIPTION = (
@@ -20,6 +20,6 @@ PACK_DESCRIPTION = (
 # Mandatory unless a policy says otherwise (the advisory ones are recommendations).
 PACK_ENFORCEMENT = EnforcementLevel.MANDATORY
 
-POLICIES = security.POLICIES + tenancy.POLICIES + access.POLICIES + capacity.POLICIES + cost.POLICIES + kueue.POLICIES + workloads.POLICIES
+POLICIES = security.POLICIES + tenancy.POLICIES + access.POLICIES + capacity.POLICIES + cost.POLICIES + kueue.POLICIES + multikueue.POLICIES + workloads.POLICIES
 
 __all__ = ["PACK_DESCRIPTION", "PACK_ENFORCEMENT", "PACK_NAME", "POLICIES"]
