@@ -62,6 +62,14 @@ def fleet_issues(p: Platform) -> Iterator[Issue]:
             if cls not in with_quota:
                 yield Issue(f"fleet.dispatch[{i}]", f"no team has a {cls!r} queue, so nothing would be dispatched",
                             f"remove {cls} or give a team queues.{cls}")
+        # Data stays in-region: a Filestore share is reachable only inside this stack's VPC (docs/design.md
+        # "A fleet"), so a team with datasets must not have work dispatched to another region.
+        for i, team in enumerate(p.teams):
+            gone = [cls for cls, quotas in team.queues.by_class() if quotas and cls in f.dispatch]
+            if team.datasets is not None and gone:
+                yield Issue(f"teams[{i}].datasets", f"{team.name}'s Filestore datasets are reachable only in "
+                            f"{p.region}, but its {', '.join(gone)} work would run on a worker without /datasets",
+                            f"remove {', '.join(gone)} from fleet.dispatch, or drop the team's queues.{gone[0]}")
     else:
         if f.manager is None:
             yield Issue("fleet.manager", "a worker must name its manager's stack and egress addresses",

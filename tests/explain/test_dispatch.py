@@ -82,19 +82,22 @@ def test_a_queue_without_the_multikueue_check_is_not_dispatched():
     assert explain_dispatch(_Cluster(["w1"]), verdict, "Incremental", _worker({"w1"})) == []
 
 
-def _readme_fleet_commands() -> list[list[str]]:
-    readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("## Scaling out to several regions"):]
+FLEET_DOC = REPO / "docs" / "operating.md"  # "Scaling out to several regions"
+
+
+def _doc_fleet_commands() -> list[list[str]]:
+    doc = FLEET_DOC.read_text()
+    section = doc[doc.index("## Scaling out to several regions"):]
     section = section[: section.index("\n## ", 1)]
     block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
     return [shlex.split(line.split("#")[0])[3:] for line in block.splitlines() if "components.cli" in line]
 
 
-def test_the_readme_fleet_commands_run_verbatim(capsys):
-    commands = _readme_fleet_commands()
+def test_the_documented_fleet_commands_run_verbatim(capsys):
+    commands = _doc_fleet_commands()
     assert [c[:2] for c in commands] == [["plan", "fleet-worker-eu"], ["plan", "fleet-manager"],
                                          ["explain", "fleet-manager"], ["cost", "fleet-worker-eu"]]
-    readme = (REPO / "README.md").read_text()
+    doc = FLEET_DOC.read_text()
     for args in commands:
         if args[0] == "plan":
             continue  # tests/kubernetes/test_fleet.py plans both stacks with the CLI
@@ -106,7 +109,7 @@ def test_the_readme_fleet_commands_run_verbatim(capsys):
             assert "once a worker admits it (admission check multikueue)" in out
         else:
             idle = re.search(r"Idle floor \(no job running\): (\$[\d,.]+)/month", out).group(1)
-            assert f"**{idle}/month**" in readme, "README 'Scaling out to several regions' states another idle floor"
+            assert f"**{idle}/month**" in doc, "docs/operating.md 'Scaling out to several regions' states another idle floor"
 
 
 def test_a_class_the_manager_keeps_is_explained_without_dispatch(capsys):

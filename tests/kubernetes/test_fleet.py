@@ -259,3 +259,13 @@ def test_the_documented_rotation_replaces_the_worker_token_that_exists(captures)
     token = captures["fleet-worker-eu"].by_urn()[urn]
     assert token.inputs["type"] == "kubernetes.io/service-account-token"
     assert "gcloud compute routers get-nat-ip-info <prefix>-router" in text
+
+
+def test_a_team_with_datasets_keeps_its_work_in_region():
+    """docs/design.md "A fleet": Filestore is reachable only inside the stack's VPC, so a team with datasets
+    cannot have a class dispatched to another region."""
+    def datasets(raw):
+        raw["teams"][1]["datasets"] = {"sizeGi": 1024}
+    issue = assert_issue(config_error(_with("fleet-manager", datasets)), "teams[1].datasets",
+                         "team-b's Filestore datasets are reachable only in us-central1")
+    assert issue.fix == "remove low from fleet.dispatch, or drop the team's queues.low"
