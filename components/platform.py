@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pulumi
 import pulumi_gcp as gcp
 
@@ -19,6 +21,7 @@ from components.kubernetes.controllers import control_plane_ports
 from components.kubernetes.fleet_layer import KUBECONFIG_OUTPUT, worker_kubeconfig
 from components.kubernetes.layer import build_kubernetes, validate_manifests
 from components.model import ConfigError, Platform, endpoint_warnings, flavors
+from components.model.fleet_agreement import counterpart_issues
 from components.model.load import decoded_config, parse_platform_value
 from components.model.stack_file import CONFIG_KEY, locate_platform
 from components.model.datasets import teams_with_datasets
@@ -37,7 +40,12 @@ def load_platform() -> Platform:
 
         merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
         raise ConfigError(locate_platform(decoded_config(merged), config.name, stack), source)
-    return parse_platform_value(value, source)
+    platform = parse_platform_value(value, source)
+    if platform.fleet is not None:  # the fleet's other stacks, as their files next to this one say
+        issues = counterpart_issues(platform, Path(__file__).resolve().parents[1], pulumi.get_project())
+        if issues:
+            raise ConfigError(issues, source)
+    return platform
 
 
 def build_platform() -> None:

@@ -7,7 +7,7 @@ name of the secret inside the namespace in which the kueue controller manager is
 be stored in the \"kubeconfig\" key"; locationType defaults to Secret), and
 pkg/controller/admissionchecks/multikueue/admissioncheck.go (a missing or inactive cluster makes the check
 "SomeActiveClusters" or "NoUsableClusters"). Agreement with the workers' own stacks cannot be seen from one
-stack; components/model/fleet.py agreement_issues states it, and the manager's `explain` plans the workers.
+stack's resources; the program checks it against their stack files (components/model/fleet_agreement.py).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from components.kubernetes.fleet_layer import KUBECONFIG_OUTPUT, worker_kubeconf
 from components.kubernetes.manifest_validation import ManifestError, is_validated, validate_all
 from components.model import fleet, parse_platform
 from components.model.fleet import agreement_issues
+from components.model.fleet_agreement import counterpart_issues
 from conftest import FLEET_STACKS, PLATFORM_KEY, REPO, STACKS, assert_issue, capture_of, config_error, load_stack_config
 
 
@@ -269,3 +270,51 @@ def test_a_team_with_datasets_keeps_its_work_in_region():
     issue = assert_issue(config_error(_with("fleet-manager", datasets)), "teams[1].datasets",
                          "team-b's Filestore datasets are reachable only in us-central1")
     assert issue.fix == "remove low from fleet.dispatch, or drop the team's queues.low"
+
+
+def _files(tmp_path, mutate_manager=None, mutate_worker=None):
+    """Both fleet stack files in a directory, each optionally changed; returns (manager, worker) platforms."""
+    platforms = []
+    for stack, mutate in (("fleet-manager", mutate_manager), ("fleet-worker-eu", mutate_worker)):
+        document = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())
+        if mutate:
+            mutate(document["config"][PLATFORM_KEY])
+        (tmp_path / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document))
+        platforms.append(parse_platform(document["config"][PLATFORM_KEY]))
+    return platforms
+
+
+def test_each_side_is_checked_against_the_other_stack_file(tmp_path):
+    project = PLATFORM_KEY.split(":")[0]
+    manager, worker = _files(tmp_path)
+    assert counterpart_issues(manager, tmp_path, project) == counterpart_issues(worker, tmp_path, project) == []
+
+    def both_dispatch_high(raw):
+        raw["fleet"]["dispatch"] = ["low", "high"]
+    manager, worker = _files(tmp_path, both_dispatch_high)
+    on_worker = counterpart_issues(worker, tmp_path, project)
+    assert [(i.path, i.message) for i in on_worker] == [
+        (f"teams[{n}].queues.high", f"team {t} dispatches 'high' but the worker has no high queue for it")
+        for n, t in enumerate(("team-a", "team-b"))]
+    on_manager = counterpart_issues(manager, tmp_path, project)
+    assert on_manager[0].path == "fleet.workers[0]"
+    assert on_manager[0].message.startswith("worker worker-eu (Pulumi.fleet-worker-eu.yaml, teams[0].queues.high): ")
+    # A counterpart not in this checkout is not checked; one that does not validate is said once.
+    (tmp_path / "Pulumi.fleet-manager.yaml").unlink()
+    assert counterpart_issues(worker, tmp_path, project) == []
+    (tmp_path / "Pulumi.fleet-manager.yaml").write_text("config: {gpu-batch-platform:platform: {project: x}}\n")
+    (broken,) = counterpart_issues(worker, tmp_path, project)
+    assert broken.path == "Pulumi.fleet-manager.yaml" and "plan fleet-manager" in broken.fix
+
+
+def test_the_program_refuses_a_manager_its_worker_file_does_not_mirror():
+    """What `pulumi preview` of the manager does (components/platform.py load_platform), with the real
+    Pulumi.fleet-worker-eu.yaml next to it."""
+    from components.model import ConfigError
+
+    config = load_stack_config("fleet-manager")
+    config[PLATFORM_KEY]["fleet"]["dispatch"] = ["low", "high"]
+    with pytest.raises(ConfigError) as info:
+        capture_of(config, "fleet-manager")
+    assert_issue(info.value, "fleet.workers[0]", "worker worker-eu (Pulumi.fleet-worker-eu.yaml, teams[0].queues.high)",
+                 fix="in Pulumi.fleet-worker-eu.yaml: give it queues.high")
