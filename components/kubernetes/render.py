@@ -172,7 +172,11 @@ def dws_objects(platform: Platform) -> list[dict]:
                     "coveredResources": COVERED_RESOURCES,
                     "flavors": [_flavor_quota(flavor, None, platform.dws.gpus)],
                 }],
-                "admissionChecksStrategy": {"admissionChecks": [{"name": DWS, "onFlavors": [flavor.name]}]},
+                # A fleet manager that dispatches DWS jobs only reserves quota: the worker's own DWS queue
+                # provisions (MultiKueueWaitForWorkloadAdmitted keeps copies until one worker is fully admitted).
+                "admissionChecksStrategy": {"admissionChecks": [{"name": fleet.ADMISSION_CHECK}]}
+                if DWS in fleet.dispatched(platform) else
+                {"admissionChecks": [{"name": DWS, "onFlavors": [flavor.name]}]},
             },
         },
     ]

@@ -57,7 +57,7 @@ def fleet_issues(p: Platform) -> Iterator[Issue]:
                         "add - {name: worker-eu, stack: fleet-worker-eu}")
         if f.manager is not None:
             yield Issue("fleet.manager", "only a worker names its manager", "remove fleet.manager", example=None)
-        with_quota = {cls for t in p.teams for cls, quotas in t.queues.by_class() if quotas}
+        with_quota = {cls for t in p.teams for cls, quotas in t.queues.by_class() if quotas} | ({"dws"} if p.dws else set())
         for i, cls in enumerate(f.dispatch):
             if cls not in with_quota:
                 yield Issue(f"fleet.dispatch[{i}]", f"no team has a {cls!r} queue, so nothing would be dispatched",
@@ -102,6 +102,16 @@ def agreement_issues(manager: Platform, worker: Platform) -> list[Issue]:
                 issues.append(Issue(f"teams[{worker.teams.index(mirror)}].queues.{cls}",
                                     f"team {team.name} dispatches {cls!r} but the worker has no {cls} queue for it",
                                     f"give it queues.{cls} on the worker's own flavors"))
+    if "dws" in dispatched(manager) and manager.dws is not None:
+        # The worker's own DWS queue provisions for a dispatched DWS job, in its region: it must admit the
+        # same teams (their LocalQueue `dws` must exist there).
+        granted = {t.name for t in manager.teams if t.dws}
+        there = {t.name for t in worker.teams if t.dws} if worker.dws is not None else set()
+        if granted - there:
+            issues.append(Issue("dws" if worker.dws is None else "teams",
+                                f"the manager dispatches DWS jobs of {', '.join(sorted(granted - there))} but the worker "
+                                + ("has no dws section" if worker.dws is None else "does not grant them dws"),
+                                "give the worker a dws pool and section and set dws: true on those teams"))
     if manager.versions.kueue != worker.versions.kueue:
         issues.append(Issue("versions.kueue", f"the worker runs Kueue {worker.versions.kueue}, the manager "
                             f"{manager.versions.kueue}", f"set versions.kueue: {manager.versions.kueue}",

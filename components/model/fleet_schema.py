@@ -17,9 +17,9 @@ from .schema_base import DNS_LABEL, Cidr, Model
 
 # A Pulumi stack name as `pulumi stack init` accepts it (letters, digits, `-`, `_`, `.`).
 STACK_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
-# Kueue runs dispatched Jobs, JobSets and plain pods on a worker; serving (Deployments admitted pod by
-# pod, docs/teams.md "Deploy a model") stays where its users reach it.
-DISPATCHABLE = tuple(c.name for c in TEAM_CLASSES if c.name != "serving")
+# Kueue runs dispatched Jobs and JobSets on a worker; serving (Deployments admitted pod by pod, docs/teams.md
+# "Deploy a model") stays where its users reach it. `dws` is the shared DWS queue: a worker provisions for it.
+DISPATCHABLE = (*(c.name for c in TEAM_CLASSES if c.name != "serving"), "dws")
 
 
 def _unique(names: list[str]) -> list[str]:

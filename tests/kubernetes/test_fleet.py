@@ -16,6 +16,7 @@ import yaml
 
 from components.kubernetes import controller_config, multikueue, render
 from components.kubernetes.fleet_layer import KUBECONFIG_OUTPUT, worker_kubeconfig
+from components.kubernetes.layer import validate_manifests
 from components.kubernetes.manifest_validation import ManifestError, is_validated, validate_all
 from components.model import fleet, parse_platform
 from components.model.fleet import agreement_issues
@@ -318,3 +319,33 @@ def test_the_program_refuses_a_manager_its_worker_file_does_not_mirror():
         capture_of(config, "fleet-manager")
     assert_issue(info.value, "fleet.workers[0]", "worker worker-eu (Pulumi.fleet-worker-eu.yaml, teams[0].queues.high)",
                  fix="in Pulumi.fleet-worker-eu.yaml: give it queues.high")
+
+
+def _with_dws(raw):
+    raw["gpuPools"].append({"name": "l4-dws", "machineType": "g2-standard-24", "provisioning": "dws", "maxNodes": 4,
+                            "accelerator": {"type": "nvidia-l4", "count": 2}})
+    raw["dws"] = {"flavor": "l4-dws", "gpus": 8}
+    raw["teams"][0]["dws"] = True
+
+
+def test_dispatched_dws_jobs_are_provisioned_by_the_worker(worker):
+    """site/content/en/docs/concepts/multikueue.md (v0.19.2), "Job Flow" note: "Workloads are only deleted from
+    non-selected worker clusters after a Workload is fully admitted (quota reserved AND all admission checks
+    satisfied). This allows parallel ProvisioningRequests across worker clusters." So the manager's DWS queue
+    only carries the MultiKueue check; each worker's own DWS queue carries its ProvisioningRequest check."""
+    def dispatch_dws(raw):
+        _with_dws(raw)
+        raw["fleet"]["dispatch"] = ["low", "dws"]
+    manager = _platform("fleet-manager", dispatch_dws)
+    queue = next(o for o in render.dws_objects(manager) if o["kind"] == "ClusterQueue")
+    assert queue["spec"]["admissionChecksStrategy"] == {"admissionChecks": [{"name": "multikueue"}]}
+    validate_manifests(manager)  # every object of such a manager still passes the vendored schemas
+    on_worker = _platform("fleet-worker-eu", _with_dws)
+    worker_queue = next(o for o in render.dws_objects(on_worker) if o["kind"] == "ClusterQueue")
+    assert worker_queue["spec"]["admissionChecksStrategy"]["admissionChecks"][0]["name"] == "dws"
+    assert agreement_issues(manager, on_worker) == []
+    (issue,) = agreement_issues(manager, worker)
+    assert (issue.path, issue.message) == ("dws", "the manager dispatches DWS jobs of team-a but the worker has no dws section")
+    not_dispatched = _platform("fleet-manager", _with_dws)
+    queue = next(o for o in render.dws_objects(not_dispatched) if o["kind"] == "ClusterQueue")
+    assert queue["spec"]["admissionChecksStrategy"]["admissionChecks"] == [{"name": "dws", "onFlavors": ["l4-dws"]}]
