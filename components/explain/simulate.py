@@ -274,15 +274,19 @@ def _quota_verdict(cluster: ClusterView, s: Submitted, quotas: Quotas, a: Assign
     checks = list(dict.fromkeys(c for f in chosen for c in _admission_checks(q, f)))
     verdict.admission_checks = checks
     how = "borrowing from " + ", ".join(verdict.borrowing_from) if a.borrows else "within nominal quota"
+    after = f" after preempting {', '.join(verdict.preempts)}" if verdict.preempts else ""
+    # A MultiKueue check admits once a worker has admitted the copy, and the pods run there, not on this
+    # cluster's nodes (components/explain/dispatch.py says which worker).
+    provisioning = [c for c in checks if not _is_multikueue(cluster, c)]
+    if len(provisioning) < len(checks):
+        dispatched = ", ".join(c for c in checks if c not in provisioning)
+        verdict.summary = (f"{label} is admitted on flavor {verdict.flavor} ({how}){after}, once a worker admits it "
+                           f"(admission check {dispatched}); its pods run on that worker")
+        return verdict
     flavors = {f["metadata"]["name"]: f for f in cluster.of_kind("ResourceFlavor")}
     pools, problems_ = _place_all(cluster, workload, {ps.name: flavors.get(ps.flavor, {}) for ps in a.pod_sets}, checks, trace)
     verdict.pools = pools
-    after = f" after preempting {', '.join(verdict.preempts)}" if verdict.preempts else ""
-    # A MultiKueue check admits once a worker has admitted the copy (components/explain/dispatch.py says which).
-    provisioning = [c for c in checks if not _is_multikueue(cluster, c)]
-    gate = "".join([f", once admission check {', '.join(provisioning)} has provisioned its nodes" if provisioning else "",
-                    f", once a worker admits it (admission check {', '.join(set(checks) - set(provisioning))})"
-                    if len(provisioning) < len(checks) else ""])
+    gate = f", once admission check {', '.join(checks)} has provisioned its nodes" if checks else ""
     if problems_:
         verdict.status = PENDING
         verdict.summary = (f"{label} is admitted on flavor {verdict.flavor} ({how}){after}{gate} but its pods stay "

@@ -106,7 +106,7 @@ def test_the_documented_fleet_commands_run_verbatim(capsys):
         if args[0] == "explain":
             assert code == 0
             assert "    runs on: worker-eu (europe-west4), the one nominated worker that admits it" in out
-            assert "once a worker admits it (admission check multikueue)" in out
+            assert "once a worker admits it (admission check multikueue); its pods run on that worker" in out
         else:
             idle = re.search(r"Idle floor \(no job running\): (\$[\d,.]+)/month", out).group(1)
             assert f"**{idle}/month**" in doc, "docs/operating.md 'Scaling out to several regions' states another idle floor"
