@@ -21,7 +21,7 @@ from components.kubernetes.controllers import control_plane_ports
 from components.kubernetes.fleet_layer import KUBECONFIG_OUTPUT, worker_kubeconfig
 from components.kubernetes.layer import build_kubernetes, validate_manifests
 from components.model import ConfigError, Platform, endpoint_warnings, flavors
-from components.model.fleet_agreement import counterpart_issues
+from components.model.fleet_agreement import counterpart_issues, quota_warnings
 from components.model.load import decoded_config, parse_platform_value
 from components.model.stack_file import CONFIG_KEY, locate_platform
 from components.model.datasets import teams_with_datasets
@@ -42,9 +42,12 @@ def load_platform() -> Platform:
         raise ConfigError(locate_platform(decoded_config(merged), config.name, stack), source)
     platform = parse_platform_value(value, source)
     if platform.fleet is not None:  # the fleet's other stacks, as their files next to this one say
-        issues = counterpart_issues(platform, Path(__file__).resolve().parents[1], pulumi.get_project())
+        here = Path(__file__).resolve().parents[1]
+        issues = counterpart_issues(platform, here, pulumi.get_project())
         if issues:
             raise ConfigError(issues, source)
+        for warning in quota_warnings(platform, here, pulumi.get_project()):
+            pulumi.log.warn(warning)
     return platform
 
 

@@ -117,3 +117,24 @@ def agreement_issues(manager: Platform, worker: Platform) -> list[Issue]:
                             f"{manager.versions.kueue}", f"set versions.kueue: {manager.versions.kueue}",
                             example=manager.versions.kueue))
     return issues
+
+
+def nominal_gpus(platform: Platform, cls: str) -> int:
+    """The nominal GPUs of a class's queues (the shared DWS queue's for `dws`)."""
+    if cls == "dws":
+        return platform.dws.gpus if platform.dws else 0
+    return sum(q.gpus for t in platform.teams for q in getattr(t.queues, cls))
+
+
+def quota_warnings(manager: Platform, workers: list[Platform]) -> list[str]:
+    """Kueue v0.19.2 site/content/en/docs/concepts/multikueue.md "Manager Cluster": "Ideally, the quota in the
+    manager cluster should equal the total quota available in all worker clusters" (lower: workers stay
+    underused; higher: it dispatches work the workers are unlikely to admit). Said when they differ."""
+    out = []
+    for cls in sorted(dispatched(manager)):
+        here, there = nominal_gpus(manager, cls), sum(nominal_gpus(w, cls) for w in workers)
+        if here != there:
+            effect = "the workers stay partly idle" if here < there else "it dispatches work the workers cannot admit"
+            out.append(f"fleet.dispatch: the manager's {cls} queues hold {here} nominal GPUs but its workers' hold "
+                       f"{there}: {effect} (Kueue: the manager's quota should equal the workers' total)")
+    return out

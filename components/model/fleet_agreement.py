@@ -42,3 +42,12 @@ def counterpart_issues(platform: Platform, directory: Path, project: str) -> lis
             issues.append(Issue(f"fleet.workers[{i}]", f"worker {worker.name} (Pulumi.{worker.stack}.yaml, "
                                 f"{issue.path}): {issue.message}", f"in Pulumi.{worker.stack}.yaml: {issue.fix}"))
     return issues
+
+
+def quota_warnings(platform: Platform, directory: Path, project: str) -> list[str]:
+    """A manager's dispatched quota against its workers' (fleet.quota_warnings), when every worker's stack
+    file is in the checkout; [] otherwise."""
+    if fleet.role(platform) != "manager":
+        return []
+    workers = [_counterpart(directory, w.stack, project)[0] for w in platform.fleet.workers]
+    return fleet.quota_warnings(platform, workers) if all(workers) else []

@@ -349,3 +349,25 @@ def test_dispatched_dws_jobs_are_provisioned_by_the_worker(worker):
     not_dispatched = _platform("fleet-manager", _with_dws)
     queue = next(o for o in render.dws_objects(not_dispatched) if o["kind"] == "ClusterQueue")
     assert queue["spec"]["admissionChecksStrategy"]["admissionChecks"] == [{"name": "dws", "onFlavors": ["l4-dws"]}]
+
+
+def test_the_manager_quota_should_equal_the_workers_total(manager, worker, tmp_path):
+    """multikueue.md "Manager Cluster": "Ideally, the quota in the manager cluster should equal the total quota
+    available in all worker clusters"; the dev fleet does (low: 2 x 8 GPUs on each side)."""
+    from components.model.fleet import quota_warnings
+
+    assert quota_warnings(manager, [worker]) == []
+    (warning,) = quota_warnings(manager, [worker, worker])
+    assert warning == ("fleet.dispatch: the manager's low queues hold 16 nominal GPUs but its workers' hold 32: the "
+                       "workers stay partly idle (Kueue: the manager's quota should equal the workers' total)")
+
+    def less(raw):
+        for team in raw["teams"]:
+            team["queues"]["low"] = [{"flavor": "l4-spot", "gpus": 6, "borrowingLimit": 6}]
+    # The program says it while planning the manager (a warning: Kueue calls it the ideal, not a rule).
+    config = load_stack_config("fleet-manager")
+    less(config[PLATFORM_KEY])
+    capture = capture_of(config, "fleet-manager")
+    assert [w for w in capture.warnings if w.startswith("fleet.dispatch:")] == [
+        "fleet.dispatch: the manager's low queues hold 12 nominal GPUs but its workers' hold 16: the workers stay "
+        "partly idle (Kueue: the manager's quota should equal the workers' total)"]
