@@ -63,9 +63,12 @@ class QuotaLedger:
         if platform.dws:
             self.entries.append(QueueQuota("dws", None, DWS, platform.dws.flavor, platform.dws.gpus, None, None, None))
         self._pool: dict[tuple[str, str], int] = defaultdict(int)
+        self._by_team: dict[str, list[QueueQuota]] = defaultdict(list)  # linear in teams, not quadratic
         for e in self.entries:
             if e.cohort:
                 self._pool[(e.cohort, e.flavor)] += e.lendable
+            if e.team:
+                self._by_team[e.team].append(e)
         self._dws_gpus = platform.dws.gpus if platform.dws else 0
 
     def peers_lendable(self, entry: QueueQuota) -> int:
@@ -84,7 +87,7 @@ class QuotaLedger:
         return entry.nominal + self.borrowable(entry)
 
     def of_team(self, team: Team) -> list[QueueQuota]:
-        return [e for e in self.entries if e.team == team.name]
+        return self._by_team.get(team.name, [])
 
     def team_ceiling(self, team: Team, flavor: str) -> int:
         """The most the team's queues together can hold in a flavor: each queue's ceiling, and all of them
