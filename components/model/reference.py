@@ -31,7 +31,7 @@ REGENERATE = ".venv/bin/python -m components.model.reference > docs/config-refer
 _PATTERNS = {
     schema.DNS_LABEL: "a DNS label: lowercase letters, digits and '-', starting with a letter",
     schema.PROJECT_ID: "a GCP project id: 6-30 lowercase letters, digits and '-', starting with a letter",
-    schema.REGION: "a region name such as us-central1",
+    schema.REGION: "a region name such as asia-northeast1",
     schema.VERSION: "an exact version x.y.z",
     STACK_NAME: "a Pulumi stack name: letters, digits, '.', '_' and '-'",
 }
