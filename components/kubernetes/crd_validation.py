@@ -1,4 +1,4 @@
-"""Kueue, JobSet and Prometheus-operator custom resources checked the way the API server and Kueue's
+"""Kueue, JobSet, Prometheus-operator and Argo Workflows custom resources checked the way the API server and Kueue's
 webhooks would: structural defaults, the vendored CRD schema (closed to unknown fields), the CRD's CEL
 rules, then the webhook-only ClusterQueue/Cohort checks."""
 
@@ -22,7 +22,7 @@ from .kueue_webhooks import cluster_queue_webhook_problems, quota_webhook_proble
 from .manifest_schema import FieldPath, object_metadata, schema_problems
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "platform" / "schemas"
-CRD_GROUPS = frozenset({"kueue.x-k8s.io", "jobset.x-k8s.io", "monitoring.coreos.com"})
+CRD_GROUPS = frozenset({"kueue.x-k8s.io", "jobset.x-k8s.io", "monitoring.coreos.com", "argoproj.io"})
 _OLD_SELF = re.compile(r"\boldSelf\b")
 _ITEMS, _VALUES = "[]", "{}"  # schema-location steps for array items and map values
 

@@ -1,0 +1,78 @@
+"""Argo Workflows objects are validated offline against the vendored CRD schemas.
+
+Source of every schema here: argoproj/argo-workflows@v4.0.6 (277e9cef)
+manifests/base/crds/full/argoproj.io_{workflows,workflowtemplates}.yaml, the appVersion of the
+argo-workflows chart 1.0.18 (argoproj/argo-helm@argo-workflows-1.0.18 charts/argo-workflows/Chart.yaml),
+whose files/crds/full/ copies are the same apart from a `helm.sh/resource-policy: keep` annotation."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from components.kubernetes.manifest_validation import is_validated, problems
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "platform" / "schemas"
+
+WORKFLOW = {
+    "apiVersion": "argoproj.io/v1alpha1",
+    "kind": "Workflow",
+    "metadata": {"generateName": "train-", "name": "train", "namespace": "team-a"},
+    "spec": {
+        "entrypoint": "main",
+        "serviceAccountName": "team-a",
+        "podMetadata": {"labels": {"kueue.x-k8s.io/queue-name": "team-a-batch"}},
+        "templates": [
+            {"name": "main", "dag": {"tasks": [
+                {"name": "prep", "template": "step"},
+                {"name": "train", "template": "step", "depends": "prep"},
+            ]}},
+            {"name": "step",
+             "retryStrategy": {"limit": 3, "retryPolicy": "OnError",
+                               "backoff": {"duration": "1m", "factor": 2, "maxDuration": "30m"}},
+             "container": {"image": "busybox", "command": ["true"],
+                           "resources": {"requests": {"cpu": "1"}}}},
+        ],
+    },
+}
+
+
+def test_a_workflow_and_a_workflow_template_validate_against_the_vendored_schema() -> None:
+    template = {**copy.deepcopy(WORKFLOW), "kind": "WorkflowTemplate"}
+    for obj in (WORKFLOW, template):
+        assert is_validated(obj)
+        assert problems(obj) == []
+
+
+def test_a_misspelt_workflow_field_is_refused_not_pruned() -> None:
+    wf = copy.deepcopy(WORKFLOW)
+    wf["spec"]["entrypont"] = wf["spec"].pop("entrypoint")
+    assert problems(wf) == [
+        "Workflow/train: spec.entrypont: unknown field: not in the schema, the API server would drop it"]
+
+
+def test_retry_policy_is_one_of_the_four_argo_knows() -> None:
+    # argoproj.io_workflows.yaml: retryStrategy.retryPolicy enum Always, OnFailure, OnError, OnTransientError.
+    wf = copy.deepcopy(WORKFLOW)
+    wf["spec"]["templates"][1]["retryStrategy"]["retryPolicy"] = "OnPreemption"
+    assert problems(wf) == [
+        "Workflow/train: spec.templates[1].retryStrategy.retryPolicy: 'OnPreemption' is not one of "
+        "['Always', 'OnFailure', 'OnError', 'OnTransientError']"]
+
+
+def test_a_workflow_is_namespaced() -> None:
+    wf = copy.deepcopy(WORKFLOW)
+    del wf["metadata"]["namespace"]
+    assert problems(wf) == ["Workflow/train: metadata.namespace: Required value: Workflow is namespaced"]
+
+
+@pytest.mark.parametrize("kind", ["Workflow", "WorkflowTemplate"])
+def test_the_index_names_the_pinned_argo_source(kind: str) -> None:
+    entries = [e for e in json.loads((SCHEMAS / "index.json").read_text())["schemas"] if e["kind"] == kind]
+    assert [(e["apiVersion"], e["scope"], e["storage"], e["source"]["tag"], e["source"]["commit"])
+            for e in entries] == [
+        ("argoproj.io/v1alpha1", "Namespaced", True, "v4.0.6", "277e9cef0ad16d7eaaab253573d0695951a65dbd")]
+    assert (SCHEMAS / entries[0]["file"]).is_file()
