@@ -1,4 +1,4 @@
-"""Admission-time rules for team namespaces: pod PriorityClasses and the queue/priority policy (D3).
+"""Admission-time rules for team namespaces: pod PriorityClasses and the queue/priority policies (D3).
 
 Kueue derives a Workload's priority from its pods' PriorityClass (Kueue
 `site/content/en/docs/concepts/workload_priority_class.md`); a pod without one gets the global default
@@ -125,6 +125,82 @@ def queue_priority_policy(resource: str) -> dict:
     }
 
 
+# Argo Workflows: Kueue manages a workflow's step pods through its plain-pod integration, one Workload per
+# pod, queue label from `spec.podMetadata` or `spec.templates[].metadata` (Kueue v0.19.2
+# site/content/en/docs/tasks/run/external_workloads/argo_workflow.md). Argo v4.0.6
+# workflow/controller/workflowpod.go copies those labels onto the pod (`addMetadata`, the template's last)
+# and takes the pod priority from `templates[].priorityClassName`, else `spec.podPriorityClassName`.
+WORKFLOW_RESOURCES = ("workflows", "workflowtemplates")
+# dag and steps templates are run by the controller itself, suspend waits: none of them creates a pod.
+_MAKES_A_POD = "!has(t.dag) && !has(t.steps) && !has(t.suspend)"
+
+
+def workflow_queue_policy(resource: str) -> dict:
+    expected = "{" + ", ".join(f"{_cel_string(c)}: {_cel_string(priority_class_for(c))}" for c in QUEUE_CLASSES) + "}"
+    label = _cel_string(QUEUE_LABEL)
+    default = _cel_string(DEFAULT_PRIORITY_CLASS)
+    pod_labels = "has(object.spec.podMetadata) && has(object.spec.podMetadata.labels) && "
+    workflow_queue = (f"{pod_labels}{label} in object.spec.podMetadata.labels ? "
+                      f"object.spec.podMetadata.labels[{label}] : ''")
+    queue = (f"has(t.metadata) && has(t.metadata.labels) && {label} in t.metadata.labels ? "
+             f"t.metadata.labels[{label}] : ({workflow_queue})")
+    priority = (f"has(t.priorityClassName) ? t.priorityClassName : (has(object.spec.podPriorityClassName) ? "
+                f"object.spec.podPriorityClassName : {default})")
+    pairs = ", ".join(f"{c}: {priority_class_for(c)}" for c in QUEUE_CLASSES)
+    return {
+        "apiVersion": VAP_API,
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": policy_name(resource)},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {"resourceRules": [{
+                "apiGroups": ["argoproj.io"], "apiVersions": ["v1alpha1"],
+                "operations": ["CREATE", "UPDATE"], "resources": [resource],
+            }]},
+            "matchConditions": [
+                # The controller rewrites a Workflow's status in the object itself: updates are checked only
+                # when they change what its pods are made from, so an old workflow can still be stopped.
+                {
+                    "name": "creates-or-changes-the-pods",
+                    "expression": "request.operation != 'UPDATE' || "
+                                  "(has(object.spec.templates) ? object.spec.templates : []) != "
+                                  "(has(oldObject.spec.templates) ? oldObject.spec.templates : []) || "
+                                  "(has(object.spec.podMetadata) ? object.spec.podMetadata : {}) != "
+                                  "(has(oldObject.spec.podMetadata) ? oldObject.spec.podMetadata : {}) || "
+                                  "(has(object.spec.podPriorityClassName) ? object.spec.podPriorityClassName : '') != "
+                                  "(has(oldObject.spec.podPriorityClassName) ? oldObject.spec.podPriorityClassName : '')",
+                },
+            ],
+            "variables": [
+                {"name": "expected", "expression": expected},
+                {"name": "steps", "expression": f"has(object.spec.templates) ? "
+                                                f"object.spec.templates.filter(t, {_MAKES_A_POD}) : []"},
+                {"name": "wrong", "expression": f"variables.steps.filter(t, !(({queue}) in variables.expected) || "
+                                                f"({priority}) != variables.expected[{queue}]).map(t, t.name)"},
+            ],
+            "validations": [
+                {
+                    "expression": "variables.wrong.size() == 0",
+                    "reason": "Invalid",
+                    "messageExpression": (
+                        "'step template ' + variables.wrong[0] + ' runs a pod that no queue admits at its priority "
+                        f"(Kueue admits each workflow pod through a team queue): set {QUEUE_LABEL} in "
+                        "spec.podMetadata.labels or the template\\'s metadata.labels, and the matching "
+                        f"priorityClassName or spec.podPriorityClassName (queue: priority = {pairs})'"
+                    ),
+                },
+                {
+                    "expression": "!has(object.spec.podSpecPatch) && (!has(object.spec.templates) || "
+                                  "object.spec.templates.all(t, !has(t.podSpecPatch)))",
+                    "reason": "Invalid",
+                    "messageExpression": ("'podSpecPatch may rewrite a step pod\\'s priority or labels after "
+                                          "this check: set the fields it patches in the templates instead'"),
+                },
+            ],
+        },
+    }
+
+
 def queue_priority_binding(resource: str, namespace_labels: dict[str, str]) -> dict:
     return {
         "apiVersion": VAP_API,
@@ -143,4 +219,6 @@ def admission_objects(namespace_labels: dict[str, str]) -> list[dict]:
     objs = []
     for resource in KINDS:
         objs += [queue_priority_policy(resource), queue_priority_binding(resource, namespace_labels)]
+    for resource in WORKFLOW_RESOURCES:
+        objs += [workflow_queue_policy(resource), queue_priority_binding(resource, namespace_labels)]
     return objs

@@ -99,7 +99,7 @@ PLACEMENT = {"cloud.google.com/gke-placement-group": "team-a-train"}
 
 def test_policies_are_valid_objects_scoped_to_team_namespaces(objs):
     policies, bindings = objs
-    assert len(policies) == 4 and len(bindings) == 4
+    assert len(policies) == 6 and len(bindings) == 6
     for obj in policies + bindings:
         assert is_validated(obj) and problems(obj) == []  # kubernetes-validate, strict, Kubernetes 1.35
     for binding in bindings:
@@ -163,3 +163,59 @@ def test_every_workload_the_platform_renders_is_admitted(objs):
     high = next(o for o in render(platform, "team-a", "high") if o["kind"] == "Job")
     high["spec"]["template"]["spec"].pop("priorityClassName")
     assert admission_review(*objs, high, TEAM_NS) is not None
+
+
+# --- Argo Workflows: each step pod is a plain pod Kueue admits through the queue its labels name -----------
+# Kueue v0.19.2 site/content/en/docs/tasks/run/external_workloads/argo_workflow.md: the queue goes in
+# `spec.podMetadata` (whole workflow) or `spec.templates[].metadata` (per template). Argo v4.0.6
+# workflow/controller/workflowpod.go: `addMetadata` copies the workflow's pod labels then the template's onto
+# the pod; the pod priority is `templates[].priorityClassName`, else `spec.podPriorityClassName`.
+
+
+def workflow(queue: Optional[str], priority: Optional[str], step: Optional[dict] = None,
+             kind: str = "Workflow") -> dict:
+    spec: dict = {"entrypoint": "main", "templates": [
+        {"name": "main", "dag": {"tasks": [{"name": "train", "template": "train"}]}},
+        {"name": "train", "container": {"image": "trainer"}, **(step or {})},
+    ]}
+    if queue:
+        spec["podMetadata"] = {"labels": {"kueue.x-k8s.io/queue-name": queue}}
+    if priority:
+        spec["podPriorityClassName"] = priority
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": kind,
+            "metadata": {"name": "pipeline", "namespace": "team-a"}, "spec": spec}
+
+
+@pytest.mark.parametrize("obj", [
+    workflow("high", "high"), workflow("low", None), workflow("low", "low", kind="WorkflowTemplate"),
+    workflow(None, None, {"metadata": {"labels": {"kueue.x-k8s.io/queue-name": "high"}}, "priorityClassName": "high"}),
+    workflow("low", None, {"metadata": {"labels": {"kueue.x-k8s.io/queue-name": "high"}}, "priorityClassName": "high"}),
+])
+def test_workflows_whose_step_pods_name_a_queue_at_its_priority_are_admitted(objs, obj):
+    assert admission_review(*objs, obj, TEAM_NS) is None
+
+
+@pytest.mark.parametrize("obj, says", [
+    (workflow(None, None), "step template train runs a pod that no queue admits"),
+    (workflow("someone-elses-queue", None), "step template train runs a pod"),
+    (workflow("high", None), "(queue: priority = high: high, low: low"),
+    (workflow("high", "low"), "step template train"),
+    (workflow("high", "high", {"priorityClassName": "low"}), "step template train"),
+    (workflow("low", None, {"metadata": {"labels": {"kueue.x-k8s.io/queue-name": "high"}}}), "step template train"),
+    (workflow(None, None, kind="WorkflowTemplate"), "step template train"),
+    (workflow("high", "high", {"podSpecPatch": '{"priorityClassName": "low"}'}), "podSpecPatch may rewrite"),
+])
+def test_workflows_with_a_step_that_would_bypass_the_queue_are_refused_at_submission(objs, obj, says):
+    message = admission_review(*objs, obj, TEAM_NS)
+    assert message is not None and says in message, message
+
+
+def test_a_workflow_update_is_checked_only_when_it_changes_what_its_pods_are_made_from(objs):
+    """The controller writes a Workflow's status into the object itself: a status-only update of a workflow
+    that predates the policy is admitted (it can still be stopped); changing its templates is checked."""
+    legacy = workflow(None, None)
+    with_status = {**legacy, "status": {"phase": "Running"}}
+    assert admission_review(*objs, with_status, TEAM_NS, "UPDATE", old=legacy) is None
+    changed = workflow(None, None, {"activeDeadlineSeconds": 60})
+    assert admission_review(*objs, changed, TEAM_NS, "UPDATE", old=legacy) is not None
+    assert admission_review(*objs, workflow(None, None), {"kubernetes.io/metadata.name": "argo"}) is None
