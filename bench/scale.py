@@ -34,11 +34,11 @@ MIB_TARGET = 1.2 * 1024
 
 def as_stack(teams: int) -> str:
     """Make `<teams>-teams` a stack name the commands load: its config is dev grown to that many teams."""
-    import components.capture as offline
+    from components import stacks
     from bench.scale_config import config_for
 
-    name, real = f"{teams}-teams", offline.stack_config
-    offline.stack_config = lambda stack: config_for(teams) if stack == name else real(stack)
+    name, real = f"{teams}-teams", stacks.stack_config
+    stacks.stack_config = lambda stack: config_for(teams) if stack == name else real(stack)
     return name
 
 

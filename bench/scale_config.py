@@ -6,7 +6,7 @@ import json
 
 import pulumi
 
-from components.capture import PROJECT, stack_config
+from components.stacks import PROJECT, stack_config
 
 
 def config_for(teams: int) -> dict:

@@ -43,7 +43,8 @@ LAYERS = {
     "components.kubernetes.layer": INFRA,
     "components.kubernetes.fleet_layer": INFRA, "components.monitoring.component": INFRA,
     "components.monitoring.layer": INFRA, "components.cost.component": INFRA,
-    "components.capture": TOOLS, "components.plan": TOOLS, "components.review": TOOLS, "components.progress": TOOLS,
+    "components.capture": TOOLS, "components.stacks": TOOLS, "components.plan": TOOLS, "components.review": TOOLS,
+    "components.progress": TOOLS,
     "components.explain": TOOLS, "components.cli": TOOLS, "policies.runner": TOOLS, "policies": TOOLS,
 }
 PULUMI = {"pulumi", "pulumi_gcp", "pulumi_kubernetes", "pulumi_random"}

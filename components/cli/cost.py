@@ -11,7 +11,7 @@ import click
 
 from components.cost import cost_json, cost_text
 from components.model import ConfigError
-from components.capture import load_stack
+from components.stacks import load_stack
 
 from .app import cli, short_help
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-import components.capture
+import components.stacks
 import components.platform
 from components.cli import main as cli
 from components.kubernetes.manifest_validation import validate_all
@@ -20,7 +20,7 @@ from conftest import PLATFORM_KEY, load_dev_config, load_dev_platform_raw
 @pytest.fixture
 def stack_dir(tmp_path, monkeypatch):
     """Stack files are read from tmp_path; returns a writer: write(text) -> runs plan, returns (code, stderr)."""
-    monkeypatch.setattr(components.capture, "REPO", tmp_path)
+    monkeypatch.setattr(components.stacks, "REPO", tmp_path)
 
     def plan_of(text: str, capsys) -> tuple[int, str]:
         (tmp_path / "Pulumi.broken.yaml").write_text(text)

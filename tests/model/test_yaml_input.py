@@ -15,7 +15,7 @@ import os
 
 import pytest
 
-import components.capture
+import components.stacks
 from components.cli import main as cli
 from components.model import ConfigError
 from components.model import yaml_input
@@ -58,7 +58,7 @@ def test_duplicate_project_in_dev_stack_is_refused_by_plan(tmp_path, monkeypatch
     indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
     lines.insert(at + 1, f"{indent}project: someone-elses-project")
     (tmp_path / "Pulumi.dup.yaml").write_text("\n".join(lines) + "\n")
-    monkeypatch.setattr(components.capture, "REPO", tmp_path)
+    monkeypatch.setattr(components.stacks, "REPO", tmp_path)
     assert cli(["plan", "dup", "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert f"Pulumi.dup.yaml:{at + 2}:{len(indent) + 1}: duplicate key 'project' (first at line {at + 1})" in err

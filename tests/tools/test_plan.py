@@ -11,7 +11,7 @@ import sys
 import pytest
 import yaml
 
-import components.capture
+import components.stacks
 from components.capture import REPO
 from components.cli import main as cli
 from components.model import nap_limits, parse_platform
@@ -101,8 +101,8 @@ def _broken_config() -> dict:
 
 def test_broken_stack_exits_2_listing_every_error(monkeypatch, capsys, tmp_path):
     """The real program runs (load_platform under mocks) and stops before creating anything."""
-    real = components.capture.stack_config
-    monkeypatch.setattr(components.capture, "stack_config", lambda stack: _broken_config() if stack == "dev" else real(stack))
+    real = components.stacks.stack_config
+    monkeypatch.setattr(components.stacks, "stack_config", lambda stack: _broken_config() if stack == "dev" else real(stack))
     code = cli(["plan", "dev", "--out", str(tmp_path)])
     out, err = capsys.readouterr()
     assert code == 2
@@ -115,7 +115,7 @@ def test_broken_stack_exits_2_listing_every_error(monkeypatch, capsys, tmp_path)
 
 
 def test_stack_without_platform_block_exits_2(monkeypatch, capsys, tmp_path):
-    monkeypatch.setattr(components.capture, "stack_config", lambda stack: {})
+    monkeypatch.setattr(components.stacks, "stack_config", lambda stack: {})
     assert cli(["plan", "dev", "--out", str(tmp_path)]) == 2
     assert "gpu-batch-platform:platform" in capsys.readouterr().err
 
@@ -129,7 +129,7 @@ def test_unknown_stack_exits_2_and_lists_known_stacks(capsys, tmp_path):
 
 
 def test_platform_given_as_a_string_exits_2(monkeypatch, capsys, tmp_path):
-    monkeypatch.setattr(components.capture, "stack_config", lambda stack: {PLATFORM_KEY: "oops"})
+    monkeypatch.setattr(components.stacks, "stack_config", lambda stack: {PLATFORM_KEY: "oops"})
     assert cli(["plan", "dev", "--out", str(tmp_path)]) == 2
     assert "platform" in capsys.readouterr().err
 
