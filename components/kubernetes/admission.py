@@ -131,8 +131,12 @@ def queue_priority_policy(resource: str) -> dict:
 # workflow/controller/workflowpod.go copies those labels onto the pod (`addMetadata`, the template's last)
 # and takes the pod priority from `templates[].priorityClassName`, else `spec.podPriorityClassName`.
 WORKFLOW_RESOURCES = ("workflows", "workflowtemplates")
-# dag and steps templates are run by the controller itself, suspend waits: none of them creates a pod.
-_MAKES_A_POD = "!has(t.dag) && !has(t.steps) && !has(t.suspend)"
+# Argo v4.0.6 workflow/controller/operator.go `executeTemplate`: container, containerSet, script, resource and
+# data templates each create a pod (`createWorkflowPod`); dag and steps run in the controller, suspend waits.
+# http and plugin templates run in the workflow's agent pod (agent.go `createAgentPod`), whose labels are
+# fixed and carry no queue, so Kueue would hold it forever: they are refused.
+_AGENT = "has(t.http) || has(t.plugin)"
+_MAKES_A_POD = f"!has(t.dag) && !has(t.steps) && !has(t.suspend) && !({_AGENT})"
 
 
 def workflow_queue_policy(resource: str) -> dict:
@@ -179,6 +183,15 @@ def workflow_queue_policy(resource: str) -> dict:
                                                 f"({priority}) != variables.expected[{queue}]).map(t, t.name)"},
             ],
             "validations": [
+                {
+                    "expression": f"!has(object.spec.templates) || !object.spec.templates.exists(t, {_AGENT})",
+                    "reason": "Invalid",
+                    "messageExpression": (
+                        f"'template ' + object.spec.templates.filter(t, {_AGENT})[0].name + ' is an http or plugin "
+                        "template: Argo runs those in its agent pod, which carries no queue label, so Kueue would "
+                        "hold it forever: make the call from a container step instead'"
+                    ),
+                },
                 {
                     "expression": "variables.wrong.size() == 0",
                     "reason": "Invalid",

@@ -176,7 +176,7 @@ def workflow(queue: Optional[str], priority: Optional[str], step: Optional[dict]
              kind: str = "Workflow") -> dict:
     spec: dict = {"entrypoint": "main", "templates": [
         {"name": "main", "dag": {"tasks": [{"name": "train", "template": "train"}]}},
-        {"name": "train", "container": {"image": "trainer"}, **(step or {})},
+        {k: v for k, v in {"name": "train", "container": {"image": "trainer"}, **(step or {})}.items() if v is not None},
     ]}
     if queue:
         spec["podMetadata"] = {"labels": {"kueue.x-k8s.io/queue-name": queue}}
@@ -187,7 +187,10 @@ def workflow(queue: Optional[str], priority: Optional[str], step: Optional[dict]
 
 
 @pytest.mark.parametrize("obj", [
-    workflow("high", "high"), workflow("low", None), workflow("low", "low", kind="WorkflowTemplate"),
+    workflow("high", "high"), workflow("low", None),
+    # operator.go executeResource / executeData create a pod each (createWorkflowPod): queued like a container.
+    workflow("high", "high", {"container": None, "resource": {"action": "get", "manifest": "{}"}}),
+    workflow("low", "low", kind="WorkflowTemplate"),
     workflow(None, None, {"metadata": {"labels": {"kueue.x-k8s.io/queue-name": "high"}}, "priorityClassName": "high"}),
     workflow("low", None, {"metadata": {"labels": {"kueue.x-k8s.io/queue-name": "high"}}, "priorityClassName": "high"}),
 ])
@@ -203,7 +206,12 @@ def test_workflows_whose_step_pods_name_a_queue_at_its_priority_are_admitted(obj
     (workflow("high", "high", {"priorityClassName": "low"}), "step template train"),
     (workflow("low", None, {"metadata": {"labels": {"kueue.x-k8s.io/queue-name": "high"}}}), "step template train"),
     (workflow(None, None, kind="WorkflowTemplate"), "step template train"),
+    (workflow(None, None, {"container": None, "resource": {"action": "get", "manifest": "{}"}}), "step template train"),
     (workflow("high", "high", {"podSpecPatch": '{"priorityClassName": "low"}'}), "podSpecPatch may rewrite"),
+    # Argo v4.0.6 workflow/controller/agent.go createAgentPod: the agent pod's labels are fixed (workflow,
+    # completed, component), so no queue label reaches it.
+    (workflow("high", "high", {"container": None, "http": {"url": "https://example.com"}}),
+     "template train is an http or plugin template"),
 ])
 def test_workflows_with_a_step_that_would_bypass_the_queue_are_refused_at_submission(objs, obj, says):
     message = admission_review(*objs, obj, TEAM_NS)
