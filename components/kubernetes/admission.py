@@ -202,6 +202,19 @@ def workflow_queue_policy(resource: str) -> dict:
                         f"priorityClassName or spec.podPriorityClassName (queue: priority = {pairs})'"
                     ),
                 },
+                # Argo v4.0.6 workflow/util/merge.go JoinWorkflowSpec: a referencing Workflow's spec wins over its
+                # WorkflowTemplate's, so a queue or priority set here would apply to templates the WorkflowTemplate
+                # policy checked against another one.
+                {
+                    "expression": f"!has(object.spec.workflowTemplateRef) || (!has(object.spec.podPriorityClassName) "
+                                  f"&& !({pod_labels}{label} in object.spec.podMetadata.labels))",
+                    "reason": "Invalid",
+                    "messageExpression": (
+                        f"'a workflow that runs spec.workflowTemplateRef takes its queue and priority from that "
+                        f"WorkflowTemplate: remove spec.podPriorityClassName and the {QUEUE_LABEL} label of "
+                        f"spec.podMetadata, or set them in the WorkflowTemplate'"
+                    ),
+                },
                 {
                     "expression": "!has(object.spec.podSpecPatch) && (!has(object.spec.templates) || "
                                   "object.spec.templates.all(t, !has(t.podSpecPatch)))",

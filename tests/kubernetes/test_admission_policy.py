@@ -191,6 +191,7 @@ def workflow(queue: Optional[str], priority: Optional[str], step: Optional[dict]
     # operator.go executeResource / executeData create a pod each (createWorkflowPod): queued like a container.
     workflow("high", "high", {"container": None, "resource": {"action": "get", "manifest": "{}"}}),
     workflow("low", "low", kind="WorkflowTemplate"),
+    {**workflow(None, None), "spec": {"workflowTemplateRef": {"name": "pipeline"}, "arguments": {}}},
     workflow(None, None, {"metadata": {"labels": {"kueue.x-k8s.io/queue-name": "high"}}, "priorityClassName": "high"}),
     workflow("low", None, {"metadata": {"labels": {"kueue.x-k8s.io/queue-name": "high"}}, "priorityClassName": "high"}),
 ])
@@ -208,6 +209,11 @@ def test_workflows_whose_step_pods_name_a_queue_at_its_priority_are_admitted(obj
     (workflow(None, None, kind="WorkflowTemplate"), "step template train"),
     (workflow(None, None, {"container": None, "resource": {"action": "get", "manifest": "{}"}}), "step template train"),
     (workflow("high", "high", {"podSpecPatch": '{"priorityClassName": "low"}'}), "podSpecPatch may rewrite"),
+    ({**workflow("high", "low"), "spec": {"workflowTemplateRef": {"name": "pipeline"}, "podPriorityClassName": "low"}},
+     "takes its queue and priority from that WorkflowTemplate"),
+    ({**workflow("high", "low"), "spec": {"workflowTemplateRef": {"name": "pipeline"},
+                                          "podMetadata": {"labels": {"kueue.x-k8s.io/queue-name": "high"}}}},
+     "remove spec.podPriorityClassName and the kueue.x-k8s.io/queue-name label"),
     # Argo v4.0.6 workflow/controller/agent.go createAgentPod: the agent pod's labels are fixed (workflow,
     # completed, component), so no queue label reaches it.
     (workflow("high", "high", {"container": None, "http": {"url": "https://example.com"}}),
