@@ -9,7 +9,6 @@ etc.); with --enable-logging=stderr Chromium logs every console message, uncaugh
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -22,18 +21,11 @@ from components.capture import REPO
 from components.model import parse_platform
 from components.model.ledger import ledger
 from conftest import load_dev_platform_raw
+from browser_support import CHROMIUM, FLAGS, needs_browser
 from picture_measure import README_WIDTH, measure
 
-CHROMIUM = shutil.which("chromium")
 README_PICTURE = REPO / "docs" / "dev-platform.svg"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--enable-logging=stderr", "--v=0"]
 CONSOLE = re.compile(r":CONSOLE[:(\]].*")
-
-needs_browser = pytest.mark.needs_tools(
-    "chromium", hint="apt-get install -y chromium (.ci/run installs it and requires it)")
-
 
 def dump_dom(page: Path, tmp_path: Path) -> tuple[str, list[str]]:
     """(the DOM after scripts ran, every console message) of `page` in headless Chromium."""

@@ -10,61 +10,13 @@ when no WorkloadPriorityClass is set (Kueue `site/content/en/docs/concepts/workl
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Optional
 
-import celpy
 import pytest
 
 from components.kubernetes.manifest_validation import is_validated, problems
+from admission_support import BINDING, TEAM_NS, VAP, admission_review
 from components.plan import kubernetes_object
-
-VAP = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
-BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
-TEAM_NS = {"kubernetes.io/metadata.name": "team-a", "batch-platform/team": "team-a", "batch-platform/kueue-managed": "true"}
-
-
-@cache
-def _env() -> celpy.Environment:
-    return celpy.Environment()
-
-
-def _eval(expression: str, activation: dict):
-    env = _env()
-    result = env.program(env.compile(expression)).evaluate(activation)
-    if isinstance(result, celpy.CELEvalError):
-        raise result
-    return result
-
-
-def admission_review(policies: list[dict], bindings: list[dict], obj: dict, namespace_labels: dict,
-                     operation: str = "CREATE", old: Optional[dict] = None) -> Optional[str]:
-    """The first denial message for `obj`, or None when every bound policy admits it."""
-    group, _, version = obj["apiVersion"].rpartition("/")
-    resource = obj["kind"].lower() + "s"
-    for binding in bindings:
-        wanted = binding["spec"]["matchResources"]["namespaceSelector"]["matchLabels"]
-        if any(namespace_labels.get(k) != v for k, v in wanted.items()):
-            continue
-        policy = next(p for p in policies if p["metadata"]["name"] == binding["spec"]["policyName"])
-        spec = policy["spec"]
-        if not any(group in r["apiGroups"] and version in r["apiVersions"] and resource in r["resources"]
-                   and operation in r["operations"] for r in spec["matchConstraints"]["resourceRules"]):
-            continue
-        activation = {"object": celpy.json_to_cel(obj), "oldObject": celpy.json_to_cel(old),
-                      "request": celpy.json_to_cel({"operation": operation})}
-        if not all(_eval(c["expression"], activation) for c in spec.get("matchConditions", [])):
-            continue
-        variables: dict = {}
-        for var in spec.get("variables", []):
-            variables[var["name"]] = _eval(var["expression"], {**activation, "variables": celpy.celtypes.MapType(variables)})
-        activation["variables"] = celpy.celtypes.MapType(variables)
-        for rule in spec["validations"]:
-            if not _eval(rule["expression"], activation):
-                assert binding["spec"]["validationActions"] == ["Deny"]
-                return str(_eval(rule["messageExpression"], activation))
-    return None
-
 
 @pytest.fixture(scope="module")
 def objs(dev_capture) -> tuple[list[dict], list[dict]]:

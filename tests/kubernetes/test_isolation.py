@@ -23,7 +23,7 @@ from components.model import parse_platform
 from components.plan import kubernetes_object
 from components.workloads.render import kinds_for, render as render_workload
 from conftest import STACKS, load_stack_config
-from test_admission_policy import admission_review
+from admission_support import admission_review
 
 NAMESPACE = "kubernetes:core/v1:Namespace"
 NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy"

@@ -22,7 +22,7 @@ import pytest
 
 from components.monitoring import dashboards, preview
 from components.capture import REPO
-from test_cost_picture import CHROMIUM, FLAGS, needs_browser
+from browser_support import CHROMIUM, FLAGS, needs_browser
 from test_monitoring_promql import NEEDS_PROMETHEUS, _platform, local_prometheus  # noqa: F401 (a fixture)
 
 OUT = REPO / "docs" / "dashboards"

@@ -35,7 +35,7 @@ from components.workloads.serving import SERVING_METRIC, replica_gpus
 from components.monitoring import adapter
 from components.capture import PROJECT, REPO
 from conftest import assert_issue, config_error, load_dev_platform_raw, load_stack_config
-from test_admission_policy import BINDING, TEAM_NS, VAP, admission_review
+from admission_support import BINDING, TEAM_NS, VAP, admission_review
 
 DEV = parse_platform(load_dev_platform_raw())
 TEAM_C = 2
