@@ -60,11 +60,13 @@ def policy_name(resource: str) -> str:
     return f"queue-priority-{resource}"
 
 
-def queue_priority_policy(resource: str) -> dict:
-    kind = KINDS[resource]
-    expected = "{" + ", ".join(f"{_cel_string(c)}: {_cel_string(priority_class_for(c))}" for c in QUEUE_CLASSES) + "}"
-    where = kind["where"]
-    label = _cel_string(QUEUE_LABEL)
+def _class_priorities() -> str:
+    """The CEL map from each queue class to the PriorityClass its pods must carry."""
+    return "{" + ", ".join(f"{_cel_string(c)}: {_cel_string(priority_class_for(c))}" for c in QUEUE_CLASSES) + "}"
+
+
+def _policy(resource: str, group: str, version: str, spec: dict) -> dict:
+    """A fail-closed ValidatingAdmissionPolicy on CREATE and UPDATE of `resource`, with the rest of its spec."""
     return {
         "apiVersion": VAP_API,
         "kind": "ValidatingAdmissionPolicy",
@@ -72,57 +74,67 @@ def queue_priority_policy(resource: str) -> dict:
         "spec": {
             "failurePolicy": "Fail",
             "matchConstraints": {"resourceRules": [{
-                "apiGroups": [kind["group"]], "apiVersions": [kind["version"]],
+                "apiGroups": [group], "apiVersions": [version],
                 "operations": ["CREATE", "UPDATE"], "resources": [resource],
             }]},
-            "matchConditions": [
-                # Only jobs that name one of the platform's queue classes; other queue names have no LocalQueue.
-                {
-                    "name": "names-a-queue-class",
-                    "expression": f"has(object.metadata.labels) && {label} in object.metadata.labels && "
-                                  f"object.metadata.labels[{label}] in {expected}",
-                },
-                # Updates only when they (re)name the queue: the pod priority of a Job or JobSet is immutable,
-                # and checking every update would let a job that predates the policy block its own
-                # controller's updates and deletion (finalizers).
-                {
-                    "name": "creates-or-renames-the-queue",
-                    "expression": f"request.operation != 'UPDATE' || !has(oldObject.metadata.labels) || "
-                                  f"!({label} in oldObject.metadata.labels) || "
-                                  f"oldObject.metadata.labels[{label}] != object.metadata.labels[{label}]",
-                },
-            ],
-            "variables": [
-                {"name": "queue", "expression": f"object.metadata.labels[{label}]"},
-                {"name": "expected", "expression": f"{expected}[variables.queue]"},
-                {"name": "podSpecs", "expression": kind["pod_specs"]},
-                # A pod without priorityClassName runs at the global default.
-                {"name": "priorities", "expression": "variables.podSpecs.map(s, has(s.priorityClassName) ? "
-                                                     f"s.priorityClassName : {_cel_string(DEFAULT_PRIORITY_CLASS)})"},
-            ],
-            "validations": [
-                {
-                    "expression": "variables.priorities.all(p, p == variables.expected)",
-                    "reason": "Invalid",
-                    "messageExpression": (
-                        f"'queue ' + variables.queue + ' admits work at priority ' + variables.expected + "
-                        f"' (Kueue takes the job priority from its pods), but its pods run at ' + "
-                        f"variables.priorities.filter(p, p != variables.expected)[0] + ': set priorityClassName: ' + "
-                        f"variables.expected + ' in {where}'"
-                    ),
-                },
-                {
-                    "expression": "variables.queue != 'compact' || variables.podSpecs.all(s, has(s.nodeSelector) && "
-                                  f"{_cel_string(GKE_PLACEMENT_GROUP_LABEL)} in s.nodeSelector)",
-                    "reason": "Invalid",
-                    "messageExpression": (
-                        f"'queue compact needs a compact-placement node pool per job: add nodeSelector "
-                        f"{GKE_PLACEMENT_GROUP_LABEL}: <namespace>-<job name> in {where}'"
-                    ),
-                },
-            ],
+            **spec,
         },
     }
+
+
+def queue_priority_policy(resource: str) -> dict:
+    kind = KINDS[resource]
+    expected = _class_priorities()
+    where = kind["where"]
+    label = _cel_string(QUEUE_LABEL)
+    return _policy(resource, kind["group"], kind["version"], {
+        "matchConditions": [
+            # Only jobs that name one of the platform's queue classes; other queue names have no LocalQueue.
+            {
+                "name": "names-a-queue-class",
+                "expression": f"has(object.metadata.labels) && {label} in object.metadata.labels && "
+                              f"object.metadata.labels[{label}] in {expected}",
+            },
+            # Updates only when they (re)name the queue: the pod priority of a Job or JobSet is immutable,
+            # and checking every update would let a job that predates the policy block its own
+            # controller's updates and deletion (finalizers).
+            {
+                "name": "creates-or-renames-the-queue",
+                "expression": f"request.operation != 'UPDATE' || !has(oldObject.metadata.labels) || "
+                              f"!({label} in oldObject.metadata.labels) || "
+                              f"oldObject.metadata.labels[{label}] != object.metadata.labels[{label}]",
+            },
+        ],
+        "variables": [
+            {"name": "queue", "expression": f"object.metadata.labels[{label}]"},
+            {"name": "expected", "expression": f"{expected}[variables.queue]"},
+            {"name": "podSpecs", "expression": kind["pod_specs"]},
+            # A pod without priorityClassName runs at the global default.
+            {"name": "priorities", "expression": "variables.podSpecs.map(s, has(s.priorityClassName) ? "
+                                                 f"s.priorityClassName : {_cel_string(DEFAULT_PRIORITY_CLASS)})"},
+        ],
+        "validations": [
+            {
+                "expression": "variables.priorities.all(p, p == variables.expected)",
+                "reason": "Invalid",
+                "messageExpression": (
+                    f"'queue ' + variables.queue + ' admits work at priority ' + variables.expected + "
+                    f"' (Kueue takes the job priority from its pods), but its pods run at ' + "
+                    f"variables.priorities.filter(p, p != variables.expected)[0] + ': set priorityClassName: ' + "
+                    f"variables.expected + ' in {where}'"
+                ),
+            },
+            {
+                "expression": "variables.queue != 'compact' || variables.podSpecs.all(s, has(s.nodeSelector) && "
+                              f"{_cel_string(GKE_PLACEMENT_GROUP_LABEL)} in s.nodeSelector)",
+                "reason": "Invalid",
+                "messageExpression": (
+                    f"'queue compact needs a compact-placement node pool per job: add nodeSelector "
+                    f"{GKE_PLACEMENT_GROUP_LABEL}: <namespace>-<job name> in {where}'"
+                ),
+            },
+        ],
+    })
 
 
 # Argo Workflows: Kueue manages a workflow's step pods through its plain-pod integration, one Workload per
@@ -140,7 +152,7 @@ _MAKES_A_POD = f"!has(t.dag) && !has(t.steps) && !has(t.suspend) && !({_AGENT})"
 
 
 def workflow_queue_policy(resource: str) -> dict:
-    expected = "{" + ", ".join(f"{_cel_string(c)}: {_cel_string(priority_class_for(c))}" for c in QUEUE_CLASSES) + "}"
+    expected = _class_priorities()
     label = _cel_string(QUEUE_LABEL)
     default = _cel_string(DEFAULT_PRIORITY_CLASS)
     pod_labels = "has(object.spec.podMetadata) && has(object.spec.podMetadata.labels) && "
@@ -151,80 +163,70 @@ def workflow_queue_policy(resource: str) -> dict:
     priority = (f"has(t.priorityClassName) ? t.priorityClassName : (has(object.spec.podPriorityClassName) ? "
                 f"object.spec.podPriorityClassName : {default})")
     pairs = ", ".join(f"{c}: {priority_class_for(c)}" for c in QUEUE_CLASSES)
-    return {
-        "apiVersion": VAP_API,
-        "kind": "ValidatingAdmissionPolicy",
-        "metadata": {"name": policy_name(resource)},
-        "spec": {
-            "failurePolicy": "Fail",
-            "matchConstraints": {"resourceRules": [{
-                "apiGroups": ["argoproj.io"], "apiVersions": ["v1alpha1"],
-                "operations": ["CREATE", "UPDATE"], "resources": [resource],
-            }]},
-            "matchConditions": [
-                # The controller rewrites a Workflow's status in the object itself: updates are checked only
-                # when they change what its pods are made from, so an old workflow can still be stopped.
-                {
-                    "name": "creates-or-changes-the-pods",
-                    "expression": "request.operation != 'UPDATE' || "
-                                  "(has(object.spec.templates) ? object.spec.templates : []) != "
-                                  "(has(oldObject.spec.templates) ? oldObject.spec.templates : []) || "
-                                  "(has(object.spec.podMetadata) ? object.spec.podMetadata : {}) != "
-                                  "(has(oldObject.spec.podMetadata) ? oldObject.spec.podMetadata : {}) || "
-                                  "(has(object.spec.podPriorityClassName) ? object.spec.podPriorityClassName : '') != "
-                                  "(has(oldObject.spec.podPriorityClassName) ? oldObject.spec.podPriorityClassName : '')",
-                },
-            ],
-            "variables": [
-                {"name": "expected", "expression": expected},
-                {"name": "steps", "expression": f"has(object.spec.templates) ? "
-                                                f"object.spec.templates.filter(t, {_MAKES_A_POD}) : []"},
-                {"name": "wrong", "expression": f"variables.steps.filter(t, !(({queue}) in variables.expected) || "
-                                                f"({priority}) != variables.expected[{queue}]).map(t, t.name)"},
-            ],
-            "validations": [
-                {
-                    "expression": f"!has(object.spec.templates) || !object.spec.templates.exists(t, {_AGENT})",
-                    "reason": "Invalid",
-                    "messageExpression": (
-                        f"'template ' + object.spec.templates.filter(t, {_AGENT})[0].name + ' is an http or plugin "
-                        "template: Argo runs those in its agent pod, which carries no queue label, so Kueue would "
-                        "hold it forever: make the call from a container step instead'"
-                    ),
-                },
-                {
-                    "expression": "variables.wrong.size() == 0",
-                    "reason": "Invalid",
-                    "messageExpression": (
-                        "'step template ' + variables.wrong[0] + ' runs a pod that no queue admits at its priority "
-                        f"(Kueue admits each workflow pod through a team queue): set {QUEUE_LABEL} in "
-                        "spec.podMetadata.labels or the template\\'s metadata.labels, and the matching "
-                        f"priorityClassName or spec.podPriorityClassName (queue: priority = {pairs})'"
-                    ),
-                },
-                # Argo v4.0.6 workflow/util/merge.go JoinWorkflowSpec: a referencing Workflow's spec wins over its
-                # WorkflowTemplate's, so a queue or priority set here would apply to templates the WorkflowTemplate
-                # policy checked against another one.
-                {
-                    "expression": f"!has(object.spec.workflowTemplateRef) || (!has(object.spec.podPriorityClassName) "
-                                  f"&& !({pod_labels}{label} in object.spec.podMetadata.labels))",
-                    "reason": "Invalid",
-                    "messageExpression": (
-                        f"'a workflow that runs spec.workflowTemplateRef takes its queue and priority from that "
-                        f"WorkflowTemplate: remove spec.podPriorityClassName and the {QUEUE_LABEL} label of "
-                        f"spec.podMetadata, or set them in the WorkflowTemplate'"
-                    ),
-                },
-                {
-                    "expression": "!has(object.spec.podSpecPatch) && (!has(object.spec.templates) || "
-                                  "object.spec.templates.all(t, !has(t.podSpecPatch)))",
-                    "reason": "Invalid",
-                    "messageExpression": ("'podSpecPatch may rewrite a step pod\\'s priority or labels after "
-                                          "this check: set the fields it patches in the templates instead'"),
-                },
-            ],
-        },
-    }
+    return _policy(resource, "argoproj.io", "v1alpha1", {
+        "matchConditions": [
+            # The controller rewrites a Workflow's status in the object itself: updates are checked only
+            # when they change what its pods are made from, so an old workflow can still be stopped.
+            {
+                "name": "creates-or-changes-the-pods",
+                "expression": "request.operation != 'UPDATE' || "
+                              "(has(object.spec.templates) ? object.spec.templates : []) != "
+                              "(has(oldObject.spec.templates) ? oldObject.spec.templates : []) || "
+                              "(has(object.spec.podMetadata) ? object.spec.podMetadata : {}) != "
+                              "(has(oldObject.spec.podMetadata) ? oldObject.spec.podMetadata : {}) || "
+                              "(has(object.spec.podPriorityClassName) ? object.spec.podPriorityClassName : '') != "
+                              "(has(oldObject.spec.podPriorityClassName) ? oldObject.spec.podPriorityClassName : '')",
+            },
+        ],
+        "variables": [
+            {"name": "expected", "expression": expected},
+            {"name": "steps", "expression": f"has(object.spec.templates) ? "
+                                            f"object.spec.templates.filter(t, {_MAKES_A_POD}) : []"},
+            {"name": "wrong", "expression": f"variables.steps.filter(t, !(({queue}) in variables.expected) || "
+                                            f"({priority}) != variables.expected[{queue}]).map(t, t.name)"},
+        ],
+        "validations": [
+            {
+                "expression": f"!has(object.spec.templates) || !object.spec.templates.exists(t, {_AGENT})",
+                "reason": "Invalid",
+                "messageExpression": (
+                    f"'template ' + object.spec.templates.filter(t, {_AGENT})[0].name + ' is an http or plugin "
+                    "template: Argo runs those in its agent pod, which carries no queue label, so Kueue would "
+                    "hold it forever: make the call from a container step instead'"
+                ),
+            },
+            {
+                "expression": "variables.wrong.size() == 0",
+                "reason": "Invalid",
+                "messageExpression": (
+                    "'step template ' + variables.wrong[0] + ' runs a pod that no queue admits at its priority "
+                    f"(Kueue admits each workflow pod through a team queue): set {QUEUE_LABEL} in "
+                    "spec.podMetadata.labels or the template\\'s metadata.labels, and the matching "
+                    f"priorityClassName or spec.podPriorityClassName (queue: priority = {pairs})'"
+                ),
+            },
+            # Argo v4.0.6 workflow/util/merge.go JoinWorkflowSpec: a referencing Workflow's spec wins over its
+            # WorkflowTemplate's, so a queue or priority set here would apply to templates the WorkflowTemplate
+            # policy checked against another one.
+            {
+                "expression": f"!has(object.spec.workflowTemplateRef) || (!has(object.spec.podPriorityClassName) "
+                              f"&& !({pod_labels}{label} in object.spec.podMetadata.labels))",
+                "reason": "Invalid",
+                "messageExpression": (
+                    f"'a workflow that runs spec.workflowTemplateRef takes its queue and priority from that "
+                    f"WorkflowTemplate: remove spec.podPriorityClassName and the {QUEUE_LABEL} label of "
+                    f"spec.podMetadata, or set them in the WorkflowTemplate'"
+                ),
+            },
+            {
+                "expression": "!has(object.spec.podSpecPatch) && (!has(object.spec.templates) || "
+                              "object.spec.templates.all(t, !has(t.podSpecPatch)))",
+                "reason": "Invalid",
+                "messageExpression": ("'podSpecPatch may rewrite a step pod\\'s priority or labels after "
+                                      "this check: set the fields it patches in the templates instead'"),
+            },
+        ],
+    })
 
 
 def queue_priority_binding(resource: str, namespace_labels: dict[str, str]) -> dict:
