@@ -40,18 +40,17 @@ def quotas(resources: Iterable[dict]) -> dict[tuple[str, str], tuple[int, int | 
     return {k: (nominal[k], borrow[k]) for k in nominal}
 
 
+def _gpus_of_pool(inputs: dict) -> int:
+    """The most GPUs a node pool can hold: fixed size or autoscaling maximum x GPUs per node (0 for CPU pools)."""
+    accels = (inputs.get("nodeConfig") or {}).get("guestAccelerators") or []
+    nodes = inputs.get("nodeCount") or (inputs.get("autoscaling") or {}).get("totalMaxNodeCount", 0)
+    return _int(nodes) * sum(_int(a.get("count")) for a in accels)
+
+
 def pool_gpus(resources: Iterable[dict]) -> dict[str, int]:
-    """Static GPU pool -> most GPUs it can hold (fixed size or autoscaling maximum x GPUs per node)."""
-    out = {}
-    for r in resources:
-        if r["type"] != T_POOL:
-            continue
-        accels = r["inputs"].get("nodeConfig", {}).get("guestAccelerators") or []
-        if not accels:
-            continue
-        nodes = r["inputs"].get("nodeCount") or (r["inputs"].get("autoscaling") or {}).get("totalMaxNodeCount", 0)
-        out[r["inputs"]["name"]] = _int(nodes) * sum(_int(a.get("count")) for a in accels)
-    return out
+    """Static GPU pool -> most GPUs it can hold."""
+    return {r["inputs"]["name"]: _gpus_of_pool(r["inputs"]) for r in resources
+            if r["type"] == T_POOL and (r["inputs"].get("nodeConfig") or {}).get("guestAccelerators")}
 
 
 def delete_first_gap(type_: str, inputs: dict, options: dict) -> str | None:
@@ -62,8 +61,7 @@ def delete_first_gap(type_: str, inputs: dict, options: dict) -> str | None:
     if type_ != T_POOL or not options.get("deleteBeforeReplace"):
         return None
     affinity = (inputs.get("nodeConfig") or {}).get("reservationAffinity") or {}
-    accels = (inputs.get("nodeConfig") or {}).get("guestAccelerators") or []
-    gpus = _int(inputs.get("nodeCount")) * sum(_int(a.get("count")) for a in accels)
+    gpus = _gpus_of_pool(inputs)
     what = "reserved GPUs" if affinity.get("consumeReservationType") == "SPECIFIC_RESERVATION" else "GPUs"
     return (f"CAPACITY GAP: its {gpus} {what} are gone from the delete until the new pool's nodes are up "
             "(the old pool is deleted first; schedule it when the queues can wait)")
