@@ -214,6 +214,9 @@ class Team(Model):
     )
     serving: Optional[Serving] = Field(
         None, description="Optional: an autoscaled model server on the team's `serving` queue (docs/teams.md).")
+    pipelines: bool = Field(
+        False, description="Grants the team Argo Workflows in its namespace: pipelines whose pod steps are admitted "
+        "through its own queues (docs/teams.md \"Submit a pipeline\").")
 
 
 class Dws(Model):
