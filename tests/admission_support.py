@@ -6,24 +6,19 @@ messageExpression. The CEL runs in cel-python."""
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Optional
 
 import celpy
+
+from components.kubernetes import cel
 
 VAP = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
 BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
 TEAM_NS = {"kubernetes.io/metadata.name": "team-a", "batch-platform/team": "team-a", "batch-platform/kueue-managed": "true"}
 
 
-@cache
-def _env() -> celpy.Environment:
-    return celpy.Environment()
-
-
 def _eval(expression: str, activation: dict):
-    env = _env()
-    result = env.program(env.compile(expression)).evaluate(activation)
+    result = cel.program(expression).evaluate(activation)
     if isinstance(result, celpy.CELEvalError):
         raise result
     return result

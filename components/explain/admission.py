@@ -10,28 +10,18 @@ cel-python, as for the CRDs' own rules (components/kubernetes/manifest_validatio
 
 from __future__ import annotations
 
-import functools
 from typing import Optional
 
 import celpy
 
+from ..kubernetes import cel
 from .matching import labels_match
 
 RESOURCES = {("batch", "Job"): "jobs", ("jobset.x-k8s.io", "JobSet"): "jobsets", ("apps", "Deployment"): "deployments"}
 
 
-@functools.cache
-def _env() -> celpy.Environment:
-    return celpy.Environment()
-
-
-@functools.cache
-def _program(expression: str) -> celpy.Runner:
-    return _env().program(_env().compile(expression))
-
-
 def _eval(expression: str, activation: dict):
-    result = _program(expression).evaluate(activation)
+    result = cel.program(expression).evaluate(activation)
     if isinstance(result, celpy.CELEvalError):
         raise result
     return result

@@ -18,6 +18,7 @@ import jsonschema
 import regex
 from jsonschema.protocols import Validator
 
+from . import cel
 from .kueue_webhooks import cluster_queue_webhook_problems, quota_webhook_problems
 from .manifest_schema import FieldPath, object_metadata, schema_problems
 
@@ -172,23 +173,13 @@ _CrdValidator = jsonschema.validators.extend(
 def _collect_rules(schema: dict, location: tuple[str, ...]) -> Iterator[_Rule]:
     for rule in schema.get("x-kubernetes-validations", []):
         if not _OLD_SELF.search(rule["rule"]):  # transition rules run only on update
-            yield _Rule(location, _program(rule["rule"]), rule["rule"], rule.get("message") or rule["rule"])
+            yield _Rule(location, cel.program(rule["rule"]), rule["rule"], rule.get("message") or rule["rule"])
     for key, sub in schema.get("properties", {}).items():
         yield from _collect_rules(sub, (*location, key))
     if isinstance(schema.get("items"), dict):
         yield from _collect_rules(schema["items"], (*location, _ITEMS))
     if isinstance(schema.get("additionalProperties"), dict):
         yield from _collect_rules(schema["additionalProperties"], (*location, _VALUES))
-
-
-@functools.cache
-def _cel() -> celpy.Environment:
-    return celpy.Environment()  # builds the CEL grammar (~0.2 s), so only when a rule is first needed
-
-
-@functools.cache
-def _program(rule: str) -> celpy.Runner:
-    return _cel().program(_cel().compile(rule))
 
 
 def _cel_problems(obj: dict, rules: Iterable[_Rule]) -> Iterator[tuple[FieldPath, str]]:

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import yaml
 
 from .catalog import MachineType
+from .yaml_input import read_platform_data
 
 OVERHEAD_FILE = Path(__file__).resolve().parents[2] / "platform" / "catalog" / "gpu_node_overhead.yaml"
 
@@ -112,7 +112,7 @@ class NodeOverhead:
 
 @cache
 def node_overhead() -> NodeOverhead:
-    raw = yaml.safe_load(OVERHEAD_FILE.read_text())
+    raw = read_platform_data(OVERHEAD_FILE)
     return NodeOverhead(
         daemonsets=tuple(DaemonSet(d["name"], d["namespace"], d["why"], Resources(d["cpuMillicores"], d["memoryMiB"]))
                          for d in raw["daemonSets"]),

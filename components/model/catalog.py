@@ -7,7 +7,8 @@ from functools import cache
 from pathlib import Path
 from typing import Optional
 
-import yaml
+from .yaml_input import read_platform_data
+
 
 CATALOG_FILE = Path(__file__).resolve().parents[2] / "platform" / "catalog" / "machine_types.yaml"
 
@@ -23,7 +24,7 @@ class MachineType:
 
 @cache
 def machine_types() -> dict[str, MachineType]:
-    raw = yaml.safe_load(CATALOG_FILE.read_text())
+    raw = read_platform_data(CATALOG_FILE)
     return {
         name: MachineType(
             name=name,
@@ -42,5 +43,5 @@ ZONES_FILE = CATALOG_FILE.with_name("zones.yaml")
 @cache
 def region_zones() -> dict[str, tuple[str, ...]]:
     """region -> its zones (full names), from platform/catalog/zones.yaml."""
-    raw = yaml.safe_load(ZONES_FILE.read_text())
+    raw = read_platform_data(ZONES_FILE)
     return {region: tuple(f"{region}-{suffix}" for suffix in suffixes) for region, suffixes in raw.items()}

@@ -17,10 +17,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-import yaml
-
 from .errors import REMOVE, Issue
 from .schema import SCHEMA_VERSIONS
+from .yaml_input import read_platform_data
 
 VALUES_DIR = Path(__file__).resolve().parents[2] / "platform" / "charts" / "values"
 Path_ = tuple[str, ...]
@@ -165,8 +164,7 @@ def dotted(path: Path_) -> str:
 
 @cache
 def _load(file: str) -> Any:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load((VALUES_DIR / file).read_text(), Loader=loader)
+    return read_platform_data(VALUES_DIR / file)
 
 
 def merged(base: Any, overlay: Any, joined: frozenset[Path_] = frozenset(), path: Path_ = ()) -> Any:

@@ -12,11 +12,11 @@ from functools import cache
 from pathlib import Path
 from typing import Literal, Optional
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from .errors import ConfigError, Issue, format_path
+from .yaml_input import read_platform_data
 
 PRICES_FILE = Path(__file__).resolve().parents[2] / "platform" / "catalog" / "prices.yaml"
 Evidence = Literal["google-page", "billing-catalog", "unverified"]
@@ -124,4 +124,4 @@ def parse_catalog(raw: object, source: str = "platform/catalog/prices.yaml") -> 
 
 @cache
 def price_catalog() -> PriceCatalog:
-    return parse_catalog(yaml.safe_load(PRICES_FILE.read_text()))
+    return parse_catalog(read_platform_data(PRICES_FILE))
