@@ -9,6 +9,7 @@ from typing import Optional
 import click
 
 from components.explain import ADMITTED, WorkloadError, from_capture, from_object
+from components.explain.apiserver import negatives
 from components.explain import load_workload_file, parse_used, parse_workloads
 from components.explain.cluster import with_objects
 from components.explain.dispatch import dispatch_notes
@@ -76,7 +77,7 @@ def explain(stack: str, file: Optional[Path], team: Optional[str], kind: Optiona
             if pending:
                 click.echo(f"note: {running}: {pending} Workload(s) without quota reserved are left out", err=True)
         check_capacity(holding, cluster)
-        result = simulate(cluster, [from_object(obj) for obj in objs], holding, namespace, now)
+        result = simulate(cluster, _workloads(objs, str(file) if file else f"{team}/{kind}"), holding, namespace, now)
     except (ValueError, WorkloadError, QuantityError, ConfigError) as err:
         raise BadInput(str(err)) from None
     # A fleet manager's dispatched workloads: which worker runs them (components/explain/dispatch.py).
@@ -87,3 +88,25 @@ def explain(stack: str, file: Optional[Path], team: Optional[str], kind: Optiona
         click.echo("\n".join(f"  {line}" for line in result.usage) or "  no GPU quota in use")
         click.echo("".join(f"\n  preempted (--used): {w}" for w in result.evicted))
     return 0 if all(v.status == ADMITTED for v in result.verdicts) else 1
+
+
+def _workloads(objs: list[dict], source: str) -> list:
+    """Each object as explain's Workload. What the API server cannot decode, and any negative count or
+    quantity, is bad input named by file, object and field path, with the fix."""
+    out = []
+    for obj in objs:
+        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        name = "/".join(str(meta[k]) for k in ("namespace", "name") if meta.get(k)) or "(no metadata.name)"
+        where = f"{source}: {obj.get('kind')} {name}"
+        try:
+            workload = from_object(obj)
+        except WorkloadError as err:
+            raise BadInput(f"{where}: {err}") from None
+        bad = negatives(obj)
+        if bad:
+            fields = "; ".join(f"{path} is {value}" for path, value in bad)
+            raise BadInput(f"{where}: {fields}: a count or quantity cannot be negative (the API server rejects it: "
+                           "must be greater than or equal to 0); fix: set it to 0 or more, e.g. nvidia.com/gpu: 2, "
+                           "parallelism: 1")
+        out.append(workload)
+    return out

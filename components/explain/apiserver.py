@@ -89,6 +89,47 @@ def job_errors(job_spec: dict, where: str) -> list[str]:
     return found
 
 
+def _job_negatives(job_spec: dict, where: str) -> Iterator[tuple[str, str]]:
+    for field in ("parallelism", "completions"):
+        value = job_spec.get(field)
+        if isinstance(value, int) and value < 0:
+            yield f"{where}.{field}", str(value)
+    yield from _pod_negatives(((job_spec.get("template") or {}).get("spec")) or {}, f"{where}.template.spec")
+
+
+def _pod_negatives(pod: dict, where: str) -> Iterator[tuple[str, str]]:
+    for group in ("initContainers", "containers"):
+        for i, c in enumerate(pod.get(group) or []):
+            res = c.get("resources") or {}
+            for kind in ("limits", "requests"):
+                for name, value in sorted((res.get(kind) or {}).items()):
+                    amount = _quantity(value)
+                    if amount is not None and amount < 0:
+                        yield f"{where}.{group}[{i}].resources.{kind}[{name}]", _text(value)
+
+
+def negatives(obj: dict) -> list[tuple[str, str]]:
+    """(field path in the object as written, value) of every negative count or quantity of a Job, a
+    JobSet (its replicas too) or a Deployment (its replicas too): nothing the API server stores, and
+    never what the author meant, so the CLI refuses them as bad input before simulating anything.
+    Call after `workload.from_object` accepted the object's shape."""
+    spec = obj.get("spec") or {}
+    if obj.get("kind") == "Job":
+        return list(_job_negatives(spec, "spec"))
+    found = []
+    if obj.get("kind") == "JobSet":
+        for i, rj in enumerate(spec.get("replicatedJobs") or []):
+            where = f"spec.replicatedJobs[{i}]"
+            if isinstance(rj.get("replicas"), int) and rj["replicas"] < 0:
+                found.append((f"{where}.replicas", str(rj["replicas"])))
+            found += _job_negatives((rj.get("template") or {}).get("spec") or {}, f"{where}.template.spec")
+    else:
+        if isinstance(spec.get("replicas"), int) and spec["replicas"] < 0:
+            found.append(("spec.replicas", str(spec["replicas"])))
+        found += _pod_negatives((spec.get("template") or {}).get("spec") or {}, "spec.template.spec")
+    return found
+
+
 def rejections(obj: dict) -> list[str]:
     """Why the API server refuses to create `obj` (a Job) or the child Jobs of `obj` (a JobSet)."""
     name = (obj.get("metadata") or {}).get("name", "")

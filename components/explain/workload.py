@@ -139,6 +139,13 @@ def from_object(obj: dict) -> Workload:
                              f"spec.replicatedJobs[{i}].template.spec.template.spec")
                     for i, rj in enumerate(replicated)]
     elif (api, kind) == serving.DEPLOYMENT:
+        _want(spec, dict, "spec", "a mapping")
+        _want((spec or {}).get("replicas"), int, "spec.replicas", "an integer")
+        template = _want((spec or {}).get("template"), dict, "spec.template", "a pod template mapping (metadata, spec)")
+        if not template or template.get("spec") is None:
+            raise WorkloadError("spec.template.spec is missing: a Deployment needs its pod template")
+        _want(template.get("metadata"), dict, "spec.template.metadata", "a mapping")
+        _check_pod_spec(template["spec"], "spec.template.spec")
         name, count, pod, annotations, where = serving.replica_pod_set(spec)
         pod_sets = [PodSet(name, count, _copy(pod), annotations, where)]
     else:

@@ -34,6 +34,7 @@ class Case:
     argv: Callable[[Path], list[str]]  # builds the command line (and its files) in a temp dir
     says: str  # a fragment the error output must contain
     code: int = 2
+    also: tuple[str, ...] = ()  # more fragments it must contain (file, object)
 
 
 def _file(name: str, content: bytes | str) -> Callable[[Path], Path]:
@@ -169,8 +170,24 @@ def _container(**fields) -> Callable[[dict], None]:
     return lambda obj: obj["spec"]["template"]["spec"]["containers"][0].update(fields)
 
 
-# Job files for explain: (id, maker, fragment[, exit code]). Values the API server itself rejects at
-# creation (negative counts and quantities) are explain's REJECTED verdict, exit 1, with the field path.
+def _deployment(spec) -> Callable[[Path], Path]:
+    return _file("job.yaml", yaml.safe_dump({"apiVersion": "apps/v1", "kind": "Deployment",
+                                              "metadata": {"name": "srv", "namespace": "team-a"}, "spec": spec}))
+
+
+def _jobset(replicas, gpus: str) -> Callable[[Path], Path]:
+    return _file("job.yaml", yaml.safe_dump({
+        "apiVersion": "jobset.x-k8s.io/v1alpha2", "kind": "JobSet", "metadata": {"name": "js", "namespace": "team-a"},
+        "spec": {"replicatedJobs": [{"name": "w", "replicas": replicas, "template": {"spec": {"template": {"spec": {
+            "containers": [{"name": "m", "image": "x", "resources": {"limits": {"nvidia.com/gpu": gpus}}}]}}}}}]}}))
+
+
+_POD = {"containers": [{"name": "m", "image": "x", "resources": {"limits": {"nvidia.com/gpu": "1"}}}]}
+_MINE = ("job.yaml", "Job team-a/mine")  # file and object a Job case's refusal names
+_C0 = "spec.template.spec.containers[0].resources"
+
+# Job files for explain: (id, maker, fragment[, also]). Shapes the API server cannot decode, and every
+# negative count or quantity, exit 2 naming the file, the object and the field path.
 BAD_JOBS = [
     ("a-string", _file("job.yaml", "just text\n"), "job.yaml"),
     ("a-list-document", _file("job.yaml", "- a\n- b\n"), "job.yaml"),
@@ -185,14 +202,34 @@ BAD_JOBS = [
     ("containers-empty", _job(lambda o: o["spec"]["template"]["spec"].update(containers=[])), "containers"),
     ("containers-mapping", _job(lambda o: o["spec"]["template"]["spec"].update(containers={"name": "x"})), "containers"),
     ("container-string", _job(lambda o: o["spec"]["template"]["spec"].update(containers=["main"])), "containers[0]"),
-    ("gpu-limit-garbage", _job(_container(resources={"limits": {"nvidia.com/gpu": "lots"}})), "nvidia.com/gpu"),
-    ("gpu-limit-negative", _job(_container(resources={"limits": {"nvidia.com/gpu": "-2"}})), "nvidia.com/gpu", 1),
-    ("cpu-negative", _job(_container(resources={"requests": {"cpu": "-1"}, "limits": {"nvidia.com/gpu": "1"}})), "cpu", 1),
+    ("gpu-limit-garbage", _job(_container(resources={"limits": {"nvidia.com/gpu": "lots"}})), "nvidia.com/gpu", _MINE),
+    ("gpu-limit-negative", _job(_container(resources={"limits": {"nvidia.com/gpu": "-2"}})),
+     f"{_C0}.limits[nvidia.com/gpu] is -2", _MINE),
+    ("cpu-negative", _job(_container(resources={"requests": {"cpu": "-1"}, "limits": {"nvidia.com/gpu": "1"}})),
+     f"{_C0}.requests[cpu] is -1", _MINE),
+    ("memory-negative", _job(_container(resources={"requests": {"memory": "-4Gi"}, "limits": {"nvidia.com/gpu": "1"}})),
+     f"{_C0}.requests[memory] is -4Gi", _MINE),
+    ("cpu-limit-negative-millis", _job(_container(resources={"limits": {"cpu": "-500m", "nvidia.com/gpu": "1"}})),
+     f"{_C0}.limits[cpu] is -500m", _MINE),
+    ("init-container-negative", _job(lambda o: o["spec"]["template"]["spec"].update(initContainers=[
+        {"name": "i", "image": "x", "resources": {"requests": {"cpu": "-2"}}}])),
+     "spec.template.spec.initContainers[0].resources.requests[cpu] is -2", _MINE),
     ("memory-bool", _job(_container(resources={"requests": {"memory": True}, "limits": {"nvidia.com/gpu": "1"}})), "memory"),
     ("resources-list", _job(_container(resources=["gpu"])), "resources"),
-    ("parallelism-string", _job(lambda o: o["spec"].update(parallelism="two")), "parallelism"),
-    ("parallelism-negative", _job(lambda o: o["spec"].update(parallelism=-1)), "parallelism", 1),
-    ("completions-negative", _job(lambda o: o["spec"].update(completions=-3)), "completions", 1),
+    ("parallelism-string", _job(lambda o: o["spec"].update(parallelism="two")), "spec.parallelism", _MINE),
+    ("parallelism-negative", _job(lambda o: o["spec"].update(parallelism=-1)), "spec.parallelism is -1", _MINE),
+    ("completions-negative", _job(lambda o: o["spec"].update(completions=-3)), "spec.completions is -3", _MINE),
+    ("negative-says-the-fix", _job(lambda o: o["spec"].update(completions=-3)), "fix: set it to 0 or more", _MINE),
+    ("jobset-replicas-negative", _jobset(-2, "1"), "spec.replicatedJobs[0].replicas is -2", ("job.yaml", "JobSet team-a/js")),
+    ("jobset-gpu-negative", _jobset(1, "-1"),
+     "spec.replicatedJobs[0].template.spec.template.spec.containers[0].resources.limits[nvidia.com/gpu] is -1",
+     ("job.yaml", "JobSet team-a/js")),
+    ("deployment-replicas-negative", _deployment({"replicas": -1, "template": {"spec": _POD}}), "spec.replicas is -1",
+     ("job.yaml", "Deployment team-a/srv")),
+    ("deployment-spec-string", _deployment("x"), "spec is a string", ("job.yaml", "Deployment team-a/srv")),
+    ("deployment-containers-string", _deployment({"template": {"spec": {"containers": "x"}}}),
+     "spec.template.spec.containers is a string", ("job.yaml", "Deployment team-a/srv")),
+    ("deployment-replicas-string", _deployment({"replicas": "2", "template": {"spec": _POD}}), "spec.replicas is a string"),
     ("labels-list", _job(lambda o: o["metadata"].update(labels=["a"])), "labels"),
     ("jobset-no-replicated-jobs", _file("job.yaml", yaml.safe_dump({
         "apiVersion": "jobset.x-k8s.io/v1alpha2", "kind": "JobSet", "metadata": {"name": "js", "namespace": "team-a"},
@@ -221,8 +258,9 @@ def _cases() -> list[Case]:
     for vid, path, value, says in WRONG_VALUES[:4]:
         make = _with_platform(_set(path, value))
         cases.append(Case(f"policy-value-{vid}", lambda t, m=make: ["policy", "dev", "--config-file", str(m(t))], says))
-    for jid, make, says, *code in BAD_JOBS:
-        cases.append(Case(f"explain-job-{jid}", lambda t, m=make: ["explain", "dev", str(m(t))], says, *code))
+    for jid, make, says, *also in BAD_JOBS:
+        cases.append(Case(f"explain-job-{jid}", lambda t, m=make: ["explain", "dev", str(m(t))], says,
+                          also=tuple(*also)))
     cases += [
         Case("plan-unknown-stack", lambda t: ["plan", "nosuch"], "nosuch"),
         Case("plan-out-is-a-file", lambda t: ["plan", "dev", "--out", str(_file("f", "x")(t))], "--out"),
@@ -308,7 +346,8 @@ def test_bad_input_is_refused_clearly(case: Case, tmp_path, capsys, served):
     RESULTS[case.id] = "refused"
     assert code == case.code, f"{argv}: exit {code}\n{out.err}"
     assert "Traceback" not in out.err + out.out
-    assert case.says in out.err + out.out, f"{argv}: message does not name {case.says!r}:\n{out.err}{out.out}"
+    for fragment in (case.says, *case.also):
+        assert fragment in out.err + out.out, f"{argv}: message does not name {fragment!r}:\n{out.err}{out.out}"
 
 
 def test_tally():
