@@ -14,7 +14,8 @@ from components.explain import load_workload_file, parse_used, parse_workloads
 from components.explain.cluster import with_objects
 from components.explain.dispatch import dispatch_notes
 from components.explain.used import check_capacity
-from components.explain.workload import MANAGED_KINDS
+from components.explain.workflow import explain_workflow
+from components.explain.workload import MANAGED_KINDS, WORKFLOW_KINDS
 from components.explain.quantity import QuantityError
 from components.explain.queue import simulate
 from components.model import ConfigError
@@ -44,7 +45,8 @@ def explain(stack: str, file: Optional[Path], team: Optional[str], kind: Optiona
             used: tuple[str, ...], running: Optional[Path], what_if: Optional[Path]) -> int:
     """Simulate Kueue (v0.19.2 rules) and the scheduler on STACK's rendered objects for FILE (your own
     Job/JobSet YAML, one or many: many are queued and admitted in Kueue's order, each taking quota
-    before the next) or a rendered workload (--team/--kind).
+    before the next; or one Argo Workflow/WorkflowTemplate: a verdict per step pod, stage by stage) or a
+    rendered workload (--team/--kind).
 
     Prints ADMITTED (flavor, nominal or borrowing from whom, pool), PENDING (the exact reason and the
     fix), REJECTED (at creation) or UNMANAGED (Kueue ignores it), then how it got there; for several
@@ -60,7 +62,7 @@ def explain(stack: str, file: Optional[Path], team: Optional[str], kind: Optiona
             raise BadInput(str(err)) from None
     elif team and kind:
         try:
-            objs = [o for o in render(platform_of(loaded), team, kind) if o["kind"] in MANAGED_KINDS]
+            objs = [o for o in render(platform_of(loaded), team, kind) if o["kind"] in MANAGED_KINDS + WORKFLOW_KINDS]
         except WorkloadRequestError as err:
             raise BadInput(str(err)) from None
     else:
@@ -77,6 +79,9 @@ def explain(stack: str, file: Optional[Path], team: Optional[str], kind: Optiona
             if pending:
                 click.echo(f"note: {running}: {pending} Workload(s) without quota reserved are left out", err=True)
         check_capacity(holding, cluster)
+        if any(o.get("kind") in WORKFLOW_KINDS for o in objs):
+            return _workflow(cluster, objs, holding, namespace, now, str(file) if file else f"{team}/{kind}",
+                             _argo_executor(capture_of(loaded)))
         result = simulate(cluster, _workloads(objs, str(file) if file else f"{team}/{kind}"), holding, namespace, now)
     except (ValueError, WorkloadError, QuantityError, ConfigError) as err:
         raise BadInput(str(err)) from None
@@ -110,3 +115,28 @@ def _workloads(objs: list[dict], source: str) -> list:
                            "parallelism: 1")
         out.append(workload)
     return out
+
+
+def _argo_executor(capture) -> Optional[dict]:
+    """The Argo chart's `executor` values as the stack installs them (None: the stack installs no Argo)."""
+    chart = next((r.inputs for r in capture.resources if r.type.endswith("helm.sh/v4:Chart")
+                  and r.inputs.get("name") == "argo-workflows"), None)
+    return None if chart is None else dict((chart.get("values") or {}).get("executor") or {})
+
+
+def _workflow(cluster, objs: list[dict], holding: list, namespace: Optional[str], now: float, source: str,
+              executor: Optional[dict]) -> int:
+    """One Argo Workflow (or WorkflowTemplate) per file: its step pods' verdicts (components/explain/workflow.py)."""
+    flows = [o for o in objs if o.get("kind") == "Workflow"] or [o for o in objs if o.get("kind") == "WorkflowTemplate"]
+    others = [o for o in objs if o.get("kind") not in WORKFLOW_KINDS]
+    if len(flows) > 1 or others:
+        raise BadInput(f"{source}: explain takes one Argo Workflow (or WorkflowTemplate) per file, without Jobs: "
+                       f"found {', '.join(str(o.get('kind')) for o in objs)}; fix: one workflow per file")
+    flow = flows[0]
+    name = "/".join(str(v) for v in ((flow.get("metadata") or {}).get(k) for k in ("namespace", "name")) if v)
+    try:
+        text, ok = explain_workflow(cluster, flow, tuple(objs), holding, namespace, now, executor)
+    except WorkloadError as err:
+        raise BadInput(f"{source}: {flow.get('kind')} {name or '(no metadata.name)'}: {err}") from None
+    click.echo(text)
+    return 0 if ok else 1

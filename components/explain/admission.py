@@ -17,7 +17,8 @@ import celpy
 from ..kubernetes import cel
 from .matching import labels_match
 
-RESOURCES = {("batch", "Job"): "jobs", ("jobset.x-k8s.io", "JobSet"): "jobsets", ("apps", "Deployment"): "deployments"}
+RESOURCES = {("batch", "Job"): "jobs", ("jobset.x-k8s.io", "JobSet"): "jobsets", ("apps", "Deployment"): "deployments",
+             ("argoproj.io", "Workflow"): "workflows", ("argoproj.io", "WorkflowTemplate"): "workflowtemplates"}
 
 
 def _eval(expression: str, activation: dict):

@@ -34,7 +34,7 @@ from .matching import labels_match
 from .placement import place
 from .quantity import parse, show
 from .quota import FIT, NO_FIT, PREEMPT, Assignment, Queue, Quotas, Running, assign
-from .workload import MANAGED_KINDS, QUEUE_LABEL, Workload, WorkloadError, adjust, pod_requests, problems
+from .workload import MANAGED_KINDS, QUEUE_LABEL, WORKFLOW_KINDS, Workload, WorkloadError, adjust, pod_requests, problems
 
 ADMITTED, PENDING, REJECTED, UNMANAGED = "admitted", "pending", "rejected", "unmanaged"
 GPU = "nvidia.com/gpu"
@@ -387,15 +387,15 @@ def _fix(reason: str, q: Queue, quotas: Quotas, a: Assignment, workload: Workloa
 
 
 def load_workload_file(text: str, source: str = "job file") -> list[dict]:
-    """The Job/JobSet objects of a YAML file, read by the bounded, duplicate-key-refusing reader every
-    CLI input goes through (ConfigError names source:line); objects of other kinds (a ConfigMap or
+    """The Job/JobSet/Deployment/Workflow/WorkflowTemplate objects of a YAML file, read by the bounded,
+    duplicate-key-refusing reader every CLI input goes through (ConfigError names source:line); objects of other kinds (a ConfigMap or
     Service next to the Job) are skipped, a file with no Job or JobSet is refused naming what it holds."""
     docs = [d for d in load_all(text, source) if d is not None]
     for i, d in enumerate(docs):
         if not isinstance(d, dict):
             raise WorkloadError(f"{source}: document {i + 1} is {type(d).__name__.replace('str', 'text')}, not a "
                                 "Kubernetes object (kind, metadata, spec)")
-    jobs = [d for d in docs if d.get("kind") in MANAGED_KINDS]
+    jobs = [d for d in docs if d.get("kind") in MANAGED_KINDS + WORKFLOW_KINDS]
     if not jobs:
         kinds = ", ".join(sorted({str(d.get("kind") or "no kind") for d in docs})) or "nothing"
         raise WorkloadError(f"{source}: no batch/v1 Job or jobset.x-k8s.io JobSet in it (found {kinds}); "

@@ -2,7 +2,8 @@
 
 For a team and a kind - `high`, `low` and `compact` Jobs, a multi-node `jobset` on the low queue, a
 one-container `shared` Job on a GPU sharing pool (one shared unit), a `dws` Job for teams granted the
-Dynamic Workload Scheduler, the team's model server (`serving`, serving.py) - everything platform-specific comes from
+Dynamic Workload Scheduler, the team's model server (`serving`, serving.py), the example Argo pipeline of a
+team granted pipelines (`pipeline`, pipeline.py) - everything platform-specific comes from
 the model: the queue label (the LocalQueue named after the class), the pod priority the queue requires
 (`priority_class_for`, enforced at submission by the queue/priority policy), the team's KSA (Workload
 Identity to the team GSA), GPUs per pod (one whole node of the class's first flavor) and cpu/memory
@@ -43,10 +44,11 @@ from components.model.schema import Team
 from components.model.serving import SERVING
 from components.training import contract
 
+from .pipeline import PIPELINE, PIPELINE_QUEUE, render_pipeline
 from .serving import render_server
 from .sizing import pod_resources, sidecar_for
 
-JOB_KINDS = ("high", "low", "compact", "jobset", SHARED, DWS, SERVING)
+JOB_KINDS = ("high", "low", "compact", "jobset", SHARED, DWS, SERVING, PIPELINE)
 JOBSET_QUEUE = "low"  # the reference's JobSets run on the low queue (refarch 4.4)
 JOBSET_WORKER = "worker"
 BACKOFF_LIMIT_PER_INDEX = 3
@@ -60,7 +62,7 @@ class WorkloadRequestError(ValueError):
 
 
 def queue_of(kind: str) -> str:
-    return JOBSET_QUEUE if kind == "jobset" else kind
+    return {"jobset": JOBSET_QUEUE, PIPELINE: PIPELINE_QUEUE}.get(kind, kind)
 
 
 def kinds_for(platform: Platform, team: Team) -> list[str]:
@@ -70,7 +72,7 @@ def kinds_for(platform: Platform, team: Team) -> list[str]:
         classes.add(DWS)
     if team.serving is None:
         classes.discard(SERVING)  # a serving quota without a server: the team deploys its own
-    return [k for k in JOB_KINDS if queue_of(k) in classes]
+    return [k for k in JOB_KINDS if queue_of(k) in classes and (k != PIPELINE or team.pipelines)]
 
 
 def first_flavor(platform: Platform, team: Team, kind: str) -> Flavor:
@@ -232,7 +234,7 @@ def _jobset(platform: Platform, team: Team, kind: str, name: str) -> list[dict]:
 
 def render(platform: Platform, team_name: str, kind: str, name: Optional[str] = None) -> list[dict]:
     """The objects of one workload, in apply order (ConfigMap, Service, Job | ConfigMap, JobSet | a model
-    server's Service, Deployment, PodDisruptionBudget, HPA, named after the team)."""
+    server's Service, Deployment, PodDisruptionBudget, HPA, named after the team | ConfigMap, Workflow)."""
     team = next((t for t in platform.teams if t.name == team_name), None)
     if team is None:
         raise WorkloadRequestError(f"no team {team_name!r}; teams: {', '.join(t.name for t in platform.teams)}")
@@ -242,6 +244,8 @@ def render(platform: Platform, team_name: str, kind: str, name: Optional[str] = 
     if kind == SERVING:
         return render_server(platform, team)
     name = name or f"train-{kind}"
+    if kind == PIPELINE:
+        return [_configmap(team, name), render_pipeline(platform, team, name, code_configmap(name))]
     return _jobset(platform, team, kind, name) if kind == "jobset" else _indexed_job(platform, team, kind, name)
 
 

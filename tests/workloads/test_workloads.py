@@ -28,8 +28,8 @@ from components.workloads import WorkloadRequestError, kinds_for, render
 from conftest import load_dev_platform_raw
 
 DEV = parse_platform(load_dev_platform_raw())
-# Jobs and JobSets; the model server (kind serving) is tests/workloads/test_serving.py's.
-CASES = [(team.name, kind) for team in DEV.teams for kind in kinds_for(DEV, team) if kind != "serving"]
+# Jobs and JobSets; the model server (kind serving) is tests/workloads/test_serving.py's, the pipeline test_pipeline.py's.
+CASES = [(team.name, kind) for team in DEV.teams for kind in kinds_for(DEV, team) if kind not in ("serving", "pipeline")]
 
 
 def workload(objs: list[dict]) -> dict:
@@ -57,7 +57,7 @@ def test_every_team_gets_its_kinds():
         "team-a": ["high", "low", "compact", "jobset", "shared", "dws"],
         "team-b": ["high", "low", "compact", "jobset", "dws"],
         "team-c": ["high", "low", "compact", "jobset", "shared", "serving"],
-        "team-d": ["high", "low", "compact", "jobset"],
+        "team-d": ["high", "low", "compact", "jobset", "pipeline"],
     }
     with pytest.raises(WorkloadRequestError, match="team team-c cannot run a 'dws' workload; it can run: high, low, compact, jobset, shared"):
         render(DEV, "team-c", "dws")
@@ -149,4 +149,4 @@ def test_cli_renders_yaml_and_rejects_bad_input(capsys, tmp_path):
     assert cli(["workloads", "dev", "--team", "team-c", "--kind", "dws"]) == 2
     assert "team team-c cannot run a 'dws' workload" in capsys.readouterr().err
     assert cli(["workloads", "dev", "--all", "--out", str(tmp_path)]) == 0
-    assert len(list(tmp_path.glob("*/*.yaml"))) == len(CASES) + 1  # and team-c's model server
+    assert len(list(tmp_path.glob("*/*.yaml"))) == len(CASES) + 2  # and team-c's model server, team-d's pipeline

@@ -1,0 +1,157 @@
+"""`explain` for an Argo Workflow: a verdict per step pod, stage by stage (components/explain/workflow.py).
+
+Behaviour relied on: Kueue v0.19.2 argo_workflow.md (each step pod is its own Workload via the plain-pod
+integration; earlier steps run while a later one waits); Argo v4.0.6 operator.go executeTemplate (which
+templates make pods), workflowpod.go createWorkflowPod (labels, priority, securityContext precedence),
+dag `dependencies`/`depends` and `withItems`/`withParam` fan-out, `parallelism`; the workflow
+queue/priority ValidatingAdmissionPolicy (components/kubernetes/admission.py).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from components.cli import main as cli
+from components.explain import from_capture
+from components.explain.workflow import workflow_steps
+from components.explain.workload import WorkloadError
+from components.model import parse_platform
+from components.workloads import render
+from conftest import load_dev_platform_raw
+
+DEV = parse_platform(load_dev_platform_raw())
+
+
+@pytest.fixture
+def argo_installed(dev_capture):
+    """The step pods' init/wait containers take the installed chart's executor settings (securityContext):
+    without the chart in the stack there is nothing to admit them under Pod Security restricted."""
+    from components.cli.explain import _argo_executor
+
+    if _argo_executor(dev_capture) is None:
+        pytest.skip("the dev stack installs no Argo Workflows chart in this tree")
+
+
+def rendered() -> dict:
+    return next(o for o in render(DEV, "team-d", "pipeline") if o["kind"] == "Workflow")
+
+
+def write(tmp_path, obj, name="wf.yaml"):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump_all(obj if isinstance(obj, list) else [obj], sort_keys=False))
+    return str(path)
+
+
+def test_the_rendered_pipeline_is_admitted_step_by_step(argo_installed, capsys):
+    assert cli(["explain", "dev", "--team", "team-d", "--kind", "pipeline"]) == 0
+    out = capsys.readouterr().out
+    assert "4 pod step(s), 6 pod(s) queued" in out
+    assert "[stage 2] step main/train (template train): 3 pod(s), withItems: 3 items" in out
+    # low borrows team-c/d-high's idle reserved GPUs for the first trial, the rest fit low's own spot quota.
+    assert "ADMITTED: Pod team-d/train-pipeline-train is admitted (cycle 1) on flavor l4-reserved (borrowing" in out
+    assert "pod 3: ADMITTED: Pod team-d/train-pipeline-train-2 is admitted (cycle 3) on flavor l4-spot" in out
+    assert "[stage 4] step main/publish" in out and "nvidia.com/gpu" not in out.split("[stage 4]")[1]
+
+
+def test_steps_follow_the_dag_and_count_the_fan_out():
+    steps = workflow_steps(rendered(), executor={})
+    assert [(s.stage, s.template, s.pods) for s in steps] == [(1, "prep", 1), (2, "train", 3), (3, "evaluate", 1),
+                                                                  (4, "publish", 1)]
+    # Argo's init and wait containers are in every step pod (the LimitRange default applies to them).
+    spec = steps[1].workloads[0].pod_sets[0].spec
+    assert [c["name"] for c in spec["containers"]] == ["main", "wait"]
+    assert [c["name"] for c in spec["initContainers"]] == ["init"]
+
+
+def test_parallelism_caps_the_fan_out_and_with_param_is_unknowable():
+    wf = rendered()
+    wf["spec"]["templates"][0]["parallelism"] = 2
+    train = next(s for s in workflow_steps(wf, executor={}) if s.template == "train")
+    assert train.pods == 2 and "2 at a time (parallelism)" in train.count_note
+    wf = rendered()
+    task = wf["spec"]["templates"][0]["dag"]["tasks"][1]
+    del task["withItems"]
+    task["withParam"] = "{{tasks.prep.outputs.result}}"
+    train = next(s for s in workflow_steps(wf, executor={}) if s.template == "train")
+    assert train.pods == 1 and "decided when the workflow runs" in train.count_note
+    task["withParam"] = '["a", "b"]'
+    assert next(s for s in workflow_steps(wf, executor={}) if s.template == "train").pods == 2
+
+
+def test_steps_groups_run_in_order_and_depends_expressions_are_read():
+    wf = rendered()
+    wf["spec"]["templates"][0] = {"name": "main", "steps": [[{"name": "p", "template": "prep"}],
+                                                            [{"name": "a", "template": "train"},
+                                                             {"name": "b", "template": "evaluate"}],
+                                                            [{"name": "c", "template": "publish"}]]}
+    assert [(s.stage, s.task) for s in workflow_steps(wf, executor={})] == [
+        (1, "main/p"), (2, "main/a"), (2, "main/b"), (3, "main/c")]
+    wf = rendered()
+    tasks = wf["spec"]["templates"][0]["dag"]["tasks"]
+    tasks[3].pop("dependencies")
+    tasks[3]["depends"] = "evaluate.Succeeded && (train || prep)"
+    assert [s.stage for s in workflow_steps(wf, executor={})] == [1, 2, 3, 4]
+
+
+def test_a_step_without_its_queue_is_refused_by_the_admission_policy(tmp_path, capsys):
+    wf = rendered()
+    wf["spec"]["templates"][2]["metadata"]["labels"].pop("kueue.x-k8s.io/queue-name")
+    assert cli(["explain", "dev", write(tmp_path, wf)]) == 1
+    out = capsys.readouterr().out
+    assert "REJECTED: Workflow team-d/train-pipeline is rejected at submission by a ValidatingAdmissionPolicy" in out
+    assert "step template train runs a pod that no queue admits" in out
+
+
+def test_a_step_that_breaks_pod_security_or_waits_for_quota_is_named(argo_installed, tmp_path, capsys):
+    wf = rendered()
+    wf["spec"]["templates"][2]["container"]["securityContext"] = {}
+    assert cli(["explain", "dev", write(tmp_path, wf)]) == 1
+    out = capsys.readouterr().out
+    assert "REJECTED: Pod team-d/train-pipeline-train's pods are rejected at creation by Pod Security" in out
+    wf = rendered()
+    wf["spec"]["templates"][0]["dag"]["tasks"][1]["withItems"] = [str(i) for i in range(12)]
+    assert cli(["explain", "dev", write(tmp_path, wf)]) == 1
+    out = capsys.readouterr().out
+    assert "12 pod(s), withItems: 12 items" in out and "PENDING" in out  # more nodes than low can hold
+
+
+@pytest.mark.parametrize("change, says", [
+    (lambda wf: wf["spec"].update(templates="nope"), "spec.templates is a string; it must be a list of templates"),
+    (lambda wf: wf["spec"].pop("entrypoint"), "spec.entrypoint is missing"),
+    (lambda wf: wf["spec"]["templates"][0]["dag"]["tasks"][1].update(template="trian"),
+     "spec.templates[0].dag.tasks[1]: template 'trian' is not in spec.templates"),
+    (lambda wf: wf["spec"]["templates"][0]["dag"]["tasks"][1].update(dependencies=["nothing"]),
+     "depends on nothing, which is not a task of this dag"),
+    (lambda wf: wf["spec"]["templates"][0]["dag"]["tasks"][0].update(dependencies=["publish"]),
+     "the dependencies form a cycle"),
+    (lambda wf: wf["spec"]["templates"][1]["container"].update(resources={"requests": {"cpu": "lots"}}),
+     "'lots' is not a Kubernetes quantity"),
+    (lambda wf: wf["spec"].update(workflowTemplateRef={"name": "elsewhere"}, templates=[]),
+     "WorkflowTemplate 'elsewhere' is not in the file"),
+])
+def test_bad_workflows_exit_2_naming_file_object_and_path(tmp_path, capsys, change, says):
+    wf = rendered()
+    change(wf)
+    path = write(tmp_path, wf)
+    assert cli(["explain", "dev", path]) == 2
+    err = capsys.readouterr().err
+    assert says in err and path in err and "Workflow team-d/train-pipeline" in err, err
+
+
+def test_a_workflow_template_ref_is_read_from_the_same_file(argo_installed, tmp_path, capsys):
+    template = copy.deepcopy(rendered())
+    template["kind"] = "WorkflowTemplate"
+    runner = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+              "metadata": {"name": "nightly", "namespace": "team-d"},
+              "spec": {"workflowTemplateRef": {"name": "train-pipeline"}}}
+    assert cli(["explain", "dev", write(tmp_path, [template, runner])]) == 0
+    assert "Workflow team-d/nightly: 4 pod step(s)" in capsys.readouterr().out
+
+
+def test_one_workflow_per_file(tmp_path, capsys):
+    job = next(o for o in render(DEV, "team-d", "low") if o["kind"] == "Job")
+    assert cli(["explain", "dev", write(tmp_path, [rendered(), job])]) == 2
+    assert "one Argo Workflow (or WorkflowTemplate) per file" in capsys.readouterr().err
