@@ -69,11 +69,43 @@ def _pending_alerts(platform: Platform) -> list[Alert]:
     return alerts
 
 
+# Argo Workflows v4.0.6 docs/metrics.md "Default Controller Metrics" (prefixed `argo_workflows_`): `pods_gauge`,
+# workflow-created pods by `phase`, with no namespace label. Per team, the step pods are plain-pod Workloads of
+# the team's pipeline queue (Kueue v0.19.2 argo_workflow.md), so Kueue's per-LocalQueue gauges say whose
+# they are and that they wait for quota.
+ARGO_PODS = "argo_workflows_pods_gauge"
+
+
+def _pipeline_alerts(platform: Platform) -> list[Alert]:
+    from components.workloads.pipeline import PIPELINE_QUEUE
+
+    teams = sorted(t.name for t in platform.teams if t.pipelines)
+    if not teams:
+        return []
+    n = getattr(platform.monitoring.pending_minutes, PIPELINE_QUEUE)
+    sel = f'{q.NOT_FOLLOWER}, name="{PIPELINE_QUEUE}", namespace=~"{"|".join(teams)}"'
+    return [Alert(
+        name="WorkflowStepsPendingOnQuota",
+        # max: each controller replica may export the gauge; a pending workflow pod is one Kueue has not admitted.
+        expr=(f"sum by (namespace) (kueue_local_queue_pending_workloads{{{sel}}}) > 0\n"
+              f"unless on (namespace)\n"
+              f"sum by (namespace) (increase(kueue_local_queue_admitted_workloads_total{{{sel}}}[{n}m])) > 0\n"
+              f'and on () (max({ARGO_PODS}{{phase="Pending"}}) > 0)'),
+        for_=f"{n}m",
+        severity="warning",
+        summary=(f"{{{{ $labels.namespace }}}}: workflow step pods have waited over {n}m for {PIPELINE_QUEUE} quota "
+                 "with nothing admitted"),
+        runbook=("kubectl -n {{ $labels.namespace }} get workflows,workloads; each step pod is its own Workload: "
+                 "kubectl describe workload <name> shows why it waits (quota, flavor). `explain` on the workflow file "
+                 "says which step fits and which waits; a fan-out wider than the queue's quota waits by design."),
+    )]
+
+
 def alerts(platform: Platform) -> list[Alert]:
     m = platform.monitoring
     util = q.GPU_UTIL
     # Every ClusterQueue in the cluster is the platform's, so the queue rules need no list of names.
-    return _pending_alerts(platform) + [Alert(**a) for a in multikueue.alerts(platform)] + [
+    return _pending_alerts(platform) + _pipeline_alerts(platform) + [Alert(**a) for a in multikueue.alerts(platform)] + [
         Alert(
             name="ClusterQueueAtQuotaWithPendingWork",
             expr=(f'sum by (cluster_queue) (kueue_cluster_queue_resource_usage{{{q.NOT_FOLLOWER}, {q.GPU}}})\n'

@@ -131,6 +131,22 @@ def _cases(platform) -> list[dict]:
         {"eval_time": f"{m // 2}m", "alertname": stuck.name, "exp_alerts": []},
         {"eval_time": f"{m + 5}m", "alertname": stuck.name, "exp_alerts": [_expected(stuck, {"namespace": "team-a", "pod": "train-0"})]},
     ]})
+    # Workflow step pods (Argo v4.0.6 pods_gauge, no namespace) pending while a pipeline team's queue admits
+    # nothing: team-d fires; team-c (no pipelines) is not watched; no pending workflow pod -> quiet.
+    wait = by_name["WorkflowStepsPendingOnQuota"]
+    n = platform.monitoring.pending_minutes.low
+    steps = 2 * n + 10
+    low = {"name": "low", "status": "active", **LEADER}
+    tests.append({"interval": "1m", "input_series": [
+        _series("kueue_local_queue_pending_workloads", {"namespace": "team-d", **low}, f"3x{steps}"),
+        _series("kueue_local_queue_admitted_workloads_total", {"namespace": "team-d", "name": "low", "priority_class": "low", **LEADER}, f"1x{steps}"),
+        _series("kueue_local_queue_pending_workloads", {"namespace": "team-c", **low}, f"3x{steps}"),
+        _series("argo_workflows_pods_gauge", {"phase": "Pending", "pod": "argo-workflow-controller-0"}, f"0x{n} 3x{steps}"),
+        _series("argo_workflows_pods_gauge", {"phase": "Running", "pod": "argo-workflow-controller-0"}, f"1x{steps}"),
+    ], "alert_rule_test": [
+        {"eval_time": f"{n + n // 2}m", "alertname": wait.name, "exp_alerts": []},
+        {"eval_time": f"{2 * n + 5}m", "alertname": wait.name, "exp_alerts": [_expected(wait, {"namespace": "team-d"})]},
+    ]})
     down = by_name["KueueControllerDown"]
     up = {"namespace": "kueue-system", "job": "kueue-controller-manager-metrics-service", "service": "kueue-controller-manager-metrics-service"}
     tests.append({"interval": "1m", "input_series": [_series("up", {**up, "pod": "kueue-0", "instance": "10.0.0.1:8443"}, "1x5 0x20"),
