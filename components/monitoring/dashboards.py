@@ -84,12 +84,34 @@ def overview(platform: Platform):
         .with_panel(_series("Nodes per capacity type", [Query(
             f'count by ({capacity}) (kube_node_labels{{{capacity}!=""}})', f"{{{{{capacity}}}}}")]))
     )
+    pipeline_teams = sorted(t.name for t in platform.teams if t.pipelines)
+    if pipeline_teams:
+        board = board.with_row(db.Row("Pipelines (Argo Workflows)"))
+    for title, queries in _pipeline_panels(pipeline_teams):
+        board = board.with_panel(_series(title, queries, width=8))
     fleet_panels = multikueue.panel_queries(platform)  # a fleet manager's workers
     if fleet_panels:
         board = board.with_row(db.Row("Workers (MultiKueue)"))
     for title, expr, legend in fleet_panels:
         board = board.with_panel(_series(title, [Query(expr, legend)], width=8))
     return board
+
+
+def _pipeline_panels(teams: list[str]) -> list[tuple[str, list[Query]]]:
+    """Argo v4.0.6 docs/metrics.md gauges (`gauge`: workflows per phase; `pods_gauge`: workflow pods per phase;
+    no namespace label; max over controller replicas) and, per team, its step pods waiting in the pipeline
+    queue (each step pod is its own Kueue Workload)."""
+    if not teams:
+        return []
+    from components.workloads.pipeline import PIPELINE_QUEUE
+
+    waiting = f'{K}, name="{PIPELINE_QUEUE}", namespace=~"{"|".join(teams)}"'
+    return [("Workflows per phase", [Query("max by (phase) (argo_workflows_gauge)", "{{phase}}")]),
+            ("Workflow pods per phase", [Query("max by (phase) (argo_workflows_pods_gauge)", "{{phase}}")]),
+            (f"Pipeline teams: {PIPELINE_QUEUE} queue pending vs admitted", [
+                Query(f"sum by (namespace) (kueue_local_queue_pending_workloads{{{waiting}}})", "{{namespace}} pending"),
+                Query(f"sum by (namespace) (kueue_local_queue_admitted_active_workloads{{{waiting}}})",
+                      "{{namespace}} admitted")])]
 
 
 def teams(platform: Platform):

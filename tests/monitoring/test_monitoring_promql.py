@@ -153,6 +153,10 @@ def _openmetrics(platform, end: int) -> str:
         add("DCGM_FI_DEV_FB_USED", gpu, lambda i: 1000)
         add("DCGM_FI_DEV_FB_FREE", gpu, lambda i: 3000)
     add("kube_node_labels", {"node": "system-0", promql.ksm_label("batch-platform/pool"): "system"}, lambda i: 1)
+    # Argo v4.0.6 controller gauges (docs/metrics.md: `gauge`, `pods_gauge`, by phase only).
+    for phase, count in (("Pending", 1), ("Running", 2), ("Succeeded", 5)):
+        add("argo_workflows_gauge", {"phase": phase}, lambda i, c=count: c)
+        add("argo_workflows_pods_gauge", {"phase": phase}, lambda i, c=count: c + i % 3)
     lines = []
     start = end - HOURS * 3600
     for name, series in fams.items():
