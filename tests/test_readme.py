@@ -29,6 +29,8 @@ from conftest import PLATFORM_KEY, load_dev_platform_raw
 README = (REPO / "README.md").read_text()
 DOCS = {path: path.read_text() for path in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]}
 ADD_TEAM_EXAMPLE = REPO / "docs" / "examples" / "dev-add-team-e.yaml"
+# The user's own files the docs name, stood in for by what `workloads` renders (team, kind).
+STAND_INS = {"my-job.yaml": ("team-a", "high"), "pipeline.yaml": ("team-d", "pipeline")}
 
 
 def _section(title: str) -> str:
@@ -65,10 +67,11 @@ def test_add_a_team_entry_is_valid_and_is_the_shipped_example() -> None:
 def test_every_cli_line_in_the_readme_and_docs_parses(args: str, tmp_path, monkeypatch) -> None:
     """click resolves the command and parses its options without running it (make_context does not
     invoke the callback), so a renamed command or option fails here. Paths are the repo's; the user's
-    own job file (my-job.yaml) is a stand-in file. A bare command name in prose only has to exist."""
+    own files (STAND_INS) are stand-in files. A bare command name in prose only has to exist."""
     monkeypatch.chdir(REPO)
-    (tmp_path / "my-job.yaml").write_text("{}")
-    name, *rest = [str(tmp_path / a) if a == "my-job.yaml" else a for a in shlex.split(args)]
+    for stand_in in STAND_INS:
+        (tmp_path / stand_in).write_text("{}")
+    name, *rest = [str(tmp_path / a) if a in STAND_INS else a for a in shlex.split(args)]
     root = click.Context(cli, info_name="cli")
     command = cli.get_command(root, name)
     assert command is not None, f"README or docs/*.md name an unknown command: {name}"
@@ -154,9 +157,10 @@ def test_every_explain_workloads_and_cost_line_runs(args: str, tmp_path, monkeyp
 
     monkeypatch.chdir(REPO)
     monkeypatch.setattr(cli_stack, "run_stack", lambda stack: capture_of(stack.config, stack.name))
-    assert main(["workloads", "dev", "--team", "team-a", "--kind", "high"]) == 0
-    (tmp_path / "my-job.yaml").write_text(capsys.readouterr().out)
-    argv = [str(tmp_path / a) if a == "my-job.yaml" else a for a in shlex.split(args)]
+    for stand_in, (team, kind) in STAND_INS.items():
+        assert main(["workloads", "dev", "--team", team, "--kind", kind]) == 0
+        (tmp_path / stand_in).write_text(capsys.readouterr().out)
+    argv = [str(tmp_path / a) if a in STAND_INS else a for a in shlex.split(args)]
     code = main(argv)
     err = capsys.readouterr().err
     assert code in (0, 1) and "Traceback" not in err, f"{args}: exit {code}\n{err}"

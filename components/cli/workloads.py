@@ -24,7 +24,7 @@ MAX_NAME = 52
 @cli.command(short_help=short_help("workloads"))
 @click.argument("stack", default="dev")
 @click.option("--team", help="Team (namespace) to render for; with --all, every team.")
-@click.option("--kind", type=click.Choice(JOB_KINDS), help="high, low or compact Job, a multi-node jobset (low queue), a dws Job.")
+@click.option("--kind", type=click.Choice(JOB_KINDS), help="high, low or compact Job, a multi-node jobset (low queue), a dws Job, the serving model server, the example Argo pipeline.")
 @click.option("--name", help="Job/JobSet name (default train-<kind>); compact jobs get a placement group from it.")
 @click.option("--all", "every", is_flag=True, help="Every kind each team can run, one file per workload (needs --out).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write <team>/<name>.yaml here instead of stdout.")

@@ -10,10 +10,13 @@ queue/priority ValidatingAdmissionPolicy (components/kubernetes/admission.py).
 from __future__ import annotations
 
 import copy
+import re
+import shlex
 
 import pytest
 import yaml
 
+from components.capture import REPO
 from components.cli import main as cli
 from components.explain import from_capture
 from components.explain.workflow import workflow_steps
@@ -155,3 +158,21 @@ def test_one_workflow_per_file(tmp_path, capsys):
     job = next(o for o in render(DEV, "team-d", "low") if o["kind"] == "Job")
     assert cli(["explain", "dev", write(tmp_path, [rendered(), job])]) == 2
     assert "one Argo Workflow (or WorkflowTemplate) per file" in capsys.readouterr().err
+
+
+def test_the_docs_pipeline_commands_run_verbatim(argo_installed, tmp_path, monkeypatch, capsys):
+    """docs/teams.md "Submit a pipeline": its CLI lines, run as written (stdout redirections included)."""
+    text = (REPO / "docs" / "teams.md").read_text()
+    section = text[text.index("### Submit a pipeline"):text.index("### Team data")]
+    block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+    lines = [line.split("#")[0].strip() for line in block.splitlines() if line.startswith("$PY -m components.cli ")]
+    assert len(lines) == 2
+    monkeypatch.chdir(tmp_path)
+    for line in lines:
+        command, _, target = line.partition(">")
+        code = cli(shlex.split(command)[3:])
+        out = capsys.readouterr().out
+        if target.strip():
+            (tmp_path / target.strip()).write_text(out)
+        assert code == 0, (line, out)
+    assert "[stage 4] step main/publish" in out
