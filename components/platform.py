@@ -22,6 +22,7 @@ from components.kubernetes.fleet_layer import KUBECONFIG_OUTPUT, worker_kubeconf
 from components.kubernetes.layer import build_kubernetes, validate_manifests
 from components.model import ConfigError, Platform, endpoint_warnings, flavors
 from components.model.fleet_agreement import counterpart_issues, quota_warnings
+from components.model.images import digest_warnings
 from components.model.load import decoded_config, parse_platform_value
 from components.model.stack_file import CONFIG_KEY, locate_platform
 from components.model.datasets import teams_with_datasets
@@ -55,7 +56,7 @@ def build_platform() -> None:
     platform = load_platform()  # raises ConfigError listing every problem before anything exists
     validate_manifests(platform)  # raises ManifestError: every Kubernetes object checked before any exists
     validate_monitoring(platform)
-    for warning in endpoint_warnings(platform):
+    for warning in [*endpoint_warnings(platform), *digest_warnings(platform)]:
         pulumi.log.warn(str(warning))
     provider = gcp.Provider("gcp", project=platform.project, region=platform.region)
     on_gcp = pulumi.ResourceOptions(providers=[provider])

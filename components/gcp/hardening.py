@@ -9,8 +9,9 @@ KMS key, Binary Authorization, and what the cluster and subnet arguments need fo
   is Pulumi-protected with the stack's data: destroying it makes every Secret unreadable.
 * Binary Authorization (GKE "Binary Authorization"; CIS GKE 5.10.4): the cluster evaluates the
   project's singleton policy, which admits GKE's own system images (globalPolicyEvaluationMode),
-  the images the pinned charts and the trainer use (IMAGE_PATTERNS) and the stack's allowedImages,
-  and blocks (enforce) or only logs (dryrun) everything else.
+  the images the platform chooses (platform/images.yaml, Argo's where a team has pipelines) and the
+  stack's allowedImages (components/model/images.py admitted_patterns, which the model also holds a
+  team's serving image to), and blocks (enforce) or only logs (dryrun) everything else.
 """
 
 from __future__ import annotations
@@ -21,30 +22,11 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.model import Platform
+from components.model.images import admitted_patterns
 from components.model.names import cluster_name
 
 from .services import ProjectApis
 
-# Every image a pinned chart or the platform runs, by registry/repository (the charts' values.yaml at
-# their tags, platform/charts/values/, with what this platform turns on); a trailing * also matches the
-# tag or digest. Kueue and JobSet publish release images on registry.k8s.io, while their values.yaml
-# at the tags names the projects' staging repository: both are admitted.
-IMAGE_PATTERNS = (
-    "registry.k8s.io/kueue/kueue*",
-    "registry.k8s.io/jobset/jobset*",
-    "us-central1-docker.pkg.dev/k8s-staging-images/kueue/kueue*",
-    "us-central1-docker.pkg.dev/k8s-staging-images/jobset/jobset*",
-    "quay.io/prometheus/prometheus*",
-    "quay.io/prometheus/alertmanager*",
-    "quay.io/prometheus/node-exporter*",
-    "quay.io/prometheus-operator/prometheus-operator*",
-    "quay.io/prometheus-operator/prometheus-config-reloader*",
-    "registry.k8s.io/kube-state-metrics/kube-state-metrics*",
-    "docker.io/grafana/grafana*",
-    "quay.io/kiwigrid/k8s-sidecar*",
-    "registry.k8s.io/prometheus-adapter/prometheus-adapter*",  # the metrics adapter (monitoring/adapter.py)
-    "docker.io/pytorch/pytorch*",  # the trainer (components/training/contract.py IMAGE)
-)
 ENFORCEMENT = {"enforce": "ENFORCED_BLOCK_AND_AUDIT_LOG", "dryrun": "DRYRUN_AUDIT_LOG_ONLY"}
 GKE_SERVICE_AGENT_ROLE = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
 
@@ -78,7 +60,7 @@ class ClusterHardening(pulumi.ComponentResource):
             self.ready.append(gcp.binaryauthorization.Policy(
                 f"{name}-binauthz", project=platform.project,
                 global_policy_evaluation_mode="ENABLE",  # GKE's own system images
-                admission_whitelist_patterns=[{"name_pattern": p} for p in (*IMAGE_PATTERNS, *security.allowed_images)],
+                admission_whitelist_patterns=[{"name_pattern": p} for p in admitted_patterns(platform)],
                 default_admission_rule={"evaluation_mode": "ALWAYS_DENY",
                                         "enforcement_mode": ENFORCEMENT[security.binary_authorization]},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=apis.ready("binauthz"))))

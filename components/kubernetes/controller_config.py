@@ -8,6 +8,7 @@ import yaml
 from components.model import Platform, fleet, ha
 from components.model.chart_overrides import with_overrides
 from components.model.flavors import SYSTEM_POOL_LABELS
+from components.model.images import pinned
 from components.model.priorities import PLATFORM_SERVICES
 
 from . import controllers
@@ -68,7 +69,7 @@ def _multikueue(platform: Platform) -> dict:
 
 def kueue_values(platform: Platform) -> dict:
     """The chart's values: the model's, then the stack's charts.kueue.values override merged over them."""
-    return with_overrides("kueue", _kueue_values(platform), platform.charts.kueue.values)
+    return with_overrides("kueue", pinned("kueue", _kueue_values(platform)), platform.charts.kueue.values)
 
 
 def _kueue_values(platform: Platform) -> dict:
@@ -92,4 +93,4 @@ def jobset_values(platform: Platform) -> dict:
     jobset = ha.controller(platform, "jobset")
     values = {"controller": {"replicas": jobset.replicas, "affinity": ha.anti_affinity(jobset),
                              "podDisruptionBudget": ha.disruption_budget(jobset), "nodeSelector": SYSTEM_POOL_LABELS}}
-    return with_overrides("jobset", values, platform.charts.jobset.values)
+    return with_overrides("jobset", pinned("jobset", values), platform.charts.jobset.values)

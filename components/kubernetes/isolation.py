@@ -14,7 +14,7 @@ Pure functions (the model in, manifests out), rendered with the rest of the tena
   of kube-prometheus-stack 88.5.3: values.yaml hostNetwork: true, hostPID: true, hostRootFsMount
   enabled, i.e. a hostPath of `/`). Every namespace also audits against `restricted`.
 * NetworkPolicy (Kubernetes "Network Policies"; CIS GKE 4.3.2 "Ensure that all Namespaces have
-  Network Policies defined"; enforced by GKE Dataplane V2, CIS GKE 5.6.7): a team namespace denies
+  Network Policies defined"; enforced by GKE Dataplane V2, CIS GKE 4.3.1): a team namespace denies
   all ingress and egress, then allows exactly what a job needs (see team_network_policies).
 * Services: a ValidatingAdmissionPolicy admits only ClusterIP Services without externalIPs in team
   namespaces (no LoadBalancer or NodePort from a team; externalIPs is CVE-2020-8554).

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from .errors import REMOVE, Issue
+from .images import catalog
 from .schema import SCHEMA_VERSIONS
 from .yaml_input import read_platform_data
 
@@ -120,6 +121,13 @@ OWNED: dict[str, dict[Path_, str]] = {
            for r in ("etcd", "kubeControllerManager", "kubeSchedulerAlerting", "kubeSchedulerRecording", "kubeProxy")},
     },
 }
+
+# The image values the platform pins to a digest (components/model/images.py pinned): changed in the catalog.
+_PINNED = "nothing: the platform runs this image by the digest in platform/images.yaml; change the image there"
+for _image in catalog().values():
+    _key = {"kueue": "kueue", "jobset": "jobset", "kube-prometheus-stack": "monitoring"}.get(_image.chart or "")
+    if _key and _image.digest:
+        OWNED[_key].update({tuple(path.split(".")): _PINNED for path in _image.pin.values()})
 
 # Values passed on whole to the program they configure (not chart values): any key below is accepted.
 FREE_FORM: dict[str, set[Path_]] = {

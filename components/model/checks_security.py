@@ -8,6 +8,7 @@
   company submit GPU jobs as the team; list users or a group instead.
 * A public authorized network wider than PUBLIC_MIN_PREFIX opens the control plane to more addresses
   than an office or a NAT gateway has (CIS GKE Benchmark 5.6.3).
+* A team's serving image that the enforced Binary Authorization policy would block (images.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import ipaddress
 from typing import Iterator
 
 from .errors import Issue
+from .images import serving_image_issues
 from .names import node_account_id, team_account_id
 from .schema import Platform
 
@@ -53,6 +55,7 @@ def security_issues(p: Platform) -> Iterator[Issue]:
                 yield Issue(f"teams[{i}].members[{j}]", f"{member!r} makes everyone in the domain a member of {team.name} "
                             "(they could all submit GPU jobs and read its bucket)",
                             "list the people as user: or put them in a group: (with cluster.securityGroup)")
+    yield from serving_image_issues(p)
     for i, net in enumerate(p.network.authorized_networks):
         block = ipaddress.ip_network(net.cidr)
         if not _internal(net.cidr) and block.prefixlen < PUBLIC_MIN_PREFIX and block.prefixlen >= 8:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from components.kubernetes.render import MONITORING_NAMESPACE
 from components.model import Platform
 from components.model.flavors import SYSTEM_POOL_LABELS
+from components.model.images import pinned
 from components.model.priorities import PLATFORM_SERVICES
 from components.model.serving import SERVING_METRIC
 
@@ -48,7 +49,7 @@ def enabled(platform: Platform) -> bool:
 
 def chart_values(platform: Platform) -> dict:
     replicas = platform.controllers.replicas
-    return {
+    return pinned(CHART, {
         "prometheus": {"url": PROMETHEUS_URL, "port": PROMETHEUS_PORT},
         "listenPort": LISTEN_PORT,
         # Only the serving rule: the chart's defaults would also serve every cAdvisor series as a metric.
@@ -59,7 +60,7 @@ def chart_values(platform: Platform) -> dict:
         "priorityClassName": PLATFORM_SERVICES,
         "nodeSelector": dict(SYSTEM_POOL_LABELS),
         "tolerations": [],
-    }
+    })
 
 
 # The chart's selector labels (templates/_helpers.tpl k8s-prometheus-adapter.selectorLabels).

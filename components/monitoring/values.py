@@ -6,6 +6,7 @@ from components.kubernetes.render import TEAM_LABEL
 from components.model import Platform, ha
 from components.model.chart_overrides import CHARTS, with_overrides
 from components.model.flavors import SYSTEM_POOL_LABELS
+from components.model.images import pinned
 from components.model.priorities import PLATFORM_SERVICES
 
 from . import multikueue
@@ -54,7 +55,8 @@ def alertmanager_config(webhook: bool) -> dict:
 
 def chart_values(platform: Platform, webhook: bool = False) -> dict:
     """The chart's values: the model's, then the stack's charts.monitoring.values override merged over them."""
-    return with_overrides("monitoring", _model_values(platform, webhook), platform.charts.monitoring.values)
+    return with_overrides("monitoring", pinned("kube-prometheus-stack", _model_values(platform, webhook)),
+                          platform.charts.monitoring.values)
 
 
 def _model_values(platform: Platform, webhook: bool) -> dict:

@@ -53,7 +53,10 @@ __all__ = [
 # install R535-or-newer production branches on current COS images; a CUDA 13 build would need R580+.
 # The build carries kernels for L4 (sm_89) and A100 (sm_80); `-runtime`: no compiler, smaller image.
 # Not pulled or run here (no registry or GPU access): check `nvidia-smi` on a node before pinning newer.
-IMAGE = "pytorch/pytorch:2.13.0-cuda12.6-cudnn9-runtime"
+# Fully qualified and by digest: platform/images.yaml `trainer` (where the digest comes from; a test holds
+# the two equal: this module ships to the container and imports nothing outside its package).
+IMAGE = ("docker.io/pytorch/pytorch:2.13.0-cuda12.6-cudnn9-runtime"
+         "@sha256:6acf597eeb8e376a96580dde4952f37cc017fef732bb40bfc73f28f25e3f64b4")
 PACKAGE = "batch_training"
 CODE_MOUNT = "/opt/training"
 COMMAND = ["python", "-m", PACKAGE]

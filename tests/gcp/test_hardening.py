@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from components.gcp.hardening import IMAGE_PATTERNS
+from components.model.images import admitted, admitted_patterns
+from components.model.load import parse_platform
 from components.training.contract import IMAGE
-from conftest import capture_of, config_error, load_dev_platform_raw, load_stack_config
+from conftest import PLATFORM_KEY, capture_of, config_error, load_dev_platform_raw, load_stack_config
 
 T_CLUSTER = "gcp:container/cluster:Cluster"
 
@@ -35,8 +36,8 @@ def test_prod_enforces_binary_authorization_for_the_platforms_images(prod):
     assert policy["defaultAdmissionRule"] == {"evaluationMode": "ALWAYS_DENY", "enforcementMode": "ENFORCED_BLOCK_AND_AUDIT_LOG"}
     assert policy["globalPolicyEvaluationMode"] == "ENABLE"
     patterns = [p["namePattern"] for p in policy["admissionWhitelistPatterns"]]
-    assert patterns == list(IMAGE_PATTERNS)
-    assert any(f"docker.io/{IMAGE}".startswith(p.rstrip("*")) for p in patterns)
+    assert patterns == admitted_patterns(parse_platform(load_stack_config("prod")[PLATFORM_KEY]))
+    assert admitted(IMAGE, patterns)
     cluster = prod.of_type(T_CLUSTER)[0].inputs
     assert cluster["binaryAuthorization"] == {"evaluationMode": "PROJECT_SINGLETON_POLICY_ENFORCE"}
     assert cluster["enableIntranodeVisibility"] is True
@@ -58,3 +59,9 @@ def test_allowed_images_are_registry_paths():
     raw["security"]["allowedImages"] = ["just-a-name"]
     err = config_error(raw)
     assert [i.path for i in err.issues] == ["security.allowedImages[0]"]
+
+
+def test_prod_plan_warns_about_images_without_a_digest(prod, dev_capture):
+    """components/platform.py logs the model's digest warnings while planning (a production stack only)."""
+    assert any(level == "warning" and "run by tag, not digest" in message for level, message in prod.log)
+    assert not any("run by tag, not digest" in message for _, message in dev_capture.log)
