@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from components.kubernetes.admission import QUEUE_LABEL
 from components.kubernetes.render import TEAM_LABEL, limit_range
-from components.model import Platform, flavors, per_gpu
+from components.model import Platform, datasets, flavors, per_gpu
 from components.model.allocatable import Resources
 from components.model.flavors import GPU_RESOURCE
 from components.model.names import ksa_name, team_bucket_name
@@ -115,6 +115,12 @@ class _Steps:
         bucket["csi"]["volumeAttributes"].update(sidecar.volume_attributes())
         container = {**container, "resources": resources,
                      "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}}
+        volumes = [contract.code_volume(self.code), bucket, *sidecar.volumes()]
+        if self.team.datasets is not None:  # the team's Filestore share, read-only, as in its Jobs
+            volumes.append({"name": datasets.VOLUME, "persistentVolumeClaim": {"claimName": datasets.CLAIM,
+                                                                               "readOnly": True}})
+            container["volumeMounts"] = [*container["volumeMounts"], {"name": datasets.VOLUME,
+                                                                       "mountPath": datasets.MOUNT_PATH, "readOnly": True}]
         return {
             "name": name,
             **extra,
@@ -123,7 +129,7 @@ class _Steps:
             "priorityClassName": priority_class_for(PIPELINE_QUEUE),
             "retryStrategy": retry_strategy(retries),
             "container": container,
-            "volumes": [contract.code_volume(self.code), bucket, *sidecar.volumes()],
+            "volumes": volumes,
         }
 
     def step_container(self, *args: str) -> dict:

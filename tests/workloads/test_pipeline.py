@@ -185,3 +185,13 @@ def test_prep_evaluate_publish_write_the_run_the_report_and_the_model(tmp_path):
     assert steps.main(["publish", str(tmp_path / "missing.json"), str(tmp_path / "m")]) == contract.EXIT_BAD_CONFIG
     assert steps.main(["evaluate", str(run), str(tmp_path / "empty")]) == contract.EXIT_BAD_CONFIG
     assert steps.main([]) == contract.EXIT_BAD_CONFIG
+
+
+def test_a_team_with_datasets_reads_them_in_every_step():
+    raw = load_dev_platform_raw()
+    next(t for t in raw["teams"] if t["name"] == "team-d")["datasets"] = {"sizeGi": 1024}
+    wf = next(o for o in render(parse_platform(raw), "team-d", "pipeline") if o["kind"] == "Workflow")
+    for tmpl in (t for t in wf["spec"]["templates"] if "container" in t):
+        assert {"name": "datasets", "mountPath": "/datasets", "readOnly": True} in tmpl["container"]["volumeMounts"]
+        assert {"name": "datasets", "persistentVolumeClaim": {"claimName": "datasets", "readOnly": True}} in tmpl["volumes"]
+        assert problems(wf) == []
