@@ -8,6 +8,7 @@ Computed outputs that only a cloud can produce (ids, e-mails, the endpoint) get 
 
 from __future__ import annotations
 
+import base64
 import gc
 import hashlib
 from contextlib import contextmanager
@@ -91,6 +92,9 @@ def checked_inputs(type_: str, name: str, inputs: dict) -> dict:
     return inputs
 
 
+MOCK_NAT_ADDRESS = "198.51.100.7"  # what a mocked manager reserves, and what a mocked worker reads back
+
+
 def _mock_outputs(type_: str, name: str, inputs: dict, project: str) -> dict:
     """Values the cloud would compute that the program reads back."""
     out = dict(checked_inputs(type_, name, inputs))
@@ -112,10 +116,19 @@ def _mock_outputs(type_: str, name: str, inputs: dict, project: str) -> dict:
     elif type_ == "gcp:projects/serviceIdentity:ServiceIdentity":
         out["email"] = "service-123456789012@container-engine-robot.iam.gserviceaccount.com"
         out["member"] = f"serviceAccount:{out['email']}"
-    elif type_ == "pulumi:pulumi:StackReference":  # a fleet manager reads each worker stack's kubeconfig export
+    elif type_ == "pulumi:pulumi:StackReference":  # fleet stacks read each other's exports
+        from components.gcp.fleet import NAT_OUTPUT
         from components.kubernetes.fleet_layer import KUBECONFIG_OUTPUT
 
-        out["outputs"] = {KUBECONFIG_OUTPUT: f"# kubeconfig exported by stack {inputs.get('name')}\n"}
+        out["outputs"] = {KUBECONFIG_OUTPUT: f"# kubeconfig exported by stack {inputs.get('name')}\n",
+                          NAT_OUTPUT: [f"{MOCK_NAT_ADDRESS}/32"]}
+    elif type_ == "kubernetes:core/v1:Secret" and inputs.get("type") == "kubernetes.io/service-account-token":
+        # The token controller fills it and pulumi-kubernetes waits for that (its Secret awaiter), so the
+        # created Secret's outputs carry the token (components/kubernetes/fleet_layer.py).
+        out["data"] = {"token": base64.b64encode(b"mock-token").decode(), "ca.crt": "bW9jay1jYQ=="}
+    elif type_ == "gcp:compute/address:Address":  # a fleet manager's reserved NAT address
+        out["address"] = MOCK_NAT_ADDRESS
+        out["selfLink"] = f"projects/{project}/regions/{inputs.get('region')}/addresses/{inputs.get('name', name)}"
     elif type_ == "random:index/randomPassword:RandomPassword":
         out["result"] = "mock-password"
     elif type_ == "gcp:compute/subnetwork:Subnetwork":

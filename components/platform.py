@@ -10,6 +10,7 @@ import pulumi_gcp as gcp
 from components.cost.component import CostEnvelope
 from components.gcp.cluster import GkeCluster
 from components.gcp.datasets import TeamDatasetShare
+from components.gcp import fleet as fleet_network
 from components.gcp.firewall import ControlPlaneFirewall
 from components.gcp.hardening import ClusterHardening
 from components.gcp.identity import NodeIdentity, TeamIdentity
@@ -65,7 +66,8 @@ def build_platform() -> None:
     network = Network("network", platform, apis, on_gcp)
     nodes = NodeIdentity("nodes", platform, apis, on_gcp)
     hardening = ClusterHardening("hardening", platform, apis, on_gcp)
-    cluster = GkeCluster("cluster", platform, network, nodes.email, apis, hardening, on_gcp)
+    cluster = GkeCluster("cluster", platform, network, nodes.email, apis, hardening, on_gcp,
+                         manager_networks=fleet_network.manager_networks(platform))
     system_pool = SystemNodePool("system", platform, cluster, nodes.email, apis, on_gcp)
     # Without it the control plane cannot call the Kueue/JobSet webhooks on the private nodes.
     # (and the metrics adapter's APIService, when model servers autoscale)
@@ -93,6 +95,8 @@ def build_platform() -> None:
     pulumi.export("kubeconfig", access)
     pulumi.export("teamServiceAccounts", {name: t.email for name, t in teams.items()})
     pulumi.export("teamBuckets", {name: t.bucket for name, t in teams.items()})
+    if network.nat_addresses is not None:  # a fleet manager: the address its workers admit
+        pulumi.export(fleet_network.NAT_OUTPUT, network.nat_addresses)
     if kubernetes.fleet is not None and kubernetes.fleet.token is not None:  # a worker: what its manager dials
         pulumi.export(KUBECONFIG_OUTPUT, pulumi.Output.secret(pulumi.Output.all(
             cluster.name, cluster.endpoint, cluster.ca_certificate, kubernetes.fleet.token).apply(lambda a: worker_kubeconfig(*a))))

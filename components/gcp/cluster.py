@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_gcp as gcp
 
-from components.model import Platform, fleet, nap_limits
+from components.model import Platform, nap_limits
 from components.model.names import cluster_name
 
 from .hardening import ClusterHardening
@@ -60,9 +60,12 @@ class GkeCluster(pulumi.ComponentResource):
         apis: ProjectApis,
         hardening: ClusterHardening,
         opts: pulumi.ResourceOptions | None = None,
+        manager_networks: pulumi.Output[list] | None = None,
     ):
+        """`manager_networks`: a fleet worker's extra authorized networks, its manager's NAT addresses."""
         super().__init__("gpu-batch:gcp:Cluster", name, None, opts)
         cfg = platform.cluster
+        blocks = [{"cidr_block": n.cidr, "display_name": n.name} for n in platform.network.authorized_networks]
         self.cluster = gcp.container.Cluster(
             f"{name}-gke",
             name=cluster_name(platform),
@@ -88,8 +91,7 @@ class GkeCluster(pulumi.ComponentResource):
                 "master_ipv4_cidr_block": platform.network.master_cidr,
             },
             master_authorized_networks_config={
-                "cidr_blocks": [{"cidr_block": n.cidr, "display_name": n.name} for n in platform.network.authorized_networks]
-                + [{"cidr_block": cidr, "display_name": name} for name, cidr in fleet.manager_networks(platform)],
+                "cidr_blocks": blocks if manager_networks is None else manager_networks.apply(lambda extra: blocks + extra),
                 "gcp_public_cidrs_access_enabled": False,
             },
             workload_identity_config={"workload_pool": platform.workload_pool},

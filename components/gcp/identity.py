@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_gcp as gcp
 
-from components.model import Platform
+from components.model import Platform, fleet
 from components.model.names import ksa_name, node_account_id, team_account_id, team_bucket_name
 from components.model.schema import DataProtection, DataSettings, Team
 
@@ -128,6 +128,14 @@ class TeamIdentity(pulumi.ComponentResource):
             f"{name}-bucket-objects", bucket=bucket.name, role="roles/storage.objectUser",
             member=_member(account), opts=child("bucket"),
         )
+        # On a fleet worker, the team's dispatched jobs name the manager's team bucket (MultiKueue copies the
+        # Job as submitted), so this identity gets the same object access there (docs/design.md "Data across regions").
+        manager_bucket = fleet.data_buckets(platform).get(team.name)
+        if manager_bucket:
+            gcp.storage.BucketIAMMember(
+                f"{name}-manager-bucket-objects", bucket=manager_bucket, role="roles/storage.objectUser",
+                member=_member(account), opts=child("bucket"),
+            )
         # The workload pool exists only once the cluster does, so the binding waits for it.
         gcp.serviceaccount.IAMMember(
             f"{name}-workload-identity",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_gcp as gcp
 
-from components.model import Platform
+from components.model import Platform, fleet
 from components.model.names import nat_name, network_name, router_name, subnet_name
 
 from .hardening import flow_log_config
@@ -49,13 +49,22 @@ class Network(pulumi.ComponentResource):
             f"{name}-router", name=router_name(platform), region=platform.region,
             network=self.network.id, opts=child,
         )
-        # Private nodes reach the internet (image pulls, datasets) only through NAT.
+        # Private nodes reach the internet (image pulls, datasets) only through NAT. A fleet manager's NAT
+        # uses a reserved address instead of Google's auto-allocated ones (which change as the NAT scales):
+        # its workers' control planes admit exactly that address (docs/design.md "A fleet").
+        self.nat_addresses: pulumi.Output[list] | None = None
+        manual: dict = {"nat_ip_allocate_option": "AUTO_ONLY"}
+        if fleet.role(platform) == "manager":
+            address = gcp.compute.Address(f"{name}-nat-ip", name=nat_name(platform), region=platform.region,
+                                          address_type="EXTERNAL", opts=child)
+            manual = {"nat_ip_allocate_option": "MANUAL_ONLY", "nat_ips": [address.self_link]}
+            self.nat_addresses = address.address.apply(lambda ip: [f"{ip}/32"])
         gcp.compute.RouterNat(
             f"{name}-nat",
             name=nat_name(platform),
             router=router.name,
             region=platform.region,
-            nat_ip_allocate_option="AUTO_ONLY",
+            **manual,
             source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
             log_config={"enable": True, "filter": "ERRORS_ONLY"},
             opts=child,

@@ -74,8 +74,17 @@ class FleetLink(pulumi.ComponentResource):
                                        subjects=binding["subjects"], opts=opts)
         secret = k8s.core.v1.Secret(f"{name}-token", metadata=token["metadata"], type=token["type"],
                                     opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[sa])))
-        # The token controller fills `data.token` after the create; read the Secret back for it.
-        filled = k8s.core.v1.Secret.get(f"{name}-token-filled", secret.id,
-                                        opts=pulumi.ResourceOptions(parent=self, depends_on=[secret]))
-        self.token = pulumi.Output.secret(filled.data.apply(
-            lambda data: base64.b64decode((data or {}).get("token", "")).decode()))
+        # The token controller fills `data` after the create. pulumi-kubernetes waits for it: its Secret
+        # awaiter (provider/pkg/await/awaiters.go untilCoreV1SecretInitialized, v4.32.0 and later) watches a
+        # kubernetes.io/service-account-token Secret until its data map is non-empty, so the created Secret's
+        # outputs carry the token, as the script's `kubectl get secret ... {.data['token']}` reads it.
+        self.token = pulumi.Output.secret(secret.data.apply(bearer_token))
+
+
+def bearer_token(data) -> str:
+    """The token of a filled service-account-token Secret; an empty one is an error, never a kubeconfig."""
+    token = base64.b64decode((data or {}).get("token", "")).decode()
+    if not token:
+        raise ValueError(f"the {fleet.MANAGER_ACCOUNT}-token Secret has no token: the token controller did not fill "
+                         "it; run `pulumi up` again (the manager's kubeconfig is exported only with a token)")
+    return token

@@ -10,6 +10,7 @@ from typing import Iterator, Optional
 from .errors import Issue
 from .schema import Platform
 from .fleet_schema import FleetWorker
+from .names import team_bucket_name
 
 # The AdmissionCheck and MultiKueueConfig the manager's dispatched ClusterQueues reference.
 ADMISSION_CHECK = "multikueue"
@@ -40,11 +41,20 @@ def kubeconfig_secret(worker: FleetWorker) -> str:
     return f"{worker.name}-kubeconfig"
 
 
-def manager_networks(platform: Platform) -> list[tuple[str, str]]:
-    """(display name, CIDR) a worker's control plane admits besides `network.authorizedNetworks`."""
-    if role(platform) != "worker":
-        return []
-    return [(f"multikueue manager {platform.fleet.manager.stack}", cidr) for cidr in platform.fleet.manager.egress_cidrs]
+def manager_platform(platform: Platform) -> Optional[Platform]:
+    """A worker's manager, as its stack file says (the model its teams were derived from)."""
+    return platform.fleet._manager if role(platform) == "worker" else None
+
+
+def data_buckets(platform: Platform) -> dict[str, str]:
+    """team -> the bucket its dispatched jobs name. MultiKueue copies the Job to the worker as it was
+    submitted, so its Cloud Storage FUSE volume still names the manager's team bucket; the worker's team
+    identity is granted that bucket (docs/design.md "Data across regions")."""
+    manager = manager_platform(platform)
+    if manager is None:
+        return {}
+    return {team.name: team_bucket_name(manager, team) for team in manager.teams
+            if team.name in {t.name for t in platform.teams}}
 
 
 def fleet_issues(p: Platform) -> Iterator[Issue]:
@@ -57,6 +67,10 @@ def fleet_issues(p: Platform) -> Iterator[Issue]:
                         "add - {name: worker-eu, stack: fleet-worker-eu}")
         if f.manager is not None:
             yield Issue("fleet.manager", "only a worker names its manager", "remove fleet.manager", example=None)
+        for key, value in (("quota", f.quota.model_dump(exclude_defaults=True)), ("teamQuota", f.team_quota)):
+            if value:
+                yield Issue(f"fleet.{key}", "only a worker states its region's quota (a manager's is its teams' queues)",
+                            f"remove fleet.{key}")
         with_quota = {cls for t in p.teams for cls, quotas in t.queues.by_class() if quotas} | ({"dws"} if p.dws else set())
         for i, cls in enumerate(f.dispatch):
             if cls not in with_quota:
@@ -72,8 +86,8 @@ def fleet_issues(p: Platform) -> Iterator[Issue]:
                             f"remove {', '.join(gone)} from fleet.dispatch, or drop the team's queues.{gone[0]}")
     else:
         if f.manager is None:
-            yield Issue("fleet.manager", "a worker must name its manager's stack and egress addresses",
-                        "add manager: {stack: fleet-manager, egressCidrs: [203.0.113.10/32]}")
+            yield Issue("fleet.manager", "a worker must name its manager's stack",
+                        "add manager: {stack: fleet-manager}")
         if f.workers:
             yield Issue("fleet.workers", "only a manager lists workers", "remove fleet.workers")
         if p.cluster.private_endpoint:
@@ -95,13 +109,12 @@ def agreement_issues(manager: Platform, worker: Platform) -> list[Issue]:
             if not quotas or cls not in dispatched(manager):
                 continue
             mirror = workers.get(team.name)
-            if mirror is None:
-                issues.append(Issue("teams", f"team {team.name} dispatches {cls!r} but has no namespace on the worker",
-                                    f"add team {team.name} with queues.{cls} on the worker's own flavors"))
-            elif not getattr(mirror.queues, cls):
-                issues.append(Issue(f"teams[{worker.teams.index(mirror)}].queues.{cls}",
-                                    f"team {team.name} dispatches {cls!r} but the worker has no {cls} queue for it",
-                                    f"give it queues.{cls} on the worker's own flavors"))
+            if mirror is None or not getattr(mirror.queues, cls):
+                # A worker derived from this manager always mirrors it; one derived from another version of
+                # the manager's file (or planned before it changed) does not.
+                where = "has no namespace for it" if mirror is None else f"has no {cls} queue for it"
+                issues.append(Issue(f"fleet.quota.{cls}", f"team {team.name} dispatches {cls!r} but the worker {where}",
+                                    f"add quota.{cls} on the worker's own flavors"))
     if "dws" in dispatched(manager) and manager.dws is not None:
         # The worker's own DWS queue provisions for a dispatched DWS job, in its region: it must admit the
         # same teams (their LocalQueue `dws` must exist there).

@@ -1,8 +1,8 @@
-"""A fleet stack checked against its counterparts' stack files: a worker against its manager's, a manager
-against each worker's (Pulumi.<stack>.yaml next to this one). The program runs it before anything is
-created, so `pulumi preview` of either side refuses a worker that does not mirror its manager's dispatched
-namespaces and queues or runs another Kueue version (components/model/fleet.py agreement_issues). A
-counterpart whose file is not in this checkout (another team's repository) is not checked here.
+"""A fleet stack read with its counterparts' stack files (Pulumi.<stack>.yaml next to this one): a worker's
+teams are derived from its manager's file (components/model/fleet_derive.py), and the program checks what
+stays data on both sides (a manager against each worker's file: DWS grants, the Kueue version; quota totals
+as a warning) before anything is created, so `pulumi preview` of either side refuses a fleet that disagrees.
+A fleet's stack files live in one checkout: a worker whose manager's file is not there is refused.
 """
 
 from __future__ import annotations
@@ -11,32 +11,24 @@ from pathlib import Path
 from typing import Optional
 
 from . import fleet
-from .errors import ConfigError, Issue
+from .errors import Issue
+from .fleet_files import REPO, read_counterpart
 from .load import parse_platform
 from .schema import Platform
-from .stack_file import CONFIG_KEY, read_stack_file
-from .yaml_input import read_text
 
 
-def _counterpart(directory: Path, stack: str, project: str) -> tuple[Optional[Platform], list[Issue]]:
-    path = directory / f"Pulumi.{stack}.yaml"
-    if not path.exists():
-        return None, []
-    try:
-        config = read_stack_file(read_text(path), path.name, project)
-        return parse_platform(config.get(f"{project}:{CONFIG_KEY}"), path.name), []
-    except ConfigError:
-        return None, [Issue(path.name, "the fleet's other stack file does not validate, so this stack cannot be "
-                            "checked against it", f"run: python -m components.cli plan {stack}")]
+def _counterpart(directory: Path, stack: str) -> tuple[Optional[Platform], list[Issue]]:
+    return read_counterpart(directory, stack, parse_platform)
 
 
-def counterpart_issues(platform: Platform, directory: Path, project: str) -> list[Issue]:
+
+def counterpart_issues(platform: Platform, directory: Path, project: str = "") -> list[Issue]:
     if fleet.role(platform) == "worker":
-        manager, issues = _counterpart(directory, platform.fleet.manager.stack, project)
-        return issues + (fleet.agreement_issues(manager, platform) if manager else [])
+        manager = fleet.manager_platform(platform)
+        return fleet.agreement_issues(manager, platform) if manager else []
     issues: list[Issue] = []
     for i, worker in enumerate(platform.fleet.workers if fleet.role(platform) == "manager" else []):
-        found, problems = _counterpart(directory, worker.stack, project)
+        found, problems = _counterpart(directory, worker.stack)
         issues += problems
         for issue in fleet.agreement_issues(platform, found) if found else []:
             issues.append(Issue(f"fleet.workers[{i}]", f"worker {worker.name} (Pulumi.{worker.stack}.yaml, "
@@ -44,10 +36,17 @@ def counterpart_issues(platform: Platform, directory: Path, project: str) -> lis
     return issues
 
 
-def quota_warnings(platform: Platform, directory: Path, project: str) -> list[str]:
+def worker_platforms(platform: Platform, directory: Path = REPO) -> dict:
+    """A manager's workers (FleetWorker -> its Platform, or None when its stack file is not here or invalid)."""
+    if fleet.role(platform) != "manager":
+        return {}
+    return {w: _counterpart(directory, w.stack)[0] for w in platform.fleet.workers}
+
+
+def quota_warnings(platform: Platform, directory: Path, project: str = "") -> list[str]:
     """A manager's dispatched quota against its workers' (fleet.quota_warnings), when every worker's stack
     file is in the checkout; [] otherwise."""
     if fleet.role(platform) != "manager":
         return []
-    workers = [_counterpart(directory, w.stack, project)[0] for w in platform.fleet.workers]
+    workers = [_counterpart(directory, w.stack)[0] for w in platform.fleet.workers]
     return fleet.quota_warnings(platform, workers) if all(workers) else []

@@ -2,24 +2,33 @@
 
 Absent, the stack is today's single cluster. One Pulumi stack per cluster (docs/design.md "A fleet:
 one stack per cluster"): a manager stack names its workers and the stacks that own them; a worker
-stack names its manager's stack and the addresses the manager's requests come from.
+stack names its manager's stack and states only what is its own: its region's quota for the classes the
+manager dispatches. Its teams, namespaces and queues are derived from the manager's stack file
+(components/model/fleet_derive.py).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, PrivateAttr, create_model
 from pydantic_core import PydanticCustomError
 
 from .queue_classes import TEAM_CLASSES
-from .schema_base import DNS_LABEL, Cidr, Model
+from .schema_base import DNS_LABEL, FlavorQuota, Model
 
 # A Pulumi stack name as `pulumi stack init` accepts it (letters, digits, `-`, `_`, `.`).
 STACK_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 # Kueue runs dispatched Jobs and JobSets on a worker; serving (Deployments admitted pod by pod, docs/teams.md
 # "Deploy a model") stays where its users reach it. `dws` is the shared DWS queue: a worker provisions for it.
-DISPATCHABLE = (*(c.name for c in TEAM_CLASSES if c.name != "serving"), "dws")
+TEAM_DISPATCHABLE = tuple(c.name for c in TEAM_CLASSES if c.name != "serving")
+DISPATCHABLE = (*TEAM_DISPATCHABLE, "dws")
+# A worker's quota for each dispatchable class, shaped like a team's `queues`.
+DispatchQuotas = create_model(
+    "DispatchQuotas", __base__=Model,
+    **{c: (list[FlavorQuota], Field([], description=f"Quota of each dispatching team's `{c}` queue here."))
+       for c in TEAM_DISPATCHABLE},
+)
 
 
 def _unique(names: list[str]) -> list[str]:
@@ -43,11 +52,9 @@ class FleetWorker(Model):
 
 
 class FleetManager(Model):
-    stack: str = Field(pattern=STACK_NAME, description="The manager's Pulumi stack (its dispatched classes and "
-                       "teams are what this worker must mirror).")
-    egress_cidrs: list[Cidr] = Field(min_length=1, description="Addresses the manager's requests come from (its "
-                                     "Cloud NAT addresses, docs/design.md \"A fleet\"): added to this cluster's "
-                                     "authorized networks.")
+    stack: str = Field(pattern=STACK_NAME, description="The manager's Pulumi stack, whose stack file must be next to "
+                       "this one: the worker's teams, namespaces and queues are derived from it, and its Cloud NAT "
+                       "addresses (its `natAddresses` output) are added to this cluster's authorized networks.")
 
 
 class Fleet(Model):
@@ -63,9 +70,16 @@ class Fleet(Model):
         [], max_length=20, description="manager only: the workers in order of preference (MultiKueueConfig "
         "`clusters`, at most 20; the Incremental dispatcher nominates them in this order).")
     manager: Optional[FleetManager] = Field(None, description="worker only: the manager it serves.")
+    quota: DispatchQuotas = Field(  # type: ignore[valid-type]
+        DispatchQuotas(), description="worker only: each dispatching team's quota in this region, per class the manager dispatches "
+        "(the same shape as a team's `queues.<class>`, on this worker's own flavors).")
+    team_quota: dict[str, DispatchQuotas] = Field(  # type: ignore[valid-type]
+        {}, description="worker only: a team's quota here when it differs from `quota` (team name -> class -> quotas).")
     dispatcher: Literal["Incremental", "AllAtOnce"] = Field(
         "Incremental", description="Incremental: workers nominated in `workers` order, the next after 5 minutes "
         "without admission; AllAtOnce: every worker at once, the first to admit wins.")
+    # worker: the manager's validated Platform its teams were derived from (set by components/model/load.py).
+    _manager: Any = PrivateAttr(None)
     worker_lost_timeout_minutes: int = Field(
         15, ge=1, le=1440, description="How long a workload admitted on a worker that stops answering keeps its "
         "admission before it is requeued (Kueue multiKueue.workerLostTimeout).")

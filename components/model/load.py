@@ -12,11 +12,14 @@ from __future__ import annotations
 import copy
 import json
 from functools import cache
-from typing import Any, Mapping
+from pathlib import Path
+from typing import Any, Mapping, Optional
 
 from pydantic import TypeAdapter, ValidationError
 
 from .checks import semantic_issues
+from .fleet_derive import quota_path
+from .fleet_files import derive_worker
 from .errors import ConfigError, Issue, apply_fix
 from .stack_file import CONFIG_KEY
 from .translate import MISSING, translate
@@ -103,12 +106,31 @@ def _repaired(adapter: TypeAdapter, alias: str, section: Any, found: list[Issue]
         return _Broken(alias)
 
 
-def parse_platform(raw: Any, source: str = "stack config") -> Platform:
-    """Validate once: structure per section, then the cross-field rules on what parsed, all issues together."""
+def parse_platform(raw: Any, source: str = "stack config", directory: Optional[Path] = None) -> Platform:
+    """Validate once: structure per section, then the cross-field rules on what parsed, all issues together.
+    A fleet worker's teams are first derived from its manager's stack file in `directory` (default: the
+    checkout's root, where the stack files are)."""
     if not isinstance(raw, Mapping):
         shown = "text" if isinstance(raw, str) else "a list" if isinstance(raw, list) else "nothing" if raw is None else repr(raw)
         raise ConfigError([Issue(CONFIG_KEY, f"expected a mapping of keys (project, region, ...), got {shown}",
                                  "indent the platform keys under it, as in Pulumi.dev.yaml")], source)
+    worker = isinstance(raw.get("fleet"), Mapping) and raw["fleet"].get("role") == "worker"
+    if worker:
+        raw, manager, derived = derive_worker(raw, directory, parse_platform)
+        try:
+            platform = _parse(raw, source)
+        except ConfigError as err:
+            teams = raw.get("teams") or []
+            found = [quota_path(i, teams, dict(raw["fleet"])) for i in err.issues if not (i.path == "teams" and not teams)]
+            raise ConfigError(derived + found, source) from None
+        if derived:
+            raise ConfigError(derived, source)
+        platform.fleet._manager = manager
+        return platform
+    return _parse(raw, source)
+
+
+def _parse(raw: Mapping, source: str) -> Platform:
     values, issues = _structure(raw)
     broken = any(isinstance(v, _Broken) for v in values.values())
     if not broken and not issues:

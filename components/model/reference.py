@@ -76,12 +76,14 @@ def _type(annotation, metadata: tuple = ()) -> str:
         text = "one of " + ", ".join(f"`{v}`" for v in typing.get_args(inner))
     elif origin is list:
         text = f"list of {_type(typing.get_args(inner)[0])}"
+    elif origin is dict:
+        text = "map of {} to {}".format(*(_type(arg) for arg in typing.get_args(inner)))
     elif isinstance(inner, type) and issubclass(inner, enum.Enum):
         text = "one of " + ", ".join(f"`{m.value}`" for m in inner)
     elif isinstance(inner, type) and issubclass(inner, BaseModel):
         text = "object"
     else:
-        text = {str: "string", int: "integer", float: "number", bool: "boolean"}.get(inner, str(inner))
+        text = {str: "string", int: "integer", float: "number", bool: "boolean", typing.Any: "anything"}.get(inner, str(inner))
     return text + (" or unset" if optional else "")
 
 

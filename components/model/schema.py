@@ -16,7 +16,7 @@ from pydantic_core import PydanticCustomError
 from .datasets import size_problem
 from .fleet_schema import Fleet
 from .queue_classes import QUEUE_CLASSES, TEAM_CLASSES
-from .schema_base import DNS_LABEL, PROJECT_ID, REGION, VERSION, Cidr, DnsLabel, Model, _cidr  # noqa: F401 (re-exported)
+from .schema_base import DNS_LABEL, PROJECT_ID, REGION, VERSION, Cidr, DnsLabel, FlavorQuota, Model, _cidr  # noqa: F401 (re-exported)
 
 
 class Provisioning(str, Enum):
@@ -140,17 +140,6 @@ class NodeAutoProvisioning(Model):
     min_cpu: int = Field(4, ge=0)
     min_memory_gb: int = Field(16, ge=0)
     shapes: list[NapShape] = []
-
-
-class FlavorQuota(Model):
-    flavor: DnsLabel = Field(description="Name of a GPU pool or NAP shape.")
-    gpus: int = Field(ge=0, description="Nominal GPUs this queue owns in the flavor.")
-    borrowing_limit: Optional[int] = Field(
-        None, ge=0, description="GPUs it may borrow from its cohort; unset = no limit."
-    )
-    lending_limit: Optional[int] = Field(
-        None, ge=0, description="GPUs of its nominal quota the cohort may borrow; unset = all of it (the rest is "
-        "kept for this queue alone, even when idle).")
 
 
 class _TeamQueuesBase(Model):

@@ -67,3 +67,14 @@ class Model(BaseModel):
             kind = {bool: "bool_type", int: "int_type", float: "float_type"}[want]
             raise PydanticCustomError(kind, "wrong kind of value")
         return value
+
+
+class FlavorQuota(Model):
+    flavor: DnsLabel = Field(description="Name of a GPU pool or NAP shape.")
+    gpus: int = Field(ge=0, description="Nominal GPUs this queue owns in the flavor.")
+    borrowing_limit: Optional[int] = Field(
+        None, ge=0, description="GPUs it may borrow from its cohort; unset = no limit."
+    )
+    lending_limit: Optional[int] = Field(
+        None, ge=0, description="GPUs of its nominal quota the cohort may borrow; unset = all of it (the rest is "
+        "kept for this queue alone, even when idle).")

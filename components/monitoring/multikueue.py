@@ -59,7 +59,7 @@ def alerts(platform: Platform) -> list[dict]:
                 f"is requeued after {platform.fleet.worker_lost_timeout_minutes}m (workerLostTimeout)",
         runbook=("kubectl get multikueuecluster {{ $labels.name }} -o yaml: the Active condition's reason and "
                  "message say why (kubeconfig Secret missing or invalid, connection refused). Check the worker's "
-                 "authorized networks admit the manager's NAT addresses (fleet.manager.egressCidrs), that the "
+                 "authorized networks admit the manager's NAT address (its stack output natAddresses), that the "
                  "worker's token Secret exists, and rotate as docs/design.md \"A fleet\" says."),
     )]
 

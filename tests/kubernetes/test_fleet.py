@@ -9,13 +9,16 @@ pkg/controller/admissionchecks/multikueue/multikueuecluster.go.
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
 import yaml
 
 from components.kubernetes import controller_config, multikueue, render
-from components.kubernetes.fleet_layer import KUBECONFIG_OUTPUT, worker_kubeconfig
+from components.capture import MOCK_NAT_ADDRESS
+from components.gcp.fleet import NAT_OUTPUT
+from components.kubernetes.fleet_layer import KUBECONFIG_OUTPUT, bearer_token, worker_kubeconfig
 from components.kubernetes.layer import validate_manifests
 from components.kubernetes.manifest_validation import ManifestError, is_validated, validate_all
 from components.model import fleet, parse_platform
@@ -61,7 +64,7 @@ def test_a_stack_without_fleet_has_no_multikueue(stack):
     assert "multiKueue" not in controller_config.kueue_manager_config(platform)
     for team in platform.teams:
         assert all("admissionChecksStrategy" not in q["spec"] for q in render.team_cluster_queues(platform, team))
-    assert fleet.manager_networks(platform) == []
+    assert fleet.data_buckets(platform) == {}
 
 
 # ------------------------------------------------------------------ the manager's objects
@@ -177,12 +180,40 @@ def test_the_kubeconfig_handed_to_the_manager_carries_a_token_not_an_exec_plugin
     assert config["clusters"][0]["cluster"]["server"] == "https://203.0.113.20"
 
 
-def test_a_worker_admits_the_manager_and_exports_its_kubeconfig(captures, worker):
-    cluster = captures["fleet-worker-eu"].of_type("gcp:container/cluster:Cluster")[0]
+def test_a_worker_admits_the_manager_nat_address_read_from_the_manager_stack(captures):
+    """The manager's NAT uses one reserved address (RouterNat MANUAL_ONLY with nat_ips, pulumi-gcp 10.2.0
+    compute.RouterNat: "nat_ips: Self-links of NAT IPs. Only valid if natIpAllocateOption is set to MANUAL_ONLY")
+    exported as `natAddresses`; the worker reads that output through a StackReference (the mock engine
+    answers it with the address the mocked manager reserves, components/capture.py MOCK_NAT_ADDRESS)."""
+    manager = captures["fleet-manager"]
+    (address,) = manager.of_type("gcp:compute/address:Address")
+    (nat,) = manager.of_type("gcp:compute/routerNat:RouterNat")
+    assert nat.inputs["natIpAllocateOption"] == "MANUAL_ONLY"
+    assert nat.inputs["natIps"] == [f"projects/my-gpu-batch-dev/regions/us-central1/addresses/{address.inputs['name']}"]
+    assert manager.stack_outputs[NAT_OUTPUT] == [f"{MOCK_NAT_ADDRESS}/32"]
+    worker = captures["fleet-worker-eu"]
+    cluster = worker.of_type("gcp:container/cluster:Cluster")[0]
     blocks = cluster.inputs["masterAuthorizedNetworksConfig"]["cidrBlocks"]
-    assert {"cidrBlock": "203.0.113.10/32", "displayName": "multikueue manager fleet-manager"} in blocks
-    assert KUBECONFIG_OUTPUT in captures["fleet-worker-eu"].stack_outputs
-    assert captures["fleet-worker-eu"].of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
+    assert {"cidrBlock": f"{MOCK_NAT_ADDRESS}/32", "displayName": "multikueue manager fleet-manager"} in blocks
+    # A single-cluster stack and the worker keep Google's auto-allocated NAT addresses.
+    assert worker.of_type("gcp:compute/routerNat:RouterNat")[0].inputs["natIpAllocateOption"] == "AUTO_ONLY"
+    assert not worker.of_type("gcp:compute/address:Address")
+
+
+def test_a_worker_exports_a_kubeconfig_with_the_token_of_its_created_secret(captures):
+    """pulumi-kubernetes provider/pkg/await/awaiters.go untilCoreV1SecretInitialized (v4.32.0; the pinned 4.34.2
+    is later): a kubernetes.io/service-account-token Secret is not created until its data map is non-empty, so
+    the created Secret's outputs carry the token the token controller filled (no read-back that could race it).
+    Kueue's create-multikueue-kubeconfig.sh reads the same field: `kubectl get secret ... {.data['token']} | base64 -d`."""
+    worker = captures["fleet-worker-eu"]
+    names = [r.name for r in worker.of_type("kubernetes:core/v1:Secret")]
+    assert "fleet-token" in names and "fleet-token-filled" not in names  # created, never read back
+    config = json.loads(worker.stack_outputs[KUBECONFIG_OUTPUT])
+    assert config["users"][0]["user"] == {"token": "mock-token"}
+    assert worker.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
+    with pytest.raises(ValueError, match="has no token"):
+        bearer_token({})
+    assert bearer_token({"token": base64.b64encode(b"t0ken").decode()}) == "t0ken"
 
 
 def test_the_manager_reads_each_worker_stack(captures):
@@ -242,7 +273,8 @@ def test_a_worker_missing_a_dispatched_queue_or_on_another_kueue_disagrees(manag
                                       "versions": worker.versions.model_copy(update={"kueue": "0.19.1"})})
     issues = agreement_issues(manager, other)
     assert [(i.path, i.message.split(" but")[0]) for i in issues] == [
-        ("teams", "team team-b dispatches 'low'"), ("versions.kueue", "the worker runs Kueue 0.19.1, the manager 0.19.2")]
+        ("fleet.quota.low", "team team-b dispatches 'low'"),
+        ("versions.kueue", "the worker runs Kueue 0.19.1, the manager 0.19.2")]
 
 
 def test_fleet_stack_files_plan_offline(cli_plan):
@@ -260,7 +292,6 @@ def test_the_documented_rotation_replaces_the_worker_token_that_exists(captures)
     urn = text.split("--replace '", 1)[1].split("'", 1)[0]
     token = captures["fleet-worker-eu"].by_urn()[urn]
     assert token.inputs["type"] == "kubernetes.io/service-account-token"
-    assert "gcloud compute routers get-nat-ip-info <prefix>-router" in text
 
 
 def test_a_team_with_datasets_keeps_its_work_in_region():
@@ -273,62 +304,150 @@ def test_a_team_with_datasets_keeps_its_work_in_region():
     assert issue.fix == "remove low from fleet.dispatch, or drop the team's queues.low"
 
 
+def test_a_dispatched_job_reads_the_manager_bucket_as_the_worker_team_identity(manager, captures):
+    """MultiKueue copies the Job to the worker as it was submitted (Kueue v0.19.2 multikueue.md "Job Flow" 2: "The
+    manager creates a copy of the Job in the selected worker cluster"), so its Cloud Storage FUSE volume still names the
+    manager's team bucket; on the worker the pod runs as the same KSA, which Workload Identity maps to the
+    worker stack's team GSA. That GSA gets object access on the manager's bucket, and nothing wider."""
+    from components.workloads.render import render as render_job
+
+    (job, *_) = [o for o in render_job(manager, "team-a", "low") if o["kind"] in ("Job", "JobSet")]
+    volumes = job["spec"]["template"]["spec"]["volumes"] if job["kind"] == "Job" else \
+        job["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["spec"]["volumes"]
+    (named,) = [v["csi"]["volumeAttributes"]["bucketName"] for v in volumes if "csi" in v]
+    grants = {r.inputs["bucket"]: r.inputs for r in captures["fleet-worker-eu"].of_type("gcp:storage/bucketIAMMember:BucketIAMMember")}
+    assert grants[named]["role"] == "roles/storage.objectUser"
+    assert grants[named]["member"] == "serviceAccount:fleet-eu-team-a@my-gpu-batch-dev.iam.gserviceaccount.com"
+    # The manager grants nothing across stacks; a single-cluster stack neither.
+    assert all(r.inputs["bucket"].startswith("my-gpu-batch-dev-fleet-mgr-") and "fleet-mgr-team" in r.inputs["member"]
+               for r in captures["fleet-manager"].of_type("gcp:storage/bucketIAMMember:BucketIAMMember"))
+
+
 def _files(tmp_path, mutate_manager=None, mutate_worker=None):
-    """Both fleet stack files in a directory, each optionally changed; returns (manager, worker) platforms."""
-    platforms = []
+    """Both fleet stack files in a directory, each optionally changed; returns (manager, worker) platforms read
+    from there (the worker's teams derived from that manager's file)."""
     for stack, mutate in (("fleet-manager", mutate_manager), ("fleet-worker-eu", mutate_worker)):
         document = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())
         if mutate:
             mutate(document["config"][PLATFORM_KEY])
         (tmp_path / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document))
-        platforms.append(parse_platform(document["config"][PLATFORM_KEY]))
-    return platforms
+    (tmp_path / "Pulumi.yaml").write_text((REPO / "Pulumi.yaml").read_text())
+    return [parse_platform(yaml.safe_load((tmp_path / f"Pulumi.{stack}.yaml").read_text())["config"][PLATFORM_KEY],
+                           f"Pulumi.{stack}.yaml", tmp_path) for stack in ("fleet-manager", "fleet-worker-eu")]
+
+
+# ------------------------------------------------------------------ the worker's queues are derived
+
+
+def test_the_worker_mirrors_the_manager_dispatched_teams_with_its_own_quota(manager, worker):
+    """setup_multikueue.md "In the Worker Cluster": "the worker cluster configuration mirrors the one of the
+    manager cluster in terms of namespaces and LocalQueues": the worker's file lists no team; every team the
+    manager dispatches a class for gets its namespace, cohort, members and that class's queue, with the quota
+    the worker states for its region."""
+    assert "teams" not in _raw("fleet-worker-eu")
+    assert [(t.name, t.cohort) for t in worker.teams] == [(t.name, t.cohort) for t in manager.teams]
+    for team in worker.teams:
+        assert [cls for cls, quotas in team.queues.by_class() if quotas] == ["low"]  # high stays on the manager
+        assert team.queues.low == _platform("fleet-worker-eu").teams[0].queues.low
+    assert fleet.manager_platform(worker) == manager
+    for here, there in zip(manager.teams, worker.teams):  # the same namespace and `low` LocalQueue on both sides
+        assert render.namespace(here)["metadata"]["name"] == render.namespace(there)["metadata"]["name"]
+        low = lambda team: [q for q in render.team_local_queues(team) if q["metadata"]["name"] == "low"]  # noqa: E731
+        assert low(here) == low(there) != []
+
+
+def test_a_team_may_have_its_own_quota_in_the_region_and_limits_need_two_teams(tmp_path):
+    def one_team_dispatches(raw):
+        raw["teams"][1]["queues"].pop("low")
+        raw["teams"][0]["queues"]["low"] = [{"flavor": "l4-spot", "gpus": 16}]
+
+    def own(raw):
+        raw["fleet"]["teamQuota"] = {"team-a": {"low": [{"flavor": "l4-spot", "gpus": 16, "borrowingLimit": 4}]}}
+    _, worker = _files(tmp_path, one_team_dispatches, own)
+    (team,) = worker.teams
+    # A cohort of one derived team lends to no one, so it is dropped with its limits (Kueue refuses
+    # borrowingLimit without a cohort: checks_queues.py).
+    assert (team.name, team.cohort) == ("team-a", None)
+    assert [(q.gpus, q.borrowing_limit) for q in team.queues.low] == [(16, None)]
+
+
+def test_worker_quota_mistakes_point_at_the_worker_file_key():
+    def teams_listed(raw):
+        raw["teams"] = [{"name": "team-a", "queues": {"low": [{"flavor": "l4-spot", "gpus": 8}]}}]
+    assert_issue(config_error(_with("fleet-worker-eu", teams_listed)), "teams", "derived from its manager's stack file")
+
+    def no_quota(raw):
+        del raw["fleet"]["quota"]
+    assert_issue(config_error(_with("fleet-worker-eu", no_quota)), "fleet.quota.low",
+                 "the manager dispatches team-a's 'low' work but this worker states no quota")
+
+    def not_dispatched(raw):
+        raw["fleet"]["quota"]["high"] = [{"flavor": "l4-spot", "gpus": 2}]
+    assert_issue(config_error(_with("fleet-worker-eu", not_dispatched)), "fleet.quota.high", "dispatches no 'high' work")
+
+    def unknown_team(raw):
+        raw["fleet"]["teamQuota"] = {"team-z": {"low": [{"flavor": "l4-spot", "gpus": 2}]}}
+    assert_issue(config_error(_with("fleet-worker-eu", unknown_team)), "fleet.teamQuota.team-z", "no work of a team 'team-z'")
+
+    def unknown_flavor(raw):  # found by the usual queue checks on the derived team, reported at the quota key
+        raw["fleet"]["quota"]["low"][0]["flavor"] = "a100-spot"
+    issue = assert_issue(config_error(_with("fleet-worker-eu", unknown_flavor)), "fleet.quota.low[0].flavor", "a100-spot")
+    assert "(team team-a, derived from the manager)" in issue.message
+
+    def on_a_manager(raw):
+        raw["fleet"]["quota"] = {"low": [{"flavor": "l4-spot", "gpus": 2}]}
+    assert_issue(config_error(_with("fleet-manager", on_a_manager)), "fleet.quota", "only a worker states")
+
+
+def test_a_worker_without_its_manager_file_is_refused(tmp_path):
+    document = yaml.safe_load((REPO / "Pulumi.fleet-worker-eu.yaml").read_text())
+    from components.model import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        parse_platform(document["config"][PLATFORM_KEY], "Pulumi.fleet-worker-eu.yaml", tmp_path)
+    (issue,) = info.value.issues
+    assert issue.path == "fleet.manager.stack" and "Pulumi.fleet-manager.yaml, which is not next to this one" in issue.message
 
 
 def test_each_side_is_checked_against_the_other_stack_file(tmp_path):
-    project = PLATFORM_KEY.split(":")[0]
     manager, worker = _files(tmp_path)
-    assert counterpart_issues(manager, tmp_path, project) == counterpart_issues(worker, tmp_path, project) == []
+    assert counterpart_issues(manager, tmp_path) == counterpart_issues(worker, tmp_path) == []
 
     def both_dispatch_high(raw):
         raw["fleet"]["dispatch"] = ["low", "high"]
-    manager, worker = _files(tmp_path, both_dispatch_high)
-    on_worker = counterpart_issues(worker, tmp_path, project)
-    assert [(i.path, i.message) for i in on_worker] == [
-        (f"teams[{n}].queues.high", f"team {t} dispatches 'high' but the worker has no high queue for it")
-        for n, t in enumerate(("team-a", "team-b"))]
-    on_manager = counterpart_issues(manager, tmp_path, project)
-    assert on_manager[0].path == "fleet.workers[0]"
-    assert on_manager[0].message.startswith("worker worker-eu (Pulumi.fleet-worker-eu.yaml, teams[0].queues.high): ")
-    # A counterpart not in this checkout is not checked; one that does not validate is said once.
-    (tmp_path / "Pulumi.fleet-manager.yaml").unlink()
-    assert counterpart_issues(worker, tmp_path, project) == []
-    (tmp_path / "Pulumi.fleet-manager.yaml").write_text("config: {gpu-batch-platform:platform: {project: x}}\n")
-    (broken,) = counterpart_issues(worker, tmp_path, project)
-    assert broken.path == "Pulumi.fleet-manager.yaml" and "plan fleet-manager" in broken.fix
+    # The manager's file changed and the worker's did not: the worker is now refused on its own (it states no
+    # quota for the newly dispatched class), and the manager says so when it reads the worker's file.
+    with pytest.raises(Exception) as info:
+        _files(tmp_path, both_dispatch_high)
+    assert info.value.issues[0].path == "fleet.quota.high"
+    manager = parse_platform(yaml.safe_load((tmp_path / "Pulumi.fleet-manager.yaml").read_text())["config"][PLATFORM_KEY])
+    (broken,) = counterpart_issues(manager, tmp_path)
+    assert broken.path == "Pulumi.fleet-worker-eu.yaml" and "fleet.quota.high" in broken.message
+    assert "plan fleet-worker-eu" in broken.fix
 
 
 def test_the_program_refuses_a_manager_its_worker_file_does_not_mirror():
     """What `pulumi preview` of the manager does (components/platform.py load_platform), with the real
-    Pulumi.fleet-worker-eu.yaml next to it."""
+    Pulumi.fleet-worker-eu.yaml next to it (derived from the manager's file as it is on disk)."""
     from components.model import ConfigError
 
     config = load_stack_config("fleet-manager")
     config[PLATFORM_KEY]["fleet"]["dispatch"] = ["low", "high"]
     with pytest.raises(ConfigError) as info:
         capture_of(config, "fleet-manager")
-    assert_issue(info.value, "fleet.workers[0]", "worker worker-eu (Pulumi.fleet-worker-eu.yaml, teams[0].queues.high)",
-                 fix="in Pulumi.fleet-worker-eu.yaml: give it queues.high")
+    assert_issue(info.value, "fleet.workers[0]", "worker worker-eu (Pulumi.fleet-worker-eu.yaml, fleet.quota.high)",
+                 fix="in Pulumi.fleet-worker-eu.yaml: add quota.high on the worker's own flavors")
 
 
 def _with_dws(raw):
     raw["gpuPools"].append({"name": "l4-dws", "machineType": "g2-standard-24", "provisioning": "dws", "maxNodes": 4,
                             "accelerator": {"type": "nvidia-l4", "count": 2}})
     raw["dws"] = {"flavor": "l4-dws", "gpus": 8}
-    raw["teams"][0]["dws"] = True
+    if "teams" in raw:
+        raw["teams"][0]["dws"] = True
 
 
-def test_dispatched_dws_jobs_are_provisioned_by_the_worker(worker):
+def test_dispatched_dws_jobs_are_provisioned_by_the_worker(tmp_path):
     """site/content/en/docs/concepts/multikueue.md (v0.19.2), "Job Flow" note: "Workloads are only deleted from
     non-selected worker clusters after a Workload is fully admitted (quota reserved AND all admission checks
     satisfied). This allows parallel ProvisioningRequests across worker clusters." So the manager's DWS queue
@@ -336,15 +455,17 @@ def test_dispatched_dws_jobs_are_provisioned_by_the_worker(worker):
     def dispatch_dws(raw):
         _with_dws(raw)
         raw["fleet"]["dispatch"] = ["low", "dws"]
-    manager = _platform("fleet-manager", dispatch_dws)
+    manager, on_worker = _files(tmp_path, dispatch_dws, _with_dws)
     queue = next(o for o in render.dws_objects(manager) if o["kind"] == "ClusterQueue")
     assert queue["spec"]["admissionChecksStrategy"] == {"admissionChecks": [{"name": "multikueue"}]}
     validate_manifests(manager)  # every object of such a manager still passes the vendored schemas
-    on_worker = _platform("fleet-worker-eu", _with_dws)
+    assert [t.name for t in on_worker.teams if t.dws] == ["team-a"]  # the grant is derived from the manager
     worker_queue = next(o for o in render.dws_objects(on_worker) if o["kind"] == "ClusterQueue")
     assert worker_queue["spec"]["admissionChecksStrategy"]["admissionChecks"][0]["name"] == "dws"
     assert agreement_issues(manager, on_worker) == []
-    (issue,) = agreement_issues(manager, worker)
+    # The worker's own DWS pool and section stay data: without them it cannot provision for the manager.
+    without = on_worker.model_copy(update={"dws": None})
+    (issue,) = agreement_issues(manager, without)
     assert (issue.path, issue.message) == ("dws", "the manager dispatches DWS jobs of team-a but the worker has no dws section")
     not_dispatched = _platform("fleet-manager", _with_dws)
     queue = next(o for o in render.dws_objects(not_dispatched) if o["kind"] == "ClusterQueue")
