@@ -14,7 +14,7 @@ from components.model.names import team_account_id
 from components.model import Platform
 
 from . import multikueue, render
-from .resources import (BatchControllers, KueueCapacity, PriorityClasses, QueuePriorityPolicy,
+from .resources import (BatchControllers, KueueCapacity, Pipelines, PriorityClasses, QueuePriorityPolicy,
                          ServiceTypePolicy, TeamQueues, TeamTenancy)
 from .datasets import ShareRef, stand_in_shares
 from .fleet_layer import FleetLink
@@ -64,7 +64,8 @@ def build_kubernetes(
                             {name: ShareRef(s.volume_handle, s.ip) for name, s in shares.items()})
     priorities = PriorityClasses("priorities", objs.priority_classes, on_cluster)
     controllers = BatchControllers("controllers", platform, priorities, objs.controllers, on_cluster)
-    QueuePriorityPolicy("queue-priority", objs.admission, controllers, on_cluster)
+    pipelines = Pipelines("pipelines", platform, objs.pipelines, priorities, on_cluster) if objs.pipelines else None
+    QueuePriorityPolicy("queue-priority", objs.admission, controllers, on_cluster, pipelines.crds if pipelines else [])
     ServiceTypePolicy("team-services", objs.services, on_cluster)
     capacity = KueueCapacity("kueue", objs, controllers, on_cluster)
     for team, team_objs in objs.teams.items():

@@ -17,7 +17,7 @@ from components.model.names import ksa_name
 from components.model.priorities import DWS
 from components.model.schema import FlavorQuota, Team
 
-from . import isolation
+from . import argo, isolation
 from .admission import admission_objects, priority_classes
 from .controllers import JOBSET_WEBHOOK_PORT, KUEUE_VISIBILITY_PORT, KUEUE_WEBHOOK_PORT
 from .datasets import ShareRef, claim, volume
@@ -217,6 +217,8 @@ def team_role(team: Team) -> dict:
         # monitor_pending_workloads/pending_workloads_on_demand.md "Local Queue visibility via kubectl").
         {"apiGroups": ["visibility.kueue.x-k8s.io"], "resources": ["localqueues/pendingworkloads"],
          "verbs": ["get", "list", "watch"]},
+        # Argo Workflows, for a team with pipelines (components/kubernetes/argo.py).
+        *(argo.MEMBER_RULES if team.pipelines else []),
     ]
     return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
             "metadata": meta("batch-user", team.name), "rules": rules}
@@ -283,7 +285,7 @@ def controller_namespaces() -> list[dict]:
 def team_objects(platform: Platform, team: Team, gsa_email: Any, share: Optional[ShareRef]) -> list[dict]:
     objs = [namespace(team), service_account(team, gsa_email), team_role(team), team_role_binding(team),
             resource_quota(platform, team), limit_range(team),
-            *isolation.team_network_policies(platform, team, MONITORING_NAMESPACE),
+            *isolation.team_network_policies(platform, team, MONITORING_NAMESPACE), *argo.team_objects(platform, team),
             volume(team, share) if share else None, claim(team)]
     return [o for o in objs if o]
 
@@ -318,9 +320,11 @@ class Manifests:
     cohorts: list[dict]
     dws: list[dict]  # ProvisioningRequestConfig, AdmissionCheck, ClusterQueue; empty without DWS
     teams: dict[str, TeamManifests]
+    pipelines: list[dict]  # the argo namespace and its NetworkPolicies; empty when no team has pipelines
 
     def all(self) -> list[dict]:
-        objs = self.priority_classes + self.controllers + self.admission + self.services + self.flavors + self.cohorts + self.dws
+        objs = (self.priority_classes + self.controllers + self.admission + self.services + self.flavors + self.cohorts
+                + self.dws + self.pipelines)
         for team in self.teams.values():
             objs += team.tenancy + team.cluster_queues + team.local_queues
         return objs
@@ -344,4 +348,5 @@ def manifests(platform: Platform, gsa_emails: Mapping[str, Any], shares: Mapping
             )
             for team in platform.teams
         },
+        pipelines=argo.namespace_objects(MONITORING_NAMESPACE) if argo.enabled(platform) else [],
     )

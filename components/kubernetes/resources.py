@@ -7,7 +7,7 @@ import pulumi_kubernetes as k8s
 
 from components.model import Platform
 
-from . import controller_config, render
+from . import argo, controller_config, render
 
 # Built-in kinds and their typed Pulumi classes; everything else is a CustomResource.
 BUILTIN = {
@@ -118,10 +118,45 @@ class QueuePriorityPolicy(pulumi.ComponentResource):
     """The ValidatingAdmissionPolicies that tie a job's priority to its queue class, and their bindings."""
 
     def __init__(self, name: str, objs: list[dict], controllers: BatchControllers,
-                 opts: pulumi.ResourceOptions | None = None):
+                 opts: pulumi.ResourceOptions | None = None, crds: list[pulumi.Resource] | None = None):
         super().__init__("gpu-batch:k8s:QueuePriorityPolicy", name, None, opts)
-        # After the JobSet CRD exists, so the API server can type-check the JobSet policy.
-        self.register_outputs({"policies": _policies_and_bindings(self, name, objs, [controllers.jobset])})
+        # After the JobSet CRD (and the Argo CRDs where installed) exist, so the API server can type-check
+        # the JobSet and workflow policies.
+        self.register_outputs({"policies": _policies_and_bindings(self, name, objs, [controllers.jobset, *(crds or [])])})
+
+
+class Pipelines(pulumi.ComponentResource):
+    """Argo Workflows from its official Helm chart, pinned (components/kubernetes/argo.py): its namespace
+    and NetworkPolicies, the full CRDs from the vendored files, then the chart on the system pool.
+
+    The CRDs are yaml/v2 ConfigFiles, applied through the cluster's provider, which uses server-side apply
+    (layer.py enable_server_side_apply): the Workflow CRD alone is over 2 MB of YAML, past what a
+    client-side apply's last-applied annotation can hold. The chart waits for them, since the controller
+    does not start until their informers sync.
+    """
+
+    def __init__(self, name: str, platform: Platform, objs: list[dict], priorities: PriorityClasses,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("gpu-batch:k8s:Pipelines", name, None, opts)
+        ns_obj, policies = objs[0], objs[1:]
+        ns = apply(f"{name}-namespace", ns_obj, pulumi.ResourceOptions(parent=self))
+        for obj in policies:
+            apply(f"{name}-{obj['metadata']['name']}", obj, pulumi.ResourceOptions(parent=self, depends_on=[ns]))
+        self.crds: list[pulumi.Resource] = [
+            k8s.yaml.v2.ConfigFile(f"{name}-crd-{crd}", file=path, opts=pulumi.ResourceOptions(parent=self))
+            for crd, path in zip(argo.CRDS, argo.crd_files())]
+        self.chart = k8s.helm.v4.Chart(
+            f"{name}-argo-workflows",
+            name=argo.RELEASE,
+            chart=argo.CHART,
+            version=platform.versions.argo_workflows,
+            repository_opts={"repo": argo.CHART_REPO},
+            namespace=argo.NAMESPACE,
+            values=argo.chart_values(platform),
+            # Its pods run at platform-services, which must exist first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, *self.crds, priorities]),
+        )
+        self.register_outputs({"chartVersion": platform.versions.argo_workflows, "serverService": argo.SERVER_SERVICE})
 
 
 class ServiceTypePolicy(pulumi.ComponentResource):
@@ -173,8 +208,10 @@ class TeamTenancy(pulumi.ComponentResource):
         self.namespace = apply(f"{name}-namespace", ns_obj, pulumi.ResourceOptions(parent=self))
         after: list[pulumi.Resource] = [self.namespace]
         for obj in rest:
-            # A team has several NetworkPolicies; every other kind once.
-            suffix = f"-{obj['metadata']['name']}" if obj["kind"] == "NetworkPolicy" else ""
+            # A team has several NetworkPolicies, and with pipelines a second Role and RoleBinding (argo.py);
+            # the others once.
+            named = obj["kind"] == "NetworkPolicy" or obj["metadata"]["name"] == argo.EXECUTOR_ROLE
+            suffix = f"-{obj['metadata']['name']}" if named else ""
             created = apply(f"{name}-{obj['kind'].lower()}{suffix}", obj, pulumi.ResourceOptions(parent=self, depends_on=list(after)))
             if obj["kind"] == "PersistentVolume":
                 after.append(created)  # the claim binds to its volume, which therefore exists first
@@ -205,5 +242,5 @@ class TeamQueues(pulumi.ComponentResource):
         self.register_outputs({"clusterQueues": sorted(cluster_queues)})
 
 
-__all__ = ["BatchControllers", "KueueCapacity", "PriorityClasses", "QueuePriorityPolicy",
+__all__ = ["BatchControllers", "KueueCapacity", "Pipelines", "PriorityClasses", "QueuePriorityPolicy",
            "ServiceTypePolicy", "TeamQueues", "TeamTenancy", "apply"]

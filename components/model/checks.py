@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Callable, Iterator
 
+from pydantic.alias_generators import to_camel
+
 from .catalog import machine_types
 from .chart_overrides import override_issues
 from .datasets import zone_issues as dataset_zone_issues
@@ -169,7 +171,7 @@ def _versions(p: Platform) -> Iterator[Issue]:
         wanted = getattr(p.versions, name)
         if wanted != vendored:
             yield Issue(
-                f"versions.{name}",
+                f"versions.{to_camel(name)}",
                 f"{name} {wanted} has no vendored CRD schemas (platform/schemas holds {vendored}), so its objects cannot be validated",
                 f"use {vendored}, or vendor the {wanted} schemas and update SCHEMA_VERSIONS",
             )

@@ -30,6 +30,17 @@ HOST_KEY = "kubernetes.io/hostname"
 SAME_REPLICASET = ["pod-template-hash"]
 
 
+# Argo Workflows (installed when a team has pipelines): the release name and its two Deployments' selector
+# labels, argo-helm argo-workflows-1.0.18 templates/_helpers.tpl "argo-workflows.selectorLabels"
+# (name <chart name>-<component name>, instance <release>; controller.name and server.name in values.yaml).
+ARGO_RELEASE = "argo-workflows"
+ARGO_POD_LABELS = {
+    "argo-workflow-controller": {"app.kubernetes.io/name": "argo-workflows-workflow-controller",
+                                 "app.kubernetes.io/instance": ARGO_RELEASE},
+    "argo-server": {"app.kubernetes.io/name": "argo-workflows-server", "app.kubernetes.io/instance": ARGO_RELEASE},
+}
+
+
 @dataclass(frozen=True)
 class Controller:
     """One platform Deployment that must survive a node or zone loss."""
@@ -62,7 +73,9 @@ def platform_controllers(platform: Platform) -> list[Controller]:
         Controller("alertmanager", {"app.kubernetes.io/name": "alertmanager"},
                    mon.alertmanager_replicas, ha.spread_across_zones, "monitoring.alertmanagerReplicas", "StatefulSet"),
     ]
-    return controllers if mon.enabled else controllers[:2]
+    pipelines = [Controller(name, labels, ha.replicas, ha.spread_across_zones)
+                 for name, labels in ARGO_POD_LABELS.items()] if any(t.pipelines for t in platform.teams) else []
+    return (controllers if mon.enabled else controllers[:2]) + pipelines
 
 
 def controller(platform: Platform, name: str) -> Controller:

@@ -214,13 +214,17 @@ class Dws(Model):
 
 
 # The releases whose CRD schemas are vendored in platform/schemas; every object is validated against them.
-SCHEMA_VERSIONS = {"kueue": "0.19.2", "jobset": "0.12.0"}
+# argo_workflows: the argo-workflows chart, whose appVersion (v4.0.6) the Argo CRDs are vendored at.
+SCHEMA_VERSIONS = {"kueue": "0.19.2", "jobset": "0.12.0", "argo_workflows": "1.0.18"}
 ExactVersion = Annotated[str, Field(pattern=VERSION, description="Exact chart version, no ranges.")]
 
 
 class Versions(Model):
     kueue: ExactVersion = SCHEMA_VERSIONS["kueue"]
     jobset: ExactVersion = SCHEMA_VERSIONS["jobset"]
+    argo_workflows: ExactVersion = Field(
+        SCHEMA_VERSIONS["argo_workflows"], pattern=VERSION,
+        description="The argo-workflows chart (Argo Workflows v4.0.6), installed when a team has pipelines.")
     gpu_driver: GpuDriver = Field(
         "DEFAULT", description="GKE-managed driver of every GPU pool without its own gpuDriver and of NAP's pools: "
         "DEFAULT is the version GKE tests with each node version."
