@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from components.model import Flavor, Platform, flavors
+from components.model import Flavor, Platform, fleet, flavors
 from components.model.prices import Price, PriceCatalog, PriceModel, Unpriced, price_catalog
 from components.model.datasets import teams_with_datasets
 from components.model.schema import Provisioning
@@ -129,7 +129,9 @@ class Pricer:
         return [
             Line("Cloud NAT gateway", f"{how}; + ${nat.per_gi_b}/GiB processed, not included", hourly * self.hours,
                  evidence=(nat.evidence,)),
-            Line("Cloud NAT IP", f"1 auto-allocated external IP x ${nat.external_ip_per_hour}/h",
+            # A fleet manager's NAT address is reserved (its workers admit it); the price is the same.
+            Line("Cloud NAT IP", f"1 {'reserved' if fleet.role(self.platform) == 'manager' else 'auto-allocated'} "
+                 f"external IP x ${nat.external_ip_per_hour}/h",
                  nat.external_ip_per_hour * self.hours, evidence=(nat.evidence,)),
         ]
 

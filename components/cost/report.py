@@ -9,6 +9,7 @@ from components.model.prices import PRICES_FILE, PriceCatalog, price_catalog
 
 from .budget import budget_checks
 from .envelope import Line, Pricer, Total, reserved_flavors, stack_envelope, usd
+from .fleet import fleet_costs, fleet_lines
 from .serving import serving_costs
 from .teams import quota_costs, team_costs
 
@@ -59,6 +60,7 @@ def cost_text(platform: Platform, stack: str, catalog: Optional[PriceCatalog] = 
     out += ["", "Per queue and flavor (a GPU costs its share of its node):"]
     out += _table(["queue", "flavor", "GPUs", "can borrow", "per GPU-month", "nominal", "borrowing limit"], rows)
     out += _serving_lines(platform, catalog)
+    out += fleet_lines(platform, stack, catalog)
     out += [""] + _team_and_budget_lines(platform, catalog)
     out += [""] + [f"Note: {note}" for note in env.notes]
     return out
@@ -108,6 +110,7 @@ def cost_json(platform: Platform, stack: str, catalog: Optional[PriceCatalog] = 
         "teams": [t.to_json() for t in team_costs(platform, catalog)],
         "servers": [s.to_json() for s in serving_costs(platform, catalog)],
         "budgets": [c.to_json() for c in budget_checks(platform, catalog)],
+        "fleet": [c.to_json() for c in fleet_costs(platform, stack, catalog)],
         "notes": list(env.notes),
         "summary": {"idleMonthlyUsd": usd(env.idle.monthly), "burstMonthlyUsd": usd(env.burst.monthly),
                     "spotSavingMonthlyUsd": usd(env.spot_saving.monthly)},

@@ -69,6 +69,18 @@ class Disks(_Strict):
     types: dict[str, list[DiskEntry]]
 
 
+# Region name prefix -> the continent Cloud Storage's "data transfer within Google Cloud" rates go by.
+CONTINENTS = {"us": "Northern America", "northamerica": "Northern America", "southamerica": "South America",
+              "europe": "Europe", "asia": "Asia", "australia": "Australia", "me": "Middle East", "africa": "Africa"}
+
+
+class DataTransfer(Provenance):
+    """Cloud Storage data read by a service in another region (per GiB, first TiB a month)."""
+
+    same_continent_per_gi_b: float = Field(gt=0, alias="sameContinentPerGiB")
+    between_continents_per_gi_b: float = Field(gt=0, alias="betweenContinentsPerGiB")  # neither is Australia
+
+
 class PriceCatalog(_Strict):
     currency: Literal["USD"]
     hours_per_month: int = Field(gt=0)
@@ -76,6 +88,20 @@ class PriceCatalog(_Strict):
     gke: Gke
     nat: Nat
     disks: Disks
+    data_transfer: Optional[DataTransfer] = None
+
+    def storage_transfer(self, bucket_region: str, reader_region: str) -> "Price":
+        """What reading one GiB of a bucket in `bucket_region` from `reader_region` costs."""
+        entry = self.data_transfer
+        if entry is None:
+            raise Unpriced(f"no dataTransfer prices in {PRICES_FILE.name}", "add dataTransfer with its date and source")
+        ends = [CONTINENTS.get(region.split("-")[0]) for region in (bucket_region, reader_region)]
+        if None in ends or "Australia" in ends and ends[0] != ends[1]:
+            raise Unpriced(f"no data transfer price from {bucket_region} to {reader_region} in {PRICES_FILE.name}",
+                           "add that continent pair under dataTransfer")
+        if bucket_region == reader_region:
+            return Price(0.0, entry)
+        return Price(entry.same_continent_per_gi_b if ends[0] == ends[1] else entry.between_continents_per_gi_b, entry)
 
     def machine(self, machine_type: str, region: str, model: PriceModel) -> "Price":
         entry = self.machine_types.get(machine_type)

@@ -110,6 +110,8 @@ def test_the_documented_fleet_commands_run_verbatim(capsys):
         else:
             idle = re.search(r"Idle floor \(no job running\): (\$[\d,.]+)/month", out).group(1)
             assert f"**{idle}/month**" in doc, "docs/operating.md 'Scaling out to several regions' states another idle floor"
+            rate = re.search(r"read their team buckets in us-central1 at (\$[\d.]+/GiB)", out).group(1)
+            assert f"**{rate}** from us-central1 to europe-west4" in doc, "the doc states another transfer rate"
 
 
 def test_a_class_the_manager_keeps_is_explained_without_dispatch(capsys):
