@@ -152,6 +152,8 @@ class _Mocks(pulumi.runtime.Mocks):
         return f"{args.name}-id", _mock_outputs(args.typ, args.name, args.inputs, self.project)
 
     def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token == "gcp:organizations/getProject:getProject":  # the project number (hardening.py)
+            return {"projectId": self.project, "number": "123456789012"}
         return {}
 
 

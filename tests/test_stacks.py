@@ -77,9 +77,9 @@ def test_protection_follows_the_stack(stack_capture):
         assert (604800 <= seconds <= 7776000) if prod else seconds == 0
         if prod:
             assert bucket.inputs["lifecycleRules"][0]["condition"]["daysSinceNoncurrentTime"] == 30
-    # The Secrets encryption key (and its ring) goes with the data it decrypts (components/gcp/hardening.py).
+    # The Secrets and boot-disk keys (and their ring) go with the data they decrypt (components/gcp/hardening.py).
     kms = [r for r in stack_capture.resources if r.type.startswith("gcp:kms/") and r.type.endswith(("KeyRing", "CryptoKey"))]
-    assert [r.options["protect"] for r in kms] == [prod] * (2 if prod else 0)
+    assert [r.options["protect"] for r in kms] == [prod] * (3 if prod else 0)
     others = [r for r in stack_capture.resources if r.type not in (T_CLUSTER, T_BUCKET) and r not in kms]
     assert not [r.name for r in others if r.options["protect"]]
 

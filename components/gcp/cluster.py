@@ -20,7 +20,7 @@ MONITORED_COMPONENTS = [
 ]
 
 
-def autoscaling(platform: Platform, node_sa: pulumi.Input[str]) -> dict:
+def autoscaling(platform: Platform, node_sa: pulumi.Input[str], boot_disk_key: pulumi.Input[str] | None = None) -> dict:
     """NAP config; limits are computed from every pool and NAP shape in the model."""
     nap = platform.node_auto_provisioning
     limits = nap_limits(platform)
@@ -37,6 +37,7 @@ def autoscaling(platform: Platform, node_sa: pulumi.Input[str]) -> dict:
             "service_account": node_sa,
             "oauth_scopes": CLOUD_PLATFORM,
             "disk_type": "pd-balanced",
+            **({"boot_disk_kms_key": boot_disk_key} if boot_disk_key is not None else {}),
             "shielded_instance_config": SHIELDED,
             "management": {"auto_repair": True, "auto_upgrade": True},
             # Batch nodes are drained one at a time, never surged (GPU quota is the scarce thing).
@@ -47,6 +48,7 @@ def autoscaling(platform: Platform, node_sa: pulumi.Input[str]) -> dict:
 
 class GkeCluster(pulumi.ComponentResource):
     cluster: gcp.container.Cluster
+    boot_disk_key: pulumi.Output[str] | None
     name: pulumi.Output[str]
     endpoint: pulumi.Output[str]
     ca_certificate: pulumi.Output[str]
@@ -84,7 +86,8 @@ class GkeCluster(pulumi.ComponentResource):
             # even that transient pool runs as the dedicated node account.
             remove_default_node_pool=True,
             initial_node_count=1,
-            node_config={"service_account": node_sa, "oauth_scopes": CLOUD_PLATFORM, "shielded_instance_config": SHIELDED},
+            node_config={"service_account": node_sa, "oauth_scopes": CLOUD_PLATFORM, "shielded_instance_config": SHIELDED,
+                         **({"boot_disk_kms_key": hardening.boot_disk_key} if hardening.boot_disk_key is not None else {})},
             private_cluster_config={
                 "enable_private_nodes": True,
                 "enable_private_endpoint": cfg.private_endpoint,
@@ -113,7 +116,7 @@ class GkeCluster(pulumi.ComponentResource):
             },
             logging_config={"enable_components": ["SYSTEM_COMPONENTS", "WORKLOADS"]},
             monitoring_config={"enable_components": MONITORED_COMPONENTS, "managed_prometheus": {"enabled": True}},
-            cluster_autoscaling=autoscaling(platform, node_sa),
+            cluster_autoscaling=autoscaling(platform, node_sa, hardening.boot_disk_key),
             # KMS Secrets encryption, Binary Authorization, intranode visibility (stack's `security:`).
             **hardening.cluster_args(platform),
             opts=pulumi.ResourceOptions(
@@ -128,6 +131,7 @@ class GkeCluster(pulumi.ComponentResource):
             ),
         )
         self.name = self.cluster.name
+        self.boot_disk_key = hardening.boot_disk_key  # every node pool's boot disks (node_pools.py)
         # The endpoint the kubeconfig (and so the Kubernetes layer) targets: the private one when the
         # control plane has no public endpoint, else the public one (model.reachability checks that an
         # authorized network can reach it).

@@ -7,6 +7,15 @@ KMS key, Binary Authorization, and what the cluster and subnet arguments need fo
   (service-PROJECT_NUMBER@container-engine-robot.iam.gserviceaccount.com, the project's
   container.googleapis.com service identity); the cluster's databaseEncryption names the key. The key
   is Pulumi-protected with the stack's data: destroying it makes every Secret unreadable.
+* Node boot disks with a customer-managed key (CIS GKE 5.9.2; GKE "Use customer-managed encryption keys
+  (CMEK)", kubernetes-engine/docs/how-to/using-cmek, read in its German copy: node boot disks are part of
+  the node pools, and a CMEK-encrypted boot disk is chosen when clusters and node pools are created): a
+  second key of the ring, named by every node pool's and Node Auto Provisioning's node config
+  (boot_disk_kms_key), and roles/cloudkms.cryptoKeyEncrypterDecrypter on it for the Compute Engine service
+  agent, which creates the disks (the role and agent as Google's Compute Engine CMEK pages state it, e.g.
+  Cloud TPU's boot-disk CMEK page; the agent's address service-PROJECT_NUMBER@compute-system.iam.
+  gserviceaccount.com is not quoted from a page read here). The grant comes before the cluster, whose
+  default pool and NAP defaults already name the key; a pool's boot key cannot change in place.
 * Binary Authorization (GKE "Binary Authorization"; CIS GKE 5.10.4): the cluster evaluates the
   project's singleton policy, which admits GKE's own system images (globalPolicyEvaluationMode),
   the images the platform chooses (platform/images.yaml, Argo's where a team has pipelines) and the
@@ -35,16 +44,30 @@ class ClusterHardening(pulumi.ComponentResource):
     """The KMS key (and its grant) and the Binary Authorization policy the cluster is created with."""
 
     key: Optional[gcp.kms.CryptoKey]
+    boot_disk_key: Optional[pulumi.Output[str]]  # the node boot disks' key id, None: Google-managed
     ready: list[pulumi.Resource]  # what the cluster must wait for
 
     def __init__(self, name: str, platform: Platform, apis: ProjectApis, opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-batch:gcp:ClusterHardening", name, None, opts)
         security = platform.security
-        self.key, self.ready = None, []
-        if security.secrets_encryption:
+        self.key, self.boot_disk_key, self.ready = None, None, []
+        ring = None
+        if security.secrets_encryption or security.boot_disk_encryption:
             ring = gcp.kms.KeyRing(f"{name}-keyring", name=f"{cluster_name(platform)}-gke", location=platform.region,
                                    opts=pulumi.ResourceOptions(parent=self, depends_on=apis.ready("kms"),
                                                                protect=platform.data_protection.protect))
+        if ring is not None and security.boot_disk_encryption:
+            disks = gcp.kms.CryptoKey(
+                f"{name}-boot-disk-key", name="boot-disks", key_ring=ring.id, purpose="ENCRYPT_DECRYPT",
+                rotation_period=f"{security.key_rotation_days * 86400}s",
+                opts=pulumi.ResourceOptions(parent=self, protect=platform.data_protection.protect))
+            number = gcp.organizations.get_project_output(project_id=platform.project).number
+            self.ready.append(gcp.kms.CryptoKeyIAMMember(
+                f"{name}-compute-agent-key", crypto_key_id=disks.id, role=GKE_SERVICE_AGENT_ROLE,
+                member=number.apply(lambda n: f"serviceAccount:service-{n}@compute-system.iam.gserviceaccount.com"),
+                opts=pulumi.ResourceOptions(parent=self)))
+            self.boot_disk_key = disks.id
+        if ring is not None and security.secrets_encryption:
             self.key = gcp.kms.CryptoKey(
                 f"{name}-secrets-key", name="secrets", key_ring=ring.id, purpose="ENCRYPT_DECRYPT",
                 rotation_period=f"{security.key_rotation_days * 86400}s",

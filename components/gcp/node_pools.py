@@ -47,7 +47,8 @@ def upgrade_settings(provisioning: Provisioning) -> dict | None:
     return None if provisioning is Provisioning.DWS else IN_PLACE_UPGRADE
 
 
-def _node_config(platform: Platform, node_sa: pulumi.Input[str], machine_type: str, **extra) -> dict:
+def _node_config(platform: Platform, node_sa: pulumi.Input[str], machine_type: str,
+                 boot_disk_key: pulumi.Input[str] | None, **extra) -> dict:
     return {
         "machine_type": machine_type,
         "service_account": node_sa,
@@ -57,6 +58,7 @@ def _node_config(platform: Platform, node_sa: pulumi.Input[str], machine_type: s
         "workload_metadata_config": {"mode": "GKE_METADATA"},
         "gcfs_config": {"enabled": True},
         "disk_type": "pd-balanced",
+        **({"boot_disk_kms_key": boot_disk_key} if boot_disk_key is not None else {}),
         **extra,
     }
 
@@ -91,7 +93,7 @@ class SystemNodePool(pulumi.ComponentResource):
             },
             management={"auto_repair": True, "auto_upgrade": True},
             upgrade_settings=SURGE_UPGRADE,
-            node_config=_node_config(platform, node_sa, spec.machine_type, labels=SYSTEM_POOL_LABELS),
+            node_config=_node_config(platform, node_sa, spec.machine_type, cluster.boot_disk_key, labels=SYSTEM_POOL_LABELS),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=apis.ready("node-pool"),
@@ -158,6 +160,7 @@ class GpuNodePool(pulumi.ComponentResource):
             platform,
             node_sa,
             pool.machine_type,
+            cluster.boot_disk_key,
             labels=flavor.own_labels,
             taints=[t.for_gke() for t in flavor.own_taints],
             guest_accelerators=[{

@@ -283,6 +283,9 @@ class Security(Model):
         "dryrun only logs what enforce would block (CIS GKE 5.10.4).")
     allowed_images: list[Annotated[str, Field(pattern=r"^[a-z0-9.-]+(:[0-9]+)?/[^\s]+$")]] = Field(
         [], description="More image patterns Binary Authorization admits (registry/path/image*), e.g. your teams' images.")
+    boot_disk_encryption: bool = Field(
+        True, description="Every node's boot disk (all pools and Node Auto Provisioning's) encrypted with a Cloud KMS "
+        "key of the stack (CIS GKE 5.9.2).")
     flow_logs: bool = Field(True, description="VPC Flow Logs on the node subnet (CIS GKE 5.6.1).")
     intranode_visibility: bool = Field(
         True, description="Pod-to-pod traffic on one node goes through the VPC, so flow logs and firewalls see it (CIS GKE 5.6.1).")

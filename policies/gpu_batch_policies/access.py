@@ -11,7 +11,7 @@ from typing import Any, Iterator, Optional
 from pulumi_policy import ResourceValidationArgs
 
 from .building import resource_policy, schema, stack_policy
-from .gke import TYPE_CLUSTER
+from .gke import TYPE_CLUSTER, TYPE_NODE_POOL
 from .stack import StackView
 from .values import UNKNOWN, get, items, mapping
 
@@ -215,6 +215,14 @@ def _check_production_protection(stack: StackView, config: dict) -> Iterator[tup
             yield f"cluster {name!r}: Binary Authorization is off in a production stack", r.urn
         if props.get("enableIntranodeVisibility") is not True and props.get("enableIntranodeVisibility") is not UNKNOWN:
             yield f"cluster {name!r}: intranode visibility is off in a production stack", r.urn
+        if get(props, "clusterAutoscaling", "enabled") is True and \
+                get(props, "clusterAutoscaling", "autoProvisioningDefaults", "bootDiskKmsKey") is None:
+            yield (f"cluster {name!r}: nodes Node Auto Provisioning creates boot from disks without a Cloud KMS key "
+                   "(autoProvisioningDefaults.bootDiskKmsKey) in a production stack"), r.urn
+    for r in stack.of_type(TYPE_NODE_POOL):
+        if get(stack.props[r.urn], "nodeConfig", "bootDiskKmsKey") is None:
+            yield (f"node pool {stack.props[r.urn].get('name', r.name)!r}: boot disks without a Cloud KMS key "
+                   "(nodeConfig.bootDiskKmsKey) in a production stack"), r.urn
     for r in stack.of_type(T_SUBNET):
         if stack.props[r.urn].get("logConfig") is None:
             yield f"subnetwork {stack.props[r.urn].get('name', r.name)!r}: VPC Flow Logs are off in a production stack", r.urn
@@ -234,8 +242,9 @@ PRODUCTION_PROTECTION = stack_policy(
     "production-keeps-protection",
     "A stack whose cluster carries the label environment: production must keep its protection: GKE "
     "deletionProtection and Pulumi `protect` on the cluster, and on every team bucket `protect`, "
-    "versioning and soft delete; and its hardening: Secrets encrypted with Cloud KMS (CIS GKE 5.3.1), "
-    "Binary Authorization (5.10.4), intranode visibility and VPC Flow Logs (5.6.1). Turning protection off "
+    "versioning and soft delete; and its hardening: Secrets encrypted with Cloud KMS (CIS GKE 5.3.1), node "
+    "boot disks too, every pool's and Node Auto Provisioning's (5.9.2), Binary Authorization (5.10.4), "
+    "intranode visibility and VPC Flow Logs (5.6.1). Turning protection off "
     "is how a stray `pulumi destroy` or a replacement deletes the teams' checkpoints and running work. Fix: "
     "keep cluster.deletionProtection, the dataProtection and the security settings on in the production "
     "stack (turn them off only in a development stack).",

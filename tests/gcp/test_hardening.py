@@ -19,16 +19,37 @@ def prod():
     return capture_of(load_stack_config("prod"), "prod")
 
 
+def _key_and_grant(capture, key_name: str):
+    [key] = [k for k in capture.of_type("gcp:kms/cryptoKey:CryptoKey") if k.inputs["name"] == key_name]
+    [grant] = [g for g in capture.of_type("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")
+               if g.inputs["cryptoKeyId"] == f"{key.name}-id"]  # the mock engine's id
+    return key, grant
+
+
 def test_prod_encrypts_secrets_with_its_own_rotated_key(prod):
-    key = prod.of_type("gcp:kms/cryptoKey:CryptoKey")[0]
+    key, grant = _key_and_grant(prod, "secrets")
     assert key.inputs["rotationPeriod"] == f"{90 * 86400}s" and key.options["protect"]
-    grant = prod.of_type("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")[0]
     assert grant.inputs["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter"
     assert grant.inputs["member"].endswith("@container-engine-robot.iam.gserviceaccount.com")
     cluster = prod.of_type(T_CLUSTER)[0]
     assert cluster.inputs["databaseEncryption"] == {"state": "ENCRYPTED", "keyName": grant.inputs["cryptoKeyId"]}
     # GKE checks its access to the key when the cluster is created: the grant comes first.
     assert grant.urn in cluster.dependencies
+
+
+def test_prod_boots_every_node_from_disks_encrypted_with_its_own_key(prod):
+    """CIS GKE 5.9.2: every pool's node config and NAP's defaults name the key (the transient default pool
+    too); the Compute Engine service agent, which creates the disks, may use it, before the cluster exists."""
+    key, grant = _key_and_grant(prod, "boot-disks")
+    assert key.options["protect"] and grant.inputs["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+    assert grant.inputs["member"] == "serviceAccount:service-123456789012@compute-system.iam.gserviceaccount.com"
+    cluster = prod.of_type(T_CLUSTER)[0]
+    assert grant.urn in cluster.dependencies
+    key_id = grant.inputs["cryptoKeyId"]
+    assert cluster.inputs["clusterAutoscaling"]["autoProvisioningDefaults"]["bootDiskKmsKey"] == key_id
+    assert cluster.inputs["nodeConfig"]["bootDiskKmsKey"] == key_id
+    pools = prod.of_type("gcp:container/nodePool:NodePool")
+    assert pools and all(p.inputs["nodeConfig"]["bootDiskKmsKey"] == key_id for p in pools)
 
 
 def test_prod_enforces_binary_authorization_for_the_platforms_images(prod):
@@ -47,6 +68,7 @@ def test_prod_enforces_binary_authorization_for_the_platforms_images(prod):
 
 def test_dev_turns_them_off_or_to_dry_run(dev_capture):
     assert not dev_capture.of_type("gcp:kms/cryptoKey:CryptoKey")
+    assert not any("bootDiskKmsKey" in p.inputs["nodeConfig"] for p in dev_capture.of_type("gcp:container/nodePool:NodePool"))
     cluster = dev_capture.of_type(T_CLUSTER)[0].inputs
     assert "databaseEncryption" not in cluster and cluster["enableIntranodeVisibility"] is False
     policy = dev_capture.of_type("gcp:binaryauthorization/policy:Policy")[0].inputs

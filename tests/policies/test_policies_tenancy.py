@@ -119,6 +119,12 @@ def test_production_keeps_protection():
     assert_violation(report, name, "Binary Authorization is off", cluster.urn)
     assert_violation(report, name, "intranode visibility is off", cluster.urn)
     assert_violation(report, name, "VPC Flow Logs are off", subnet.urn)
+    edit(cluster, lambda p: p["clusterAutoscaling"]["autoProvisioningDefaults"].pop("bootDiskKmsKey"))
+    pool = prod.of_type("gcp:container/nodePool:NodePool")[0]
+    edit(pool, lambda p: p["nodeConfig"].pop("bootDiskKmsKey"))
+    report = check(prod, name)
+    assert_violation(report, name, "Node Auto Provisioning creates boot from disks without a Cloud KMS key", cluster.urn)
+    assert_violation(report, name, "boot disks without a Cloud KMS key (nodeConfig.bootDiskKmsKey)", pool.urn)
 
 
 def test_development_stack_may_turn_protection_off(dev: Capture):
