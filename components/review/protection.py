@@ -10,6 +10,7 @@ CLUSTER = "gcp:container/cluster:Cluster"
 BUCKET = "gcp:storage/bucket:Bucket"
 SUBNET = "gcp:compute/subnetwork:Subnetwork"
 KMS_KEY = "gcp:kms/cryptoKey:CryptoKey"
+NODE_POOL = "gcp:container/nodePool:NodePool"
 
 
 def _get(resource: dict, *path: str) -> Any:
@@ -30,7 +31,10 @@ CHECKS: dict[str, list[tuple[str, Callable[[dict], Any]]]] = {
               ("Pulumi protect", lambda r: _get(r, "options", "protect")),
               ("KMS Secrets encryption", lambda r: _get(r, "inputs", "databaseEncryption", "state")),
               ("Binary Authorization", lambda r: _get(r, "inputs", "binaryAuthorization", "evaluationMode")),
-              ("intranode visibility", lambda r: _get(r, "inputs", "enableIntranodeVisibility"))],
+              ("intranode visibility", lambda r: _get(r, "inputs", "enableIntranodeVisibility")),
+              ("KMS boot disks of auto-provisioned nodes",
+               lambda r: _get(r, "inputs", "clusterAutoscaling", "autoProvisioningDefaults", "bootDiskKmsKey"))],
+    NODE_POOL: [("KMS boot disks", lambda r: _get(r, "inputs", "nodeConfig", "bootDiskKmsKey"))],
     BUCKET: [("Pulumi protect", lambda r: _get(r, "options", "protect")),
              ("retain on delete", lambda r: _get(r, "options", "retainOnDelete")),
              ("versioning", lambda r: _get(r, "inputs", "versioning", "enabled")),

@@ -173,13 +173,14 @@ def test_diff_flags_protection_a_production_stack_turns_off(tmp_path, capsys, ca
     platform = doc["config"][PLATFORM_KEY]
     platform["cluster"]["deletionProtection"] = False
     platform["dataProtection"].update(protect=False, bucketVersioning=False)
-    platform["security"] = {"flowLogs": False}
+    platform["security"] = {"flowLogs": False, "bootDiskEncryption": False}
     changed = tmp_path / "prod-unprotected.yaml"
     changed.write_text(yaml.safe_dump(doc))
     assert cli(["diff", "Pulumi.prod.yaml", str(changed), "--stack", "prod"]) == 0
     out = capsys.readouterr().out
     for line in ("`cluster-gke`: deletionProtection turned off", "`cluster-gke`: Pulumi protect turned off",
-                 "`team-vision-bucket`: versioning turned off", "`network-subnet`: VPC Flow Logs turned off"):
+                 "`team-vision-bucket`: versioning turned off", "`network-subnet`: VPC Flow Logs turned off",
+                 "`cluster-gke`: KMS boot disks of auto-provisioned nodes turned off", "`system-pool`: KMS boot disks turned off"):
         assert f"> ⛔ production stack: {line}" in out, out[:3000]
     # The same edits in a development stack are its choice: nothing is flagged.
     assert cli(["diff", "Pulumi.dev.yaml", "Pulumi.dev.yaml"]) == 0
