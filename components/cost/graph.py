@@ -23,6 +23,7 @@ from components.model.ledger import ledger
 from components.model.prices import PriceCatalog, price_catalog
 
 from .envelope import Pricer, gpu_month, price_model
+from .serving import ServingCost, serving_costs
 from .teams import team_costs
 
 COLUMNS = ("Teams and their queues", "Cohorts and shared queues", "Flavors and their nodes")
@@ -63,6 +64,22 @@ def _units(gpus: int, flavor) -> str:
     return f"{gpus} shared units" if flavor.units_per_gpu > 1 else f"{gpus} GPU" + ("" if gpus == 1 else "s")
 
 
+def _server_lines(server: Optional[ServingCost]) -> tuple[str, ...]:
+    """A team's model server: what its minReplicas keep running and what all its replicas cost
+    (components/cost/serving.py, the numbers `cost` prints)."""
+    if server is None:
+        return ()
+    return (f"model server {server.min_replicas}..{server.max_replicas} replicas",
+            f"server floor {_money(server.floor.monthly)}", f"server burst {_money(server.burst.monthly)}")
+
+
+def _server_tooltip(server: Optional[ServingCost]) -> str:
+    if server is None:
+        return ""
+    return (f"; model server on {server.flavor}: floor {server.floor_nodes} node(s) {_money(server.floor.monthly)}"
+            f" on top of the idle floor, burst {server.burst_nodes} node(s) {_money(server.burst.monthly)}")
+
+
 def platform_graph(platform: Platform, catalog: Optional[PriceCatalog] = None) -> Graph:
     catalog = catalog or price_catalog()
     rendered = manifests(platform, {t.name: "" for t in platform.teams}, stand_in_shares(platform))
@@ -71,6 +88,7 @@ def platform_graph(platform: Platform, catalog: Optional[PriceCatalog] = None) -
     per_gpu = {name: gpu_month(f, platform, catalog).monthly for name, f in all_flavors.items()}
     cost = lambda flavor, gpus: None if per_gpu[flavor] is None else gpus * per_gpu[flavor]  # noqa: E731
     costs = {t.team: t for t in team_costs(platform, catalog)}
+    servers = {s.team: s for s in serving_costs(platform, catalog)}
     nodes: list[Node] = []
     edges: list[Edge] = []
 
@@ -81,11 +99,13 @@ def platform_graph(platform: Platform, catalog: Optional[PriceCatalog] = None) -
         used = list(dict.fromkeys(e.flavor for e in book.of_team(team)))
         ceilings = [f"{f} {book.team_ceiling(team, f)}" for f in used]
         budget = f", budget ${c.budget:,.0f}" if c.budget else ""
+        server = servers.get(name)
         nodes.append(Node(
             f"team:{name}", 0, name,
             (*textwrap.wrap("queues: " + ", ".join(classes), 28), "holds at most (GPUs):", *ceilings,
-             f"quota {_money(c.nominal)}"),
-            f"{name}: LocalQueues {', '.join(classes)}; quota {_money(c.nominal)}, burst {_money(c.burst)}{budget}"))
+             f"quota {_money(c.nominal)}", *_server_lines(server)),
+            f"{name}: LocalQueues {', '.join(classes)}; quota {_money(c.nominal)}, burst {_money(c.burst)}{budget}"
+            + _server_tooltip(server)))
         target = f"cohort:{team.cohort}" if team.cohort else None
         if target:
             edges.append(Edge(f"team:{name}", target))

@@ -10,7 +10,7 @@ from components.model.prices import PRICES_FILE, PriceCatalog, price_catalog
 from .budget import budget_checks
 from .envelope import Line, Pricer, Total, reserved_flavors, stack_envelope, usd
 from .fleet import fleet_costs, fleet_lines
-from .serving import serving_costs
+from .serving import ServingCost, serving_costs
 from .teams import quota_costs, team_costs
 
 
@@ -66,15 +66,21 @@ def cost_text(platform: Platform, stack: str, catalog: Optional[PriceCatalog] = 
     return out
 
 
+def server_rows(platform: Platform, catalog: Optional[PriceCatalog] = None) -> list[list[str]]:
+    """Per model server: flavor, replicas, nodes, floor and burst per month (header row first)."""
+    return [["team", "flavor", "replicas", "nodes", "floor", "burst"]] + [
+        [c.team, c.flavor, f"{c.min_replicas}..{c.max_replicas}", f"{c.floor_nodes}..{c.burst_nodes}",
+         money(c.floor.monthly), money(c.burst.monthly)] for c in serving_costs(platform, catalog)]
+
+
 def _serving_lines(platform: Platform, catalog: Optional[PriceCatalog]) -> list[str]:
     """Model servers: the floor their minReplicas keep running on top of the idle floor, and their burst."""
-    costs = serving_costs(platform, catalog)
-    if not costs:
+    header, *rows = server_rows(platform, catalog)
+    if not rows:
         return []
-    rows = [[c.team, c.flavor, f"{c.min_replicas}..{c.max_replicas}", f"{c.floor_nodes}..{c.burst_nodes}",
-             money(c.floor.monthly), money(c.burst.monthly)] for c in costs]
+    costs = serving_costs(platform, catalog)
     return (["", "Model servers (the floor never scales away: add it to the idle floor; burst is within the pools' maximum):"]
-            + _table(["team", "flavor", "replicas", "nodes", "floor", "burst"], rows)
+            + _table(header, rows)
             + [f"  UNPRICED {line.item}: {line.unpriced}" for c in costs for line in (c.floor, c.burst) if line.monthly is None])
 
 
@@ -95,8 +101,9 @@ def team_rows(platform: Platform, catalog: Optional[PriceCatalog] = None) -> lis
 
 
 def plan_section(platform: Platform, catalog: Optional[PriceCatalog] = None) -> list[str]:
-    """The offline plan's cost section: the stack's envelope and each team's quota cost."""
-    return summary_lines(platform, catalog) + [""] + _team_and_budget_lines(platform, catalog)
+    """The offline plan's cost section: the stack's envelope, each model server's floor and burst and each
+    team's quota cost."""
+    return summary_lines(platform, catalog) + _serving_lines(platform, catalog) + [""] + _team_and_budget_lines(platform, catalog)
 
 
 def cost_json(platform: Platform, stack: str, catalog: Optional[PriceCatalog] = None) -> dict:
@@ -121,6 +128,17 @@ def summary_lines(platform: Platform, catalog: Optional[PriceCatalog] = None) ->
     env = stack_envelope(platform, catalog=catalog)
     bound = lambda t: "" if t.complete else " (lower bound, some lines unpriced)"  # noqa: E731
     return [f"Idle floor: {money(env.idle.monthly)}/month{bound(env.idle)}",
+            *_servers_summary(serving_costs(platform, catalog), bound),
             f"Burst (every pool at max, NAP at its limits): {money(env.burst.monthly)}/month{bound(env.burst)}",
             f"Spot saves over on-demand at burst: {money(env.spot_saving.monthly)}/month",
             "Prices: platform/catalog/prices.yaml (each dated and sourced; prices change)"]
+
+
+def _servers_summary(costs: list[ServingCost], bound) -> list[str]:
+    """One line for every model server together: their floor runs on top of the idle floor; their burst
+    is already inside the pools' burst (servers run on the pools' nodes)."""
+    if not costs:
+        return []
+    floor, burst = Total(tuple(c.floor for c in costs)), Total(tuple(c.burst for c in costs))
+    return [f"Model servers ({len(costs)}): floor {money(floor.monthly)}/month{bound(floor)} on top of the idle floor, "
+            f"burst {money(burst.monthly)}/month{bound(burst)} within the pools' burst"]

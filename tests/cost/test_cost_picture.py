@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,49 @@ def test_the_measurement_sees_small_text_crossings_and_edges_through_boxes(tmp_p
     m = measure(bad, CHROMIUM, FLAGS, tmp_path)
     assert m["smallest_px"] == 6
     assert len(m["label_crossings"]) == 1 and m["edges_through_boxes"] == ["0 a->c x b"]
+
+
+def test_a_model_servers_floor_and_burst_are_in_the_picture_and_the_plans_cost_section(dev, written):
+    """The serving floor and burst `cost` prints (components/cost/serving.py) appear, with the same numbers,
+    in the team's box, the page's summary and table, the Markdown summary and the plan's cost section; a
+    team without a server shows none."""
+    from components.cost.report import money, plan_section, server_rows
+    from components.cost.serving import serving_costs
+
+    [server] = serving_costs(dev)
+    floor, burst = f"${server.floor.monthly:,.0f}/mo", f"${server.burst.monthly:,.0f}/mo"
+    nodes = {n.id: n for n in platform_graph(dev).nodes}
+    box = nodes[f"team:{server.team}"]
+    assert box.lines[-3:] == (f"model server {server.min_replicas}..{server.max_replicas} replicas",
+                              f"server floor {floor}", f"server burst {burst}")
+    assert f"floor {server.floor_nodes} node(s) {floor}" in box.tooltip
+    for team in dev.teams:
+        if team.name != server.team:
+            assert not any("server" in line for line in nodes[f"team:{team.name}"].lines), team.name
+    assert f">server floor {floor}</text>" in README_PICTURE.read_text()
+    summary = (f"Model servers (1): floor {money(server.floor.monthly)}/month on top of the idle floor, "
+               f"burst {money(server.burst.monthly)}/month within the pools' burst")
+    assert f"- {summary}" in written["platform.md"].read_text()
+    html = written["platform.html"].read_text()
+    assert f"<li>{escape(summary)}</li>" in html
+    row = "".join(f"<td>{cell}</td>" for cell in server_rows(dev)[1])
+    assert "<h2>Model servers, per month</h2>" in html and row in html
+    assert row == (f"<td>{server.team}</td><td>{server.flavor}</td><td>1..4</td><td>1..2</td>"
+                   f"<td>{money(server.floor.monthly)}</td><td>{money(server.burst.monthly)}</td>")
+    section = "\n".join(plan_section(dev))
+    assert summary in section and re.search(
+        rf"\n  {server.team} +{server.flavor} +1\.\.4 +1\.\.2 +\$1,460\.61 +\$2,921\.22\n", section), section
+
+
+def test_a_stack_without_model_servers_draws_and_prints_none(dev):
+    from components.cost.picture import html_page
+    from components.cost.report import plan_section, server_rows, summary_lines
+
+    raw = load_dev_platform_raw()
+    for team in raw["teams"]:
+        team.pop("serving", None)
+    bare = parse_platform(raw)
+    assert server_rows(bare) == [server_rows(dev)[0]]
+    assert not any("server" in line for n in platform_graph(bare).nodes for line in n.lines)
+    assert not any("Model servers" in line for line in plan_section(bare) + summary_lines(bare))
+    assert "Model servers" not in html_page(platform_graph(bare), "t", summary_lines(bare), [["team"]], server_rows(bare))
