@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.kubernetes import isolation
+from components.kubernetes import argo, isolation
 from components.kubernetes.render import MONITORING_NAMESPACE
 from components.model import Platform
 
@@ -32,7 +32,7 @@ def namespace() -> dict:
 class MonitoringManifests:
     namespace: dict
     network_policies: list[dict]  # ingress only from the namespace itself (isolation.monitoring_network_policies)
-    monitors: list[dict]  # ServiceMonitor (Kueue), PodMonitor (GKE's DCGM exporter)
+    monitors: list[dict]  # ServiceMonitor (Kueue), PodMonitors (GKE's DCGM exporter, Argo's controller)
     rules: list[dict]  # PrometheusRule
     dashboards: list[dict]  # ConfigMaps the Grafana sidecar loads
 
@@ -45,7 +45,8 @@ def manifests(platform: Platform) -> MonitoringManifests:
         namespace=namespace(),
         network_policies=isolation.monitoring_network_policies(NAMESPACE)
         + ([adapter.api_server_policy()] if adapter.enabled(platform) else []),
-        monitors=[scrape.kueue_service_monitor(), scrape.dcgm_pod_monitor()],
+        monitors=[scrape.kueue_service_monitor(), scrape.dcgm_pod_monitor()]
+        + ([scrape.argo_pod_monitor()] if argo.enabled(platform) else []),
         rules=[rules.prometheus_rule(platform)],
         dashboards=dashboards.config_maps(platform),
     )

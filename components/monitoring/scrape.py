@@ -1,4 +1,5 @@
-"""What Prometheus scrapes beyond the chart's defaults: Kueue's controller and GKE's managed DCGM exporter.
+"""What Prometheus scrapes beyond the chart's defaults: Kueue's controller, GKE's managed DCGM exporter and,
+where a team has pipelines, Argo Workflows' controller.
 
 Both monitors live in the monitoring namespace, so neither the Kueue chart nor anything on the
 deploy path of Kueue and the teams needs the Prometheus Operator CRDs: monitoring is a layer on top.
@@ -6,7 +7,9 @@ deploy path of Kueue and the teams needs the Prometheus Operator CRDs: monitorin
 
 from __future__ import annotations
 
+from components.kubernetes import argo
 from components.kubernetes.render import KUEUE_NAMESPACE, MONITORING_NAMESPACE
+from components.model.ha import ARGO_POD_LABELS
 
 # GKE's managed DCGM (cluster monitoring component DCGM) runs NVIDIA's dcgm-exporter as a DaemonSet
 # on GPU nodes in this namespace, port "metrics" (9400), and scrapes it with its own
@@ -64,5 +67,24 @@ def dcgm_pod_monitor() -> dict:
                 "relabelings": [{"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node",
                                  "action": "replace"}],
             }],
+        },
+    }
+
+
+def argo_pod_monitor() -> dict:
+    """Every Argo workflow-controller pod (argo-helm argo-workflows-1.0.18 workflow-controller-deployment.yaml:
+    container port `controller.metricsConfig.portName` "metrics", 9090; the chart's own metrics Service and
+    ServiceMonitor are off by default). Argo v4.0.6 docs/metrics.md: metrics are on by default, served with a
+    self-signed certificate (`secure`, ">= 3.6: default true"), and a controller that is not the leader
+    returns empty metrics, so every replica is scraped and only the leader's series have values."""
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": {"name": "argo-workflow-controller", "namespace": MONITORING_NAMESPACE},
+        "spec": {
+            "namespaceSelector": {"matchNames": [argo.NAMESPACE]},
+            "selector": {"matchLabels": dict(ARGO_POD_LABELS["argo-workflow-controller"])},
+            "podMetricsEndpoints": [{"port": "metrics", "path": "/metrics", "scheme": "https",
+                                     "tlsConfig": {"insecureSkipVerify": True}}],
         },
     }

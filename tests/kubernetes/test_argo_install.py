@@ -319,3 +319,26 @@ def test_the_docs_port_forward_reaches_the_argo_server():
     assert f"kubectl -n {argo.NAMESPACE} port-forward svc/{argo.SERVER_SERVICE} {argo.SERVER_PORT}:{argo.SERVER_PORT}" in doc
     assert DEFAULTS["server"]["servicePort"] == argo.SERVER_PORT and DEFAULTS["server"]["name"] == "server"
     assert argo.chart_values(_dev())["server"]["serviceType"] == "ClusterIP"
+
+
+def test_prometheus_scrapes_every_argo_controller_where_the_namespace_lets_it(stack_capture):
+    """The monitoring PodMonitor (components/monitoring/scrape.py) selects the controller's pods by the chart's
+    selector labels, on its `metrics` container port (values.yaml controller.metricsConfig.portName/port), which
+    the argo namespace admits from monitoring; in stacks without pipelines there is none."""
+    monitors = [o for o in _objects(stack_capture, "kubernetes:monitoring.coreos.com/v1:PodMonitor")
+                if o["metadata"]["name"] == "argo-workflow-controller"]
+    raw = load_stack_config(stack_capture.stack)[f"{PROJECT}:platform"]
+    if not any(t.get("pipelines") for t in raw["teams"]):
+        assert monitors == []
+        return
+    (monitor,) = monitors
+    assert monitor["spec"]["namespaceSelector"] == {"matchNames": [argo.NAMESPACE]}
+    assert monitor["spec"]["selector"]["matchLabels"] == {"app.kubernetes.io/name": "argo-workflows-workflow-controller",
+                                                          "app.kubernetes.io/instance": argo.RELEASE}
+    (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
+    assert endpoint["port"] == DEFAULTS["controller"]["metricsConfig"]["portName"]
+    assert DEFAULTS["controller"]["metricsConfig"]["port"] == argo.METRICS_PORT
+    assert endpoint["scheme"] == "https"  # Argo v4.0.6 docs/metrics.md: secure defaults to true from 3.6
+    allowed = [p["port"] for o in _objects(stack_capture, T_NETPOL, argo.NAMESPACE) for rule in o["spec"].get("ingress", [])
+               for p in rule.get("ports", [])]
+    assert allowed == [argo.METRICS_PORT]
