@@ -6,9 +6,7 @@ ProvisioningRequestConfig's `podSetUpdates` selector. Then kube-scheduler needs 
 match (nodeSelector, required affinity), whose NoSchedule/NoExecute taints the pod tolerates, and whose
 allocatable holds the pod's requests (Kubernetes "Resource Management for Pods and Containers"),
 including the Cloud Storage FUSE sidecar GKE injects into pods annotated `gke-gcsfuse/volumes: "true"`
-(requests from the `gke-gcsfuse/{cpu,memory,ephemeral-storage}-request` annotations, else 250m CPU /
-256Mi memory; GKE "Configure the Cloud Storage FUSE CSI driver sidecar container",
-GoogleCloudPlatform/gcs-fuse-csi-driver `pkg/webhook`). Node allocatable is GKE's documented
+(components/explain/gcsfuse.py). Node allocatable is GKE's documented
 formula less the GPU-node DaemonSets (components/model/allocatable.py, the function quotas use).
 
 NAP (GKE "Use node auto-provisioning", "Configure workload separation in GKE"): for a pending pod it
@@ -26,13 +24,12 @@ from components.model.allocatable import gpu_node_allocatable, kubelet_allocatab
 from components.model.catalog import MachineType, machine_types
 
 from .cluster import GKE_ACCELERATOR_LABEL, GPU_TAINT, INSTANCE_TYPE_LABEL, ClusterView, NodePool
+from .gcsfuse import gcsfuse_sidecar, with_gcsfuse_sidecar
 from .matching import selector_matches, selector_mismatch, untolerated_taint
 from .quantity import MI, show
 from .workload import pod_requests
 
 GPU = "nvidia.com/gpu"
-GCSFUSE_ANNOTATION = "gke-gcsfuse/volumes"
-GCSFUSE_DEFAULTS = {"cpu": "250m", "memory": "256Mi"}
 PLACEMENT_GROUP_LABEL = "cloud.google.com/gke-placement-group"
 
 
@@ -42,14 +39,6 @@ class Placement:
     nodes: int  # nodes the pod set needs there
     reasons: list[str]  # why no pool fits (empty when placed)
     fix: str = ""
-
-
-def gcsfuse_sidecar(annotations: dict[str, str]) -> list[dict]:
-    """The sidecar GKE's webhook adds, as a container with its requests ("0" means none)."""
-    if str(annotations.get(GCSFUSE_ANNOTATION, "")).lower() != "true":
-        return []
-    requests = {r: annotations.get(f"gke-gcsfuse/{r}-request", default) for r, default in GCSFUSE_DEFAULTS.items()}
-    return [{"name": "gke-gcsfuse-sidecar", "resources": {"requests": {r: v for r, v in requests.items() if str(v) != "0"}}}]
 
 
 def volume_drivers(cluster: ClusterView, spec: dict) -> set[str]:
@@ -89,7 +78,7 @@ def place(cluster: ClusterView, spec: dict, annotations: dict[str, str], count: 
     if missing:  # the kubelet cannot mount the volume: the pod never starts
         return Placement(None, 0, [f"CSI driver {', '.join(missing)} is not enabled on the cluster"],
                          "enable its GKE add-on (addonsConfig) or drop the volume")
-    requests = pod_requests(spec, gcsfuse_sidecar(annotations))
+    requests = pod_requests(with_gcsfuse_sidecar(spec, annotations))  # idempotent: a plain pod's has it already
     tolerations = list(spec.get("tolerations") or [])
     matching: list[NodePool] = []
     for pool in cluster.pools:

@@ -4,10 +4,13 @@ pkg/controller/jobs/deployment/deployment_webhook.go `Default` copies the Deploy
 label onto its pod template; each pod is then a plain pod ("every Pod from a Deployment is represented
 as a single independent Plain Pod", site/content/en/docs/tasks/run/deployment.md), whose Workload has
 one pod set `main` of count 1 with the pod's spec (pkg/controller/jobs/pod/pod_controller.go
-`constructPodSet`). So `explain` answers for one replica: the next one the autoscaler adds.
+`constructPodSet`), the pod as stored: GKE's FUSE sidecar included where the replica mounts a bucket
+(components/explain/gcsfuse.py). So `explain` answers for one replica: the next one the autoscaler adds.
 """
 
 from __future__ import annotations
+
+from .gcsfuse import with_gcsfuse_sidecar
 
 DEPLOYMENT = ("apps/v1", "Deployment")
 
@@ -15,5 +18,5 @@ DEPLOYMENT = ("apps/v1", "Deployment")
 def replica_pod_set(spec: dict) -> tuple[str, int, dict, dict, str]:
     """One replica of a Deployment spec as a pod set: (name, count, pod spec, annotations, where)."""
     template = spec.get("template") or {}
-    return ("main", 1, template.get("spec") or {}, dict((template.get("metadata") or {}).get("annotations") or {}),
-            "spec.template.spec")
+    annotations = dict((template.get("metadata") or {}).get("annotations") or {})
+    return "main", 1, with_gcsfuse_sidecar(template.get("spec") or {}, annotations), annotations, "spec.template.spec"

@@ -11,6 +11,8 @@ later step waits for quota". Argo v4.0.6:
   tolerations are the template's, else the workflow's; volumes are both; Argo adds its `wait` container
   (and an `init` container) with the controller's executor.resources, which the platform leaves empty,
   so the namespace LimitRange's defaults apply to them like to any container without requests;
+- a step that mounts the team bucket (`gke-gcsfuse/volumes: "true"`) also has GKE's FUSE sidecar, injected
+  before Kueue reads the pod, so its quota counts it (components/explain/gcsfuse.py);
 - a dag task runs when its `dependencies`/`depends` are done, `steps` run group after group; a task's
   `withItems` / `withSequence` / `withParam` fans it out into one pod per item, at most `parallelism`
   at once (the dag/steps template's, and the workflow's `spec.parallelism`).
@@ -27,6 +29,7 @@ from typing import Optional
 
 from .admission import rejections
 from .cluster import ClusterView
+from .gcsfuse import with_gcsfuse_sidecar
 from .jobs import namespace_labels
 from .queue import simulate
 from .simulate import ADMITTED, REJECTED, Verdict, _policy_split
@@ -174,6 +177,7 @@ class _Walk:
             if value is not None:
                 pod[field] = _copy(value)
         _check_pod_spec(pod, f"{where} (its step pod)")
+        pod = with_gcsfuse_sidecar(pod, annotations)  # Kueue counts the pod as stored, GKE's sidecar included
         meta_obj = self.obj.get("metadata") or {}
         name = f"{meta_obj.get('name')}-{task.rsplit('/', 1)[-1]}" + (f"-{index}" if index else "")
         fake = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": meta_obj.get("namespace"),

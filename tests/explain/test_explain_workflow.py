@@ -63,10 +63,11 @@ def test_steps_follow_the_dag_and_count_the_fan_out():
     steps = workflow_steps(rendered(), executor={})
     assert [(s.stage, s.template, s.pods) for s in steps] == [(1, "prep", 1), (2, "train", 3), (3, "evaluate", 1),
                                                                   (4, "publish", 1)]
-    # Argo's init and wait containers are in every step pod (the LimitRange default applies to them).
+    # Argo's init and wait containers are in every step pod (the LimitRange default applies to them), and
+    # GKE's FUSE sidecar, a native sidecar ahead of init (tests/explain/test_explain_gcsfuse.py).
     spec = steps[1].workloads[0].pod_sets[0].spec
     assert [c["name"] for c in spec["containers"]] == ["main", "wait"]
-    assert [c["name"] for c in spec["initContainers"]] == ["init"]
+    assert [c["name"] for c in spec["initContainers"]] == ["gke-gcsfuse-sidecar", "init"]
 
 
 def test_parallelism_caps_the_fan_out_and_with_param_is_unknowable():
