@@ -39,7 +39,8 @@ def admission_review(policies: list[dict], bindings: list[dict], obj: dict, name
                    and operation in r["operations"] for r in spec["matchConstraints"]["resourceRules"]):
             continue
         activation = {"object": celpy.json_to_cel(obj), "oldObject": celpy.json_to_cel(old),
-                      "request": celpy.json_to_cel({"operation": operation})}
+                      "request": celpy.json_to_cel({"operation": operation,
+                                                    "namespace": namespace_labels.get("kubernetes.io/metadata.name", "")})}
         if not all(_eval(c["expression"], activation) for c in spec.get("matchConditions", [])):
             continue
         variables: dict = {}

@@ -50,13 +50,13 @@ def rejections(objects: list[dict], obj: dict, namespace_labels: dict[str, str])
             continue
         if not labels_match((spec.get("matchResources") or {}).get("namespaceSelector") or {}, namespace_labels):
             continue
-        message = _denial(policy, obj, group, version, resource)
+        message = _denial(policy, obj, group, version, resource, namespace_labels.get("kubernetes.io/metadata.name"))
         if message:
             denied.append(f"{policy['metadata']['name']}: {message}")
     return denied
 
 
-def _denial(policy: dict, obj: dict, group: str, version: str, resource: str) -> Optional[str]:
+def _denial(policy: dict, obj: dict, group: str, version: str, resource: str, namespace: Optional[str]) -> Optional[str]:
     spec = policy.get("spec") or {}
     rules = (spec.get("matchConstraints") or {}).get("resourceRules") or []
     if not any(_rule_matches(r, group, version, resource) for r in rules):
@@ -65,7 +65,7 @@ def _denial(policy: dict, obj: dict, group: str, version: str, resource: str) ->
     activation = {"object": celpy.json_to_cel(obj), "oldObject": None,
                   "request": celpy.json_to_cel({"operation": "CREATE", "kind": {"group": group, "version": version,
                                                                                   "kind": obj.get("kind")},
-                                                "namespace": (obj.get("metadata") or {}).get("namespace", "")})}
+                                                "namespace": namespace or (obj.get("metadata") or {}).get("namespace", "")})}
     try:
         if not all(bool(_eval(c["expression"], activation)) for c in spec.get("matchConditions") or []):
             return None

@@ -11,6 +11,7 @@ compact-class job without its placement-group selector; the message says what to
 from __future__ import annotations
 
 from components.model.flavors import GKE_PLACEMENT_GROUP_LABEL
+from components.model.names import KSA_SUFFIX
 from components.model.priorities import DEFAULT_PRIORITY_CLASS, PRIORITY_CLASSES, QUEUE_CLASSES, priority_class_for
 
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
@@ -175,7 +176,11 @@ def workflow_queue_policy(resource: str) -> dict:
                               "(has(object.spec.podMetadata) ? object.spec.podMetadata : {}) != "
                               "(has(oldObject.spec.podMetadata) ? oldObject.spec.podMetadata : {}) || "
                               "(has(object.spec.podPriorityClassName) ? object.spec.podPriorityClassName : '') != "
-                              "(has(oldObject.spec.podPriorityClassName) ? oldObject.spec.podPriorityClassName : '')",
+                              "(has(oldObject.spec.podPriorityClassName) ? oldObject.spec.podPriorityClassName : '') || "
+                              "(has(object.spec.serviceAccountName) ? object.spec.serviceAccountName : '') != "
+                              "(has(oldObject.spec.serviceAccountName) ? oldObject.spec.serviceAccountName : '') || "
+                              "(has(object.spec.executor) ? object.spec.executor : {}) != "
+                              "(has(oldObject.spec.executor) ? oldObject.spec.executor : {})",
             },
         ],
         "variables": [
@@ -184,6 +189,16 @@ def workflow_queue_policy(resource: str) -> dict:
                                             f"object.spec.templates.filter(t, {_MAKES_A_POD}) : []"},
             {"name": "wrong", "expression": f"variables.steps.filter(t, !(({queue}) in variables.expected) || "
                                             f"({priority}) != variables.expected[{queue}]).map(t, t.name)"},
+            # Argo v4.0.6 workflow/controller/workflowpod.go setupServiceAccount: a step pod runs as its
+            # template's serviceAccountName, else the (joined) workflow spec's, else the namespace's
+            # `default`; executor.serviceAccountName mounts another account's token into the executor.
+            {"name": "account", "expression": f"request.namespace + {_cel_string(KSA_SUFFIX)}"},
+            {"name": "strangers", "expression": (
+                "variables.steps.filter(t, (has(t.serviceAccountName) ? t.serviceAccountName : "
+                "(has(object.spec.serviceAccountName) ? object.spec.serviceAccountName : "
+                "(has(object.spec.workflowTemplateRef) ? variables.account : ''))) != variables.account || "
+                "(has(t.executor) && has(t.executor.serviceAccountName) && "
+                "t.executor.serviceAccountName != variables.account)).map(t, t.name)")},
         ],
         "validations": [
             {
@@ -203,6 +218,23 @@ def workflow_queue_policy(resource: str) -> dict:
                     f"(Kueue admits each workflow pod through a team queue): set {QUEUE_LABEL} in "
                     "spec.podMetadata.labels or the template\\'s metadata.labels, and the matching "
                     f"priorityClassName or spec.podPriorityClassName (queue: priority = {pairs})'"
+                ),
+            },
+            # Only the team's own account has Workload Identity to its bucket and the executor's right to
+            # write its results (the team Role); any other fails every step at run time instead of here.
+            {
+                "expression": "(!has(object.spec.serviceAccountName) || object.spec.serviceAccountName == "
+                              "variables.account) && (!has(object.spec.executor) || "
+                              "!has(object.spec.executor.serviceAccountName) || "
+                              "object.spec.executor.serviceAccountName == variables.account) && "
+                              "variables.strangers.size() == 0",
+                "reason": "Forbidden",
+                "messageExpression": (
+                    "'step pods run as the team\\'s own service account ' + variables.account + ' (Workload "
+                    "Identity to the team bucket; the only account allowed to write Argo\\'s step results): set "
+                    "spec.serviceAccountName: ' + variables.account + ' and remove any other serviceAccountName or "
+                    "executor.serviceAccountName' + (variables.strangers.size() > 0 ? ' (template ' + "
+                    "variables.strangers[0] + ')' : '')"
                 ),
             },
             # Argo v4.0.6 workflow/util/merge.go JoinWorkflowSpec: a referencing Workflow's spec wins over its

@@ -51,9 +51,13 @@ def team_account_id(p: Platform, team: Team) -> str:
     return f"{p.name_prefix}-{team.name}"
 
 
+KSA_SUFFIX = "-ksa"
+
+
 def ksa_name(team: Team) -> str:
-    """The team's Kubernetes service account, bound to its GSA through Workload Identity."""
-    return f"{team.name}-ksa"
+    """The team's Kubernetes service account (in its namespace, named after it), bound to its GSA through
+    Workload Identity."""
+    return f"{team.name}{KSA_SUFFIX}"
 
 
 def team_bucket_name(p: Platform, team: Team) -> str:

@@ -125,8 +125,8 @@ def test_every_workload_the_platform_renders_is_admitted(objs):
 
 
 def workflow(queue: Optional[str], priority: Optional[str], step: Optional[dict] = None,
-             kind: str = "Workflow") -> dict:
-    spec: dict = {"entrypoint": "main", "templates": [
+             kind: str = "Workflow", account: Optional[str] = "team-a-ksa") -> dict:
+    spec: dict = {"entrypoint": "main", **({"serviceAccountName": account} if account else {}), "templates": [
         {"name": "main", "dag": {"tasks": [{"name": "train", "template": "train"}]}},
         {k: v for k, v in {"name": "train", "container": {"image": "trainer"}, **(step or {})}.items() if v is not None},
     ]}
@@ -172,6 +172,37 @@ def test_workflows_whose_step_pods_name_a_queue_at_its_priority_are_admitted(obj
      "template train is an http or plugin template"),
 ])
 def test_workflows_with_a_step_that_would_bypass_the_queue_are_refused_at_submission(objs, obj, says):
+    message = admission_review(*objs, obj, TEAM_NS)
+    assert message is not None and says in message, message
+
+
+# Argo v4.0.6 workflow/controller/workflowpod.go setupServiceAccount: a step pod runs as its template's
+# serviceAccountName, else the workflow spec's (joined with its WorkflowTemplate's, util/merge.go
+# JoinWorkflowSpec), else the namespace's `default`; `executor.serviceAccountName` mounts that account's
+# token into the executor. Only the team's KSA has Workload Identity and the executor's Role.
+@pytest.mark.parametrize("obj", [
+    workflow("high", "high", {"serviceAccountName": "team-a-ksa"}, account=None),
+    {**workflow(None, None), "spec": {"workflowTemplateRef": {"name": "pipeline"}}},
+    {**workflow(None, None), "spec": {"workflowTemplateRef": {"name": "pipeline"}, "serviceAccountName": "team-a-ksa"}},
+    workflow("low", "low", {"executor": {"serviceAccountName": "team-a-ksa"}}),
+])
+def test_workflows_whose_step_pods_run_as_the_teams_own_account_are_admitted(objs, obj):
+    assert admission_review(*objs, obj, TEAM_NS) is None
+
+
+@pytest.mark.parametrize("obj, says", [
+    (workflow("high", "high", account=None), "set spec.serviceAccountName: team-a-ksa"),
+    (workflow("high", "high", account="default"), "own service account team-a-ksa"),
+    (workflow("high", "high", account="team-b-ksa"), "own service account team-a-ksa"),
+    (workflow("high", "high", {"serviceAccountName": "argo-workflow"}), "(template train)"),
+    (workflow("high", "high", {"executor": {"serviceAccountName": "default"}}), "executor.serviceAccountName"),
+    ({**workflow("low", "low"), "spec": {**workflow("low", "low")["spec"], "executor": {"serviceAccountName": "x"}}},
+     "executor.serviceAccountName"),
+    (workflow("low", "low", kind="WorkflowTemplate", account=None), "set spec.serviceAccountName: team-a-ksa"),
+    ({**workflow(None, None), "spec": {"workflowTemplateRef": {"name": "pipeline"}, "serviceAccountName": "default"}},
+     "own service account team-a-ksa"),
+])
+def test_workflows_whose_step_pods_would_run_as_another_account_are_refused(objs, obj, says):
     message = admission_review(*objs, obj, TEAM_NS)
     assert message is not None and says in message, message
 
