@@ -25,6 +25,7 @@ import pytest
 from admission_support import BINDING, TEAM_NS, VAP, admission_review
 from components.cli import main as cli
 from components.explain import pod_security
+from components.kubernetes import argo
 from components.kubernetes import render as render_kubernetes
 from components.kubernetes.manifest_validation import is_validated, problems
 from components.model.quantity import parse_quantity
@@ -105,6 +106,8 @@ def test_steps_are_sized_like_jobs_gpu_steps_a_node_cpu_steps_one_gpu_share():
     # Kueue builds a plain pod's Workload from the pod itself (pod_controller.go constructPodSet): main + the
     # FUSE sidecar (requests in the annotations) + Argo's wait container (the LimitRange default, because the
     # controller's executor.resources is left empty) is exactly the node share the queue's quota counts.
+    # The installed chart's controller config (argo.chart_values) gives the executor no resources.
+    assert "resources" not in argo.chart_values(DEV)["executor"]
     wait = render_kubernetes.limit_range(DEV.teams[3])["spec"]["limits"][0]["defaultRequest"]
     share = per_gpu(flavor.machine, flavor.gpu_units_per_node).times(flavor.gpus_per_node)
     train = by_name["train"]
