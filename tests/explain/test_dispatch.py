@@ -110,6 +110,8 @@ def test_the_documented_fleet_commands_run_verbatim(capsys):
         else:
             idle = re.search(r"Idle floor \(no job running\): (\$[\d,.]+)/month", out).group(1)
             assert f"**{idle}/month**" in doc, "docs/operating.md 'Scaling out to several regions' states another idle floor"
+            assert f"a worker costs **{idle}/month** idle" in (FLEET_DOC.parents[1] / "README.md").read_text(), \
+                "the README's 'Pipelines, model servers, more regions' states another idle floor"
             rate = re.search(r"read their team buckets in us-central1 at (\$[\d.]+/GiB)", out).group(1)
             assert f"**{rate}** from us-central1 to europe-west4" in doc, "the doc states another transfer rate"
 
