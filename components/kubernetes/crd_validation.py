@@ -20,7 +20,7 @@ from jsonschema.protocols import Validator
 
 from . import cel
 from .kueue_webhooks import cluster_queue_webhook_problems, quota_webhook_problems
-from .manifest_schema import FieldPath, object_metadata, schema_problems
+from .manifest_schema import FieldPath, Schema, compile_schema, object_metadata, schema_problems
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "platform" / "schemas"
 CRD_GROUPS = frozenset({"kueue.x-k8s.io", "jobset.x-k8s.io", "monitoring.coreos.com", "argoproj.io"})
@@ -40,7 +40,7 @@ class _Rule:
 class _Crd:
     namespaced: bool
     schema: dict
-    validator: Validator
+    schema_check: Schema
     rules: tuple[_Rule, ...]
 
 
@@ -57,7 +57,7 @@ def custom_resource_problems(obj: dict, group: str, version: str) -> Iterator[tu
         return
     yield from _scope_problems(obj, crd.namespaced)
     defaulted = _with_defaults(obj, crd.schema)
-    yield from schema_problems(crd.validator, defaulted)
+    yield from schema_problems(crd.schema_check, defaulted)
     yield from _cel_problems(defaulted, crd.rules)
     spec = defaulted.get("spec")
     if group == "kueue.x-k8s.io" and isinstance(spec, dict):
@@ -94,7 +94,7 @@ def vendored_crd(group: str, version: str, kind: str) -> _Crd | None:
     return _Crd(
         namespaced=entry["scope"] == "Namespaced",
         schema=schema,
-        validator=_CrdValidator(schema),
+        schema_check=compile_schema(_CrdValidator(schema)),
         rules=tuple(_collect_rules(schema, ())),
     )
 

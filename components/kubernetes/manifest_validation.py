@@ -17,11 +17,10 @@ from importlib import resources
 from typing import Any
 
 import jsonschema
-from jsonschema.protocols import Validator
 from referencing import Registry, Resource
 
 from .crd_validation import CRD_GROUPS, custom_resource_problems, is_kueue_v1beta1, vendored_crd
-from .manifest_schema import FieldPath, object_metadata, schema_problems
+from .manifest_schema import FieldPath, Schema, compile_schema, object_metadata, schema_problems
 
 # Newest minor shipped by kubernetes-validate 1.37.0 that does not exceed the cluster version we target.
 KUBERNETES_VERSION = "1.35"
@@ -61,7 +60,7 @@ def is_validated(obj: dict) -> bool:
     kind = obj.get("kind", "")
     if group in CRD_GROUPS:
         return not is_kueue_v1beta1(group, version) and vendored_crd(group, version, kind) is not None
-    return _builtin_validator(obj.get("apiVersion", ""), kind) is not None
+    return _builtin_schema(obj.get("apiVersion", ""), kind) is not None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -121,20 +120,24 @@ _K8S_SCHEMAS = (resources.files("kubernetes_validate") / "kubernetes-json-schema
 
 
 def _builtin_problems(obj: dict) -> Iterator[tuple[FieldPath, str]]:
-    validator = _builtin_validator(obj["apiVersion"], obj["kind"])
-    if validator is not None:
-        yield from schema_problems(validator, obj)
+    schema = _builtin_schema(obj["apiVersion"], obj["kind"])
+    if schema is not None:
+        yield from schema_problems(schema, obj)
+
+
+@functools.cache
+def _k8s_definitions() -> dict:
+    return json.loads((_K8S_SCHEMAS / "_definitions.json").read_text())
 
 
 @functools.cache
 def _k8s_registry() -> Registry:
-    definitions = json.loads((_K8S_SCHEMAS / "_definitions.json").read_text())
-    return Resource.from_contents(definitions) @ Registry()
+    return Resource.from_contents(_k8s_definitions()) @ Registry()
 
 
 @functools.cache
-def _builtin_validator(api_version: str, kind: str) -> Validator | None:
-    """Validator for a built-in kind, or None where kubernetes-validate has no schema for it.
+def _builtin_schema(api_version: str, kind: str) -> Schema | None:
+    """Schema of a built-in kind, or None where kubernetes-validate has no schema for it.
 
     kubernetes-validate's own validate() stops at the first error and re-reads its 1.5 MB definitions
     file on every call, so this builds a cached validator from the same files the same way.
@@ -149,7 +152,9 @@ def _builtin_validator(api_version: str, kind: str) -> Validator | None:
     # The file name drops the group's domain, so a CRD like foo.example.com/v1 could alias a built-in.
     if {"group": group, "version": version, "kind": kind} not in schema.get("x-kubernetes-group-version-kind", []):
         return None
-    return jsonschema.Draft202012Validator(schema, registry=_k8s_registry())
+    definitions = _k8s_definitions()
+    return compile_schema(jsonschema.Draft202012Validator(schema, registry=_k8s_registry()),
+                          resources=[(definitions["$id"], definitions)])
 
 
 # ---------------------------------------------------------------------------------------------------
