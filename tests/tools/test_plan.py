@@ -15,6 +15,7 @@ import components.stacks
 from components.capture import REPO
 from components.cli import main as cli
 from components.model import nap_limits, parse_platform
+from components.plan import resources_json
 from conftest import PLATFORM_KEY, load_dev_config, load_dev_platform_raw
 
 
@@ -88,6 +89,15 @@ def test_plan_writes_every_resource_as_json(dev_plan, dev_capture):
     assert {r["urn"] for r in resources} == {r.urn for r in dev_capture.resources}
     cluster = next(r for r in resources if r["type"] == "gcp:container/cluster:Cluster")
     assert cluster["inputs"]["name"] == "batch-dev"
+
+
+def test_resources_json_puts_each_field_on_a_line_with_its_value_compact():
+    """The layout docs/operating.md describes (Reviewing a change), and it reads back as the same list."""
+    resources = [{"urn": "b", "inputs": {"z": [1, None], "a": "é"}}, {"urn": "c", "inputs": {}}]
+    text = "".join(resources_json(resources))
+    assert text == ('[\n  {\n    "inputs": {"a": "\\u00e9", "z": [1, null]},\n    "urn": "b"\n  },\n'
+                    '  {\n    "inputs": {},\n    "urn": "c"\n  }\n]\n')
+    assert json.loads(text) == resources and json.loads("".join(resources_json([]))) == []
 
 
 def _broken_config() -> dict:
