@@ -20,11 +20,12 @@ def write_cost_outputs(platform: Platform, stack: str, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     graph = platform_graph(platform)
     summary = summary_lines(platform)
+    picture = svg(graph)
     files = {
         "cost.json": json.dumps(cost_json(platform, stack), indent=2) + "\n",
         "platform.md": markdown(graph, picture_title(stack), [f"- {s}" for s in summary]),
-        "platform.html": html_page(graph, picture_title(stack), summary, team_rows(platform), server_rows(platform)),
-        "platform.svg": svg(graph),
+        "platform.html": html_page(picture, picture_title(stack), summary, team_rows(platform), server_rows(platform)),
+        "platform.svg": picture,
     }
     for name, text in files.items():
         (out / name).write_text(text)

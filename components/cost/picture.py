@@ -170,10 +170,11 @@ def _table(rows: list[list[str]]) -> str:
     return f"<table><tr>{cells(head, 'th')}</tr>" + "".join(f"<tr>{cells(r, 'td')}</tr>" for r in body) + "</table>"
 
 
-def html_page(graph: Graph, title: str, summary: list[str], teams: list[list[str]],
+def html_page(picture: str, title: str, summary: list[str], teams: list[list[str]],
               servers: list[list[str]] = ()) -> str:
-    """The picture with the stack's envelope above it and, below, the per-team table and, where teams run
-    model servers, their floor and burst (tables: header row first)."""
+    """The picture (`svg`'s text: laid out once for this page and platform.svg) with the stack's envelope
+    above it and, below, the per-team table and, where teams run model servers, their floor and burst
+    (tables: header row first)."""
     items = "".join(f"<li>{escape(s)}</li>" for s in summary)
     serving = f"<h2>Model servers, per month</h2>{_table(list(servers))}" if len(servers) > 1 else ""
     return (
@@ -181,6 +182,6 @@ def html_page(graph: Graph, title: str, summary: list[str], teams: list[list[str
         f"<title>{escape(title)}</title>"
         "<style>body{font-family:sans-serif;margin:16px}svg{max-width:100%;height:auto}.node{cursor:pointer}"
         "td,th{padding:2px 10px;text-align:right}td:first-child,th:first-child{text-align:left}</style></head>\n"
-        f"<body><h1>{escape(title)}</h1><ul>{items}</ul>\n{svg(graph)}"
+        f"<body><h1>{escape(title)}</h1><ul>{items}</ul>\n{picture}"
         f"<h2>Per team, per month</h2>{_table(teams)}{serving}<script>{_SCRIPT}</script></body></html>\n"
     )

@@ -179,4 +179,4 @@ def test_a_stack_without_model_servers_draws_and_prints_none(dev):
     assert server_rows(bare) == [server_rows(dev)[0]]
     assert not any("server" in line for n in platform_graph(bare).nodes for line in n.lines)
     assert not any("Model servers" in line for line in plan_section(bare) + summary_lines(bare))
-    assert "Model servers" not in html_page(platform_graph(bare), "t", summary_lines(bare), [["team"]], server_rows(bare))
+    assert "Model servers" not in html_page(svg(platform_graph(bare)), "t", summary_lines(bare), [["team"]], server_rows(bare))
