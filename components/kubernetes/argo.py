@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from components.model import Platform, ha
 from components.model.flavors import SYSTEM_POOL_LABELS
+from components.model.images import pinned
 from components.model.names import ksa_name
 from components.model.priorities import PLATFORM_SERVICES
 from components.model.schema import SCHEMA_VERSIONS, Team
@@ -73,6 +74,24 @@ EXECUTOR_RULES = [{"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresu
 # clusterworkflowtemplates, which the queue/priority admission policies do not check.
 MEMBER_RULES = [{"apiGroups": ["argoproj.io"], "resources": ["workflows", "workflowtemplates"],
                  "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]}]
+# The Argo Server's own account (templates/_helpers.tpl argo-workflows.serverServiceAccountName: the server's
+# fullname when server.serviceAccount.create, the default) and the controller ConfigMap it reads
+# (argo-workflows.controller.config-map.name, passed as `--configmap` in server-deployment.yaml).
+SERVER_ACCOUNT = SERVER_SERVICE
+CONTROLLER_CONFIGMAP = f"{RELEASE}-workflow-controller-configmap"
+# What the server does with that account under `--auth-mode=client` (argo-workflows@v4.0.6): every API call
+# is made with the caller's token (server/auth/gatekeeper.go getClients, `case Client`:
+# clientForAuthorization(authorization, ...)); its own account only feeds its caches and config
+# (server/apiserver/argoserver.go NewArgoServer/Run): config.NewController -> config/controller.go Get of the
+# ConfigMap in its namespace; workflowtemplate.NewInformer over all namespaces (a list/watch informer, Run
+# exits fatally if it never syncs); workflow.NewWorkflowServer's Workflow reflector (ListFunc/WatchFunc on
+# Workflows of all namespaces). Not used here: SSO (secrets, serviceaccounts), persistence (DB secrets),
+# artifactDrivers (pods get), --tls-certificate-secret-name, ClusterWorkflowTemplates (turned off above).
+SERVER_CLUSTER_RULES = [{"apiGroups": ["argoproj.io"], "resources": ["workflows", "workflowtemplates"],
+                         "verbs": ["list", "watch"]}]
+SERVER_NAMESPACE_RULES = [{"apiGroups": [""], "resources": ["configmaps"], "resourceNames": [CONTROLLER_CONFIGMAP],
+                           "verbs": ["get"]}]
+SERVER_ROLE = f"{RELEASE}-server-caches"
 
 
 def enabled(platform: Platform) -> bool:
@@ -98,7 +117,8 @@ def _placement(name: str, platform: Platform) -> dict:
 
 
 def chart_values(platform: Platform) -> dict:
-    return {
+    """The chart's values; an image with a digest in platform/images.yaml runs by it (images.pinned)."""
+    return pinned(CHART, {
         "crds": {"install": False},
         "createAggregateRoles": False,
         "singleNamespace": False,
@@ -112,13 +132,17 @@ def chart_values(platform: Platform) -> dict:
         "server": {
             **_placement("argo-server", platform),
             "serviceType": "ClusterIP",
+            # The chart's server ClusterRole (templates/server/server-cluster-roles.yaml) grants secrets get,
+            # pods delete and writes to every Argo kind in all namespaces; under client auth the server needs
+            # none of it, so its account gets server_rbac() instead.
+            "rbac": {"create": False},
             # Every UI/API call runs with the caller's own Kubernetes token (docs/argo-server-auth-mode.md
             # `client`), never the server's service account.
             "authModes": ["client"],
         },
         "executor": {"image": {"tag": f"{APP_VERSION}-nonroot"}, "securityContext": dict(EXECUTOR_SECURITY)},
         "mainContainer": {"securityContext": dict(_RESTRICTED_CONTAINER)},
-    }
+    })
 
 
 def namespace_objects(monitoring_namespace: str) -> list[dict]:
@@ -126,15 +150,37 @@ def namespace_objects(monitoring_namespace: str) -> list[dict]:
     with the chart's container securityContext (drop ALL, no privilege escalation; values.yaml
     controller/server.securityContext) and the pod seccomp profile set above. No port is called by the
     API server (no webhooks); the UI is reached by port-forward, which enters through the kubelet.
-    Prometheus may scrape the controller's metrics."""
+    Prometheus may scrape the controller's metrics. The server's account gets server_rbac()."""
     return [{"apiVersion": "v1", "kind": "Namespace",
              "metadata": {"name": NAMESPACE, "labels": isolation.pod_security_labels(isolation.RESTRICTED)}},
-            *isolation.system_network_policies(NAMESPACE, [], monitoring_namespace, [METRICS_PORT])]
+            *isolation.system_network_policies(NAMESPACE, [], monitoring_namespace, [METRICS_PORT]),
+            *server_rbac()]
+
+
+def server_rbac() -> list[dict]:
+    """The server account's rights: read Workflows and WorkflowTemplates for its caches, the controller's
+    ConfigMap in its own namespace; nothing it could write or any Secret (SERVER_CLUSTER_RULES)."""
+    subject = [{"kind": "ServiceAccount", "name": SERVER_ACCOUNT, "namespace": NAMESPACE}]
+
+    def ref(kind: str) -> dict:
+        return {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": SERVER_ROLE}
+
+    return [
+        {"apiVersion": RBAC_API, "kind": "ClusterRole", "metadata": {"name": SERVER_ROLE},
+         "rules": [dict(r) for r in SERVER_CLUSTER_RULES]},
+        {"apiVersion": RBAC_API, "kind": "ClusterRoleBinding", "metadata": {"name": SERVER_ROLE},
+         "roleRef": ref("ClusterRole"), "subjects": subject},
+        {"apiVersion": RBAC_API, "kind": "Role", "metadata": {"name": SERVER_ROLE, "namespace": NAMESPACE},
+         "rules": [dict(r) for r in SERVER_NAMESPACE_RULES]},
+        {"apiVersion": RBAC_API, "kind": "RoleBinding", "metadata": {"name": SERVER_ROLE, "namespace": NAMESPACE},
+         "roleRef": ref("Role"), "subjects": subject},
+    ]
 
 
 def team_objects(platform: Platform, team: Team) -> list[dict]:
     """A team with pipelines: its KSA may do what Argo's executor needs, and its workflow pods (the wait
-    container reports outputs through the API server) may reach the control plane on 443."""
+    container reports outputs through the API server) may reach the API server on 443
+    (isolation.api_server_egress); nothing else in the namespace may."""
     if not team.pipelines:
         return []
     ns = team.name
@@ -147,6 +193,5 @@ def team_objects(platform: Platform, team: Team) -> list[dict]:
               "metadata": {"name": "allow-egress-workflow-api-server", "namespace": ns},
               "spec": {"podSelector": {"matchExpressions": [{"key": WORKFLOW_POD_LABEL, "operator": "Exists"}]},
                        "policyTypes": ["Egress"],
-                       "egress": [{"to": [{"ipBlock": {"cidr": platform.network.master_cidr}}],
-                                   "ports": [{"protocol": "TCP", "port": isolation.HTTPS}]}]}}
+                       "egress": isolation.api_server_egress(platform.network)}}
     return [role, binding, egress]

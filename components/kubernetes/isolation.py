@@ -38,9 +38,12 @@ NAME_LABEL = "kubernetes.io/metadata.name"  # set by the API server on every nam
 # GKE runs kube-dns in kube-system behind these pod labels; team pods resolve names through it.
 DNS_PEER = {"namespaceSelector": {"matchLabels": {NAME_LABEL: "kube-system"}},
             "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
-# The GKE metadata server (Workload Identity tokens), as GKE's "Use network policy enforcement" page
-# lists it for policies with egress rules: 169.254.169.252/32 port 988, and 169.254.169.254/32 port 80
-# on GKE Dataplane V2 clusters (this platform's datapath).
+# The GKE metadata server (Workload Identity tokens): 169.254.169.252/32 port 988, and 169.254.169.254/32
+# port 80 on GKE Dataplane V2 (this platform's datapath). GKE's own sentence for these was NOT found
+# (docs/security.md says so). Google's GoogleCloudPlatform/anthos-security-blueprints
+# restricting-traffic/kube-system/README.md (Calico datapath) states the mechanism: requests to
+# 169.254.169.254:80 are redirected to the GKE metadata server on port 988 and "the network policy is
+# applied after this traffic is redirected", so both the address a pod dials and the daemon's are allowed.
 METADATA_SERVER = [("169.254.169.252/32", 988), ("169.254.169.254/32", 80)]
 # Addresses that are never Google APIs: RFC 1918, shared (RFC 6598) and link-local space. Google APIs
 # under Private Google Access with the default domains resolve to public addresses, and a
@@ -48,6 +51,31 @@ METADATA_SERVER = [("169.254.169.252/32", 988), ("169.254.169.254/32", 80)]
 PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"]
 HTTPS = 443
 SERVICE_POLICY = "team-services-clusterip"
+
+
+def api_server_service_ip(services_cidr: str) -> str:
+    """The `kubernetes` Service's ClusterIP: the first address of the Service range (kubernetes/kubernetes
+    pkg/controlplane/services.go ServiceIPRange: "Select the first valid IP from ServiceClusterIPRange to use
+    as the GenericAPIServer service IP", GetIndexedIP(&serviceClusterIPRange, 1))."""
+    return str(next(ipaddress.ip_network(services_cidr).hosts()))
+
+
+def api_server_egress(network) -> list[dict]:
+    """Egress to the API server on 443, by both addresses a pod's connection carries. A pod dials the
+    `kubernetes` Service's ClusterIP; its backend is the control plane's private endpoint in masterCidr (443,
+    as `kubectl get endpoints -n default kubernetes` lists it: GoogleCloudPlatform/anthos-security-blueprints
+    restricting-traffic/kube-system/README.md allows `${APISERVER_IP}/32` port 443 from that listing).
+    Whether policy sees the address before or after that translation is left to the datapath (Kubernetes
+    "Network Policies", ipBlock: "it is not defined whether this happens before or after NetworkPolicy
+    processing ... connections from pods to Service IPs that get rewritten to cluster-external IPs may or may
+    not be subject to ipBlock-based policies"). Dataplane V2 is Cilium, which applies policy after the Service
+    translation (cilium Documentation/security/policy/language.rst: "Layer 4 policies apply to ports after
+    service port mapping has been applied"; CIDR rules apply where one side is "A network endpoint outside
+    the cluster"), so the endpoint is what it matches; the ClusterIP /32 covers the other order at the cost
+    of one address."""
+    return [{"to": [{"ipBlock": {"cidr": f"{api_server_service_ip(network.services_cidr)}/32"}},
+                    {"ipBlock": {"cidr": network.master_cidr}}],
+             "ports": [{"protocol": "TCP", "port": HTTPS}]}]
 
 
 def pod_security_labels(level: str) -> dict[str, str]:

@@ -21,6 +21,8 @@ BUILTIN = {
     ("scheduling.k8s.io/v1", "PriorityClass"): k8s.scheduling.v1.PriorityClass,
     ("rbac.authorization.k8s.io/v1", "Role"): k8s.rbac.v1.Role,
     ("rbac.authorization.k8s.io/v1", "RoleBinding"): k8s.rbac.v1.RoleBinding,
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"): k8s.rbac.v1.ClusterRole,
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): k8s.rbac.v1.ClusterRoleBinding,
     ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
     ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy"): k8s.admissionregistration.v1.ValidatingAdmissionPolicy,
     ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding"):
@@ -126,8 +128,8 @@ class QueuePriorityPolicy(pulumi.ComponentResource):
 
 
 class Pipelines(pulumi.ComponentResource):
-    """Argo Workflows from its official Helm chart, pinned (components/kubernetes/argo.py): its namespace
-    and NetworkPolicies, the full CRDs from the vendored files, then the chart on the system pool.
+    """Argo Workflows from its official Helm chart, pinned (components/kubernetes/argo.py): its namespace,
+    NetworkPolicies and the server's RBAC, the full CRDs from the vendored files, then the chart on the system pool.
 
     The CRDs are yaml/v2 ConfigFiles, applied through the cluster's provider, which uses server-side apply
     (layer.py enable_server_side_apply): the Workflow CRD alone is over 2 MB of YAML, past what a
@@ -138,10 +140,11 @@ class Pipelines(pulumi.ComponentResource):
     def __init__(self, name: str, platform: Platform, objs: list[dict], priorities: PriorityClasses,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-batch:k8s:Pipelines", name, None, opts)
-        ns_obj, policies = objs[0], objs[1:]
+        ns_obj, rest = objs[0], objs[1:]
         ns = apply(f"{name}-namespace", ns_obj, pulumi.ResourceOptions(parent=self))
-        for obj in policies:
-            apply(f"{name}-{obj['metadata']['name']}", obj, pulumi.ResourceOptions(parent=self, depends_on=[ns]))
+        # NetworkPolicies and the server's RBAC (argo.server_rbac), in place before the server starts.
+        applied = [apply(f"{name}-{obj['metadata']['name']}", obj, pulumi.ResourceOptions(parent=self, depends_on=[ns]))
+                   for obj in rest]
         self.crds: list[pulumi.Resource] = [
             k8s.yaml.v2.ConfigFile(f"{name}-crd-{crd}", file=path, opts=pulumi.ResourceOptions(parent=self))
             for crd, path in zip(argo.CRDS, argo.crd_files())]
@@ -154,7 +157,7 @@ class Pipelines(pulumi.ComponentResource):
             namespace=argo.NAMESPACE,
             values=argo.chart_values(platform),
             # Its pods run at platform-services, which must exist first.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, *self.crds, priorities]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, *applied, *self.crds, priorities]),
         )
         self.register_outputs({"chartVersion": platform.versions.argo_workflows, "serverService": argo.SERVER_SERVICE})
 

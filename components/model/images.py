@@ -12,8 +12,7 @@ a stack's own images face.
   Whether Binary Authorization normalizes the same way is not documented in the reference above, so the
   platform writes its own images fully qualified.
 * Pinning: the trainer renders `reference`; a chart gets `pinned` values (kueue, jobset, kube-prometheus-stack
-  and its subcharts, prometheus-adapter). Argo's images have no pin paths yet: a digest there is reported but
-  not applied.
+  and its subcharts, prometheus-adapter, argo-workflows).
 * A team's `serving.image` that an enforcing policy would not admit is a config error: its pods would be
   refused at creation by the Binary Authorization admission webhook (CIS GKE 5.10.4).
 * A production stack warns for every catalog image without a digest (advisory, not an error: a digest can

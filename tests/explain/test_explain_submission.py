@@ -152,7 +152,10 @@ def test_teams_can_create_jobs_only_where_kueue_manages_them(cluster):
                 if any("create" in r["verbs"] and {"jobs", "jobsets"} & set(r["resources"]) for r in o["rules"])}
     assert granting == {"team-a", "team-b", "team-c", "team-d"}
     assert all(managed(cluster, namespace_labels(cluster, ns)) for ns in granting)
-    assert not cluster.of_kind("ClusterRole") and not cluster.of_kind("ClusterRoleBinding")
+    # The only cluster-wide role is the Argo Server's read-only one (argo.server_rbac), bound to its account.
+    assert not [r for o in cluster.of_kind("ClusterRole") for r in o["rules"] if set(r["verbs"]) - {"list", "watch"}]
+    assert [s for o in cluster.of_kind("ClusterRoleBinding") for s in o["subjects"]] == [
+        {"kind": "ServiceAccount", "name": "argo-workflows-server", "namespace": "argo"}]
     # Their only Google Cloud role on the project is the one that fetches cluster credentials
     # (components/gcp/identity.py); what they may do inside is this RBAC.
     from components.gcp.identity import MEMBER_PROJECT_ROLE

@@ -272,8 +272,50 @@ def test_a_team_without_pipelines_gets_none_of_it(dev_capture):
 def test_only_workflow_pods_of_a_pipelines_team_reach_the_control_plane(dev_capture):
     (policy,) = [o for o in _objects(dev_capture, T_NETPOL, "team-d") if o["metadata"]["name"] == "allow-egress-workflow-api-server"]
     assert policy["spec"]["podSelector"] == {"matchExpressions": [{"key": argo.WORKFLOW_POD_LABEL, "operator": "Exists"}]}
-    assert policy["spec"]["egress"] == [{"to": [{"ipBlock": {"cidr": _dev().network.master_cidr}}],
+    # The `kubernetes` Service's ClusterIP (first address of dev's servicesCidr 10.52.0.0/20) and the private
+    # endpoint's range: whichever address the datapath evaluates (isolation.api_server_egress).
+    assert policy["spec"]["egress"] == [{"to": [{"ipBlock": {"cidr": "10.52.0.1/32"}},
+                                                {"ipBlock": {"cidr": _dev().network.master_cidr}}],
                                          "ports": [{"protocol": "TCP", "port": 443}]}]
+
+
+# ------------------------------------------------------------------ the Argo Server's own account
+
+T_CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
+T_CLUSTER_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
+
+
+def test_the_server_runs_with_client_auth_and_without_the_charts_server_role():
+    """server-cluster-roles.yaml and server-crb.yaml render only `if and .Values.server.enabled
+    .Values.server.rbac.create`; the chart's role would grant secrets get, pods delete, pods/log and writes
+    to every Argo kind in all namespaces."""
+    server = argo.chart_values(_dev())["server"]
+    assert server["authModes"] == ["client"] and server["rbac"] == {"create": False}
+    assert DEFAULTS["server"]["rbac"] == {"create": True}  # the chart default it turns off
+
+
+def test_the_server_account_reads_only_what_its_caches_need(dev_capture):
+    (cluster_role,) = [o for o in _objects(dev_capture, T_CLUSTER_ROLE) if o["metadata"]["name"] == argo.SERVER_ROLE]
+    assert cluster_role["rules"] == [
+        {"apiGroups": ["argoproj.io"], "resources": ["workflows", "workflowtemplates"], "verbs": ["list", "watch"]}]
+    (role,) = [o for o in _objects(dev_capture, T_ROLE, argo.NAMESPACE) if o["metadata"]["name"] == argo.SERVER_ROLE]
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["configmaps"],
+                              "resourceNames": ["argo-workflows-workflow-controller-configmap"], "verbs": ["get"]}]
+    granted = [r for o in (cluster_role, role) for r in o["rules"]]
+    assert not [r for r in granted if {"secrets", "pods", "pods/log", "*"} & set(r["resources"])]
+    assert not [r for r in granted if set(r["verbs"]) - {"get", "list", "watch"}]
+    # Bound to the account the chart creates for the server: server.serviceAccount.create true, name "" ->
+    # argo-workflows.server.fullname = <release>-<server.name>.
+    assert DEFAULTS["server"]["serviceAccount"]["create"] is True and DEFAULTS["server"]["serviceAccount"]["name"] == ""
+    subject = [{"kind": "ServiceAccount", "name": f"{argo.RELEASE}-{DEFAULTS['server']['name']}", "namespace": "argo"}]
+    (cluster_binding,) = [o for o in _objects(dev_capture, T_CLUSTER_BINDING) if o["metadata"]["name"] == argo.SERVER_ROLE]
+    (binding,) = [o for o in _objects(dev_capture, T_BINDING, argo.NAMESPACE) if o["metadata"]["name"] == argo.SERVER_ROLE]
+    assert cluster_binding["subjects"] == subject and binding["subjects"] == subject
+    assert cluster_binding["roleRef"]["kind"] == "ClusterRole" and binding["roleRef"]["kind"] == "Role"
+    # The ConfigMap is the one the server is started with: `--configmap=` argo-workflows.controller.config-map.name,
+    # i.e. controller.configMap.name or <release>-<controller.name>-configmap.
+    assert DEFAULTS["controller"]["configMap"]["name"] == ""
+    assert argo.CONTROLLER_CONFIGMAP == f"{argo.RELEASE}-{DEFAULTS['controller']['name']}-configmap"
 
 
 # ------------------------------------------------------------------ the argo namespace, images, the pack

@@ -116,7 +116,12 @@ def _ns_labels(ns: str) -> dict:
 
 
 def _selects(selector: Optional[dict], labels: dict) -> bool:
-    return all(labels.get(k) == v for k, v in (selector or {}).get("matchLabels", {}).items())
+    selector = selector or {}
+    expressions = {"Exists": lambda e: e["key"] in labels, "DoesNotExist": lambda e: e["key"] not in labels,
+                   "In": lambda e: labels.get(e["key"]) in e["values"],
+                   "NotIn": lambda e: labels.get(e["key"]) not in e["values"]}
+    return (all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
+            and all(expressions[e["operator"]](e) for e in selector.get("matchExpressions", [])))
 
 
 def _peer_matches(peer: dict, policy_ns: str, other) -> bool:
@@ -212,6 +217,28 @@ def test_allowed_flows(policies, src, dst, port, protocol):
 ])
 def test_denied_flows(policies, src, dst, port, protocol):
     assert not flow(policies, src, dst, port, protocol)
+
+
+# dev's team-d has pipelines: a pod an Argo workflow created carries the workflow label (Argo v4.0.6
+# workflow/common/common.go LabelKeyWorkflow), its Jobs' pods do not. The API server is 10.52.0.1 (the
+# `kubernetes` Service, first address of servicesCidr 10.52.0.0/20) before translation and the private
+# endpoint in masterCidr 172.16.0.32/28 after it.
+STEP = Pod("team-d", {"workflows.argoproj.io/workflow": "train-abc12"}, "10.48.7.7")
+D_JOB = Pod("team-d", {"job-name": "train"}, "10.48.7.8")
+A_STEP = Pod("team-a", {"workflows.argoproj.io/workflow": "train-abc12"}, "10.48.0.11")
+
+
+@pytest.mark.parametrize("src, dst, port, allowed", [
+    (STEP, "10.52.0.1", 443, True), (STEP, "172.16.0.34", 443, True),
+    (STEP, "10.52.0.2", 443, False),    # another Service address
+    (STEP, "10.52.0.1", 80, False), (STEP, "172.16.0.34", 10250, False),
+    (STEP, "10.40.0.5", 443, False),    # the nodes
+    (D_JOB, "10.52.0.1", 443, False), (D_JOB, "172.16.0.34", 443, False),  # a team-d Job's pod
+    (A_STEP, "10.52.0.1", 443, False),  # the label in a team without pipelines grants nothing
+    (STEP, "169.254.169.252", 988, True), (STEP, GOOGLE_API, 443, True),  # the rest of the job egress
+])
+def test_only_workflow_pods_of_a_pipelines_team_reach_the_api_server(policies, src, dst, port, allowed):
+    assert flow(policies, src, dst, port) is allowed
 
 
 def test_every_team_namespace_has_the_default_deny(policies):

@@ -156,14 +156,18 @@ def test_ksa_annotation_is_the_real_gsa_and_matches_the_wi_binding(dev):
 
 def test_team_rbac_is_namespaced_and_secret_free(dev):
     for role in dev.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role"):
-        assert role.inputs["metadata"]["namespace"].startswith("team-")
+        # team Roles, and the Argo Server's ConfigMap read in its own namespace (test_argo_install.py)
+        assert role.inputs["metadata"]["namespace"].startswith("team-") or role.inputs["metadata"] == {
+            "name": "argo-workflows-server-caches", "namespace": "argo"}
         resources = {res for rule in role.inputs["rules"] for res in rule["resources"]}
         assert "secrets" not in resources
         if role.inputs["metadata"]["name"] == "batch-user":
             assert "workloads" in resources and "jobsets" in resources
-    # dev lists no members; the only binding is team-d's pipeline executor's (test_argo_install.py)
+    # dev lists no members; the only bindings are team-d's pipeline executor's and the Argo Server's
+    # (test_argo_install.py)
     bindings = dev.of_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
-    assert [(b.inputs["metadata"]["namespace"], b.inputs["metadata"]["name"]) for b in bindings] == [("team-d", "argo-executor")]
+    assert sorted((b.inputs["metadata"]["namespace"], b.inputs["metadata"]["name"]) for b in bindings) == [
+        ("argo", "argo-workflows-server-caches"), ("team-d", "argo-executor")]
 
 
 def test_members_get_a_rolebinding():

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from components.capture import REPO
+from components.kubernetes import argo
 from components.kubernetes.controller_config import jobset_values, kueue_values
 from components.model import images
 from components.model.images import admitted, admitted_patterns, catalog, digest_warnings, normalized
@@ -146,7 +147,24 @@ def test_each_pin_kind_writes_what_the_chart_template_reads(all_digested):
     assert values["grafana"]["sidecar"]["image"]["sha"] == "ab" * 32
     assert adapter.chart_values(dev)["image"] == {"tag": f"v0.12.0@{all_digested}"}
     assert kueue_values(dev)["controllerManager"]["manager"]["image"]["tag"] == f"v0.19.2@{all_digested}"
+    argo_values = argo.chart_values(dev)
+    assert [argo_values[part]["image"]["tag"] for part in ("controller", "server", "executor")] == [
+        f"v4.0.6@{all_digested}", f"v4.0.6@{all_digested}", f"v4.0.6-nonroot@{all_digested}"]
     assert not digest_warnings(parse_platform(load_stack_config("prod")[PLATFORM_KEY]))
+
+
+@pytest.mark.parametrize("part, image_id", [
+    ("controller", "argo-workflow-controller"), ("server", "argo-server"), ("executor", "argo-executor")])
+def test_an_argo_image_with_a_digest_runs_as_the_catalog_reference(all_digested, part, image_id):
+    """argo-helm argo-workflows-1.0.18: the controller and server Deployments and the controller's
+    --executor-image write `{{ include "argo-workflows.image" }}:{{ default defaultTag .image.tag }}`, where
+    argo-workflows.image is `registry/repository` (_helpers.tpl); composed from the vendored defaults and the
+    platform's values, the pinned image is the catalog's image:tag@digest."""
+    defaults = yaml.safe_load((VALUES / CHART_FILES["argo-workflows"]).read_text())[part]["image"]
+    values = argo.chart_values(parse_platform(load_dev_platform_raw()))[part]["image"]
+    composed = f"{defaults['registry']}/{defaults['repository']}:{values['tag']}"
+    image = images.catalog()[image_id]
+    assert composed == image.reference == f"{image.image}:{image.tag}@{all_digested}"
 
 
 def test_the_trainer_runs_the_catalog_reference_and_the_policy_admits_it():
