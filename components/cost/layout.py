@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from grandalf.graphs import Edge as GEdge
-from grandalf.graphs import Graph as GGraph
-from grandalf.graphs import Vertex
+from grandalf.graphs import Vertex, graph_core
+from grandalf.utils.poset import Poset
 from grandalf.layouts import SugiyamaLayout
 
 LAYER_GAP = 44  # horizontal room for the edges between two layer columns
@@ -65,12 +65,11 @@ def layout(sizes: dict[str, tuple[float, float]], edges: list[tuple[str, str]], 
     for k, v in vertices.items():
         v.view = _View(sizes[k][1] + ROW_GAP, sizes[k][0])
     g_edges = [GEdge(vertices[s], vertices[d]) for s, d in edges]
-    graph = GGraph(list(vertices.values()), g_edges)
     boxes = {k: Box(k, *sizes[k]) for k in sizes}
     routes: list[list[tuple[float, float]]] = [[] for _ in edges]
     columns: list[tuple[float, float]] = []
     offset = top
-    for component in graph.C:
+    for component in _components(list(vertices.values()), g_edges):
         sug = SugiyamaLayout(component)
         sug.dw, sug.dh = 10, 10  # a dummy is a thin row an edge passes through
         sug.xspace, sug.yspace = 0, LAYER_GAP
@@ -123,3 +122,26 @@ def _separate(layers: list[list]) -> None:
             placed.append(want)
         for v, y in zip(layer, placed):
             v.view.xy = (y, v.view.xy[1])
+
+
+def _components(vertices: list[Vertex], edges: list[GEdge]) -> list[graph_core]:
+    """What grandalf 0.8's `Graph(vertices, edges).C` holds, built the same way in linear time: its constructor
+    compares whole vertex sets for every edge (4 of the picture's 4.7 s at 1000 teams). Components come in the
+    order of their first vertex, each vertex's set extended by the sets merged into it, edges attached in order."""
+    members = {id(v): [v] for v in vertices}
+    owner = {id(v): id(v) for v in vertices}
+    for e in edges:
+        e.attach()
+        x, y = owner[id(e.v[0])], owner[id(e.v[1])]
+        if x != y:
+            moved = members.pop(y)
+            members[x] += moved
+            for v in moved:
+                owner[id(v)] = x
+    cores = []
+    for component in members.values():
+        shared = Poset(component)
+        for v in component:
+            v.c = shared
+        cores.append(graph_core(component, {e for v in component for e in v.e}, True))
+    return cores
