@@ -12,7 +12,7 @@ verdict on every invalid object of the validation tests and on mutations of ever
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -45,13 +45,13 @@ class Schema:
             return False
 
 
-def compile_schema(validator: Validator, resources: Iterable[tuple[str, dict]] = ()) -> Schema:
-    """`validator` plus its schema compiled by jsonschema-rs (`resources`: the documents its $refs name)."""
+def compile_schema(validator: Validator, registry: jsonschema_rs.Registry | None = None) -> Schema:
+    """`validator` plus its schema compiled by jsonschema-rs (`registry`: the documents its $refs name)."""
     own = type(validator).VALIDATORS
     python_keywords = {name: own[name] for name in own
                        if name == "pattern" or own[name] is not jsonschema.Draft202012Validator.VALIDATORS.get(name)}
     compiled = jsonschema_rs.Draft202012Validator(
-        validator.schema, validate_formats=False, registry=jsonschema_rs.Registry(list(resources)),
+        validator.schema, validate_formats=False, registry=registry,
         keywords={name: _keyword(validator, check) for name, check in python_keywords.items()})
     return Schema(validator, compiled)
 

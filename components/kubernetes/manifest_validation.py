@@ -17,6 +17,7 @@ from importlib import resources
 from typing import Any
 
 import jsonschema
+import jsonschema_rs
 from referencing import Registry, Resource
 
 from .crd_validation import CRD_GROUPS, custom_resource_problems, is_kueue_v1beta1, vendored_crd
@@ -136,6 +137,12 @@ def _k8s_registry() -> Registry:
 
 
 @functools.cache
+def _k8s_compiled_registry() -> jsonschema_rs.Registry:
+    definitions = _k8s_definitions()
+    return jsonschema_rs.Registry([(definitions["$id"], definitions)])
+
+
+@functools.cache
 def _builtin_schema(api_version: str, kind: str) -> Schema | None:
     """Schema of a built-in kind, or None where kubernetes-validate has no schema for it.
 
@@ -152,9 +159,7 @@ def _builtin_schema(api_version: str, kind: str) -> Schema | None:
     # The file name drops the group's domain, so a CRD like foo.example.com/v1 could alias a built-in.
     if {"group": group, "version": version, "kind": kind} not in schema.get("x-kubernetes-group-version-kind", []):
         return None
-    definitions = _k8s_definitions()
-    return compile_schema(jsonschema.Draft202012Validator(schema, registry=_k8s_registry()),
-                          resources=[(definitions["$id"], definitions)])
+    return compile_schema(jsonschema.Draft202012Validator(schema, registry=_k8s_registry()), _k8s_compiled_registry())
 
 
 # ---------------------------------------------------------------------------------------------------
