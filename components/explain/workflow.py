@@ -22,8 +22,6 @@ explained against the quota held before the workflow starts, since the stages be
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
 from typing import Optional
 
@@ -33,12 +31,11 @@ from .gcsfuse import with_gcsfuse_sidecar
 from .jobs import namespace_labels
 from .queue import simulate
 from .simulate import ADMITTED, REJECTED, Verdict, _policy_split
+from .workflow_check import MAX_CALLS, MAX_DEPTH, MAX_PODS, dag_order, fan_out, name_of, parallelism, templates_by_name
 from .workload import WORKFLOW_KINDS, PodSet, Workload, WorkloadError, _check_pod_spec, _copy, _want
 ARGO_GROUP = "argoproj.io"
 _POD_TYPES = ("container", "script", "containerSet", "resource", "data")
 _INLINE = ("dag", "steps", "suspend")
-_DEPENDS_RESULT = re.compile(r"\.[A-Za-z]+")  # `task.Succeeded`, `.Failed`, `.AnySucceeded`, ...
-_DEPENDS_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def is_workflow(obj: dict) -> bool:
@@ -58,96 +55,86 @@ class Step:
     workloads: list[Workload]
 
 
-def _fan_out(call: dict, path: str) -> tuple[Optional[int], str]:
-    if "withItems" in call:
-        items = _want(call["withItems"], list, f"{path}.withItems", "a list")
-        return len(items), f"withItems: {len(items)} items"
-    if "withSequence" in call:
-        seq = _want(call["withSequence"], dict, f"{path}.withSequence", "a mapping (count, or start and end)")
-        try:
-            if "count" in seq:
-                return int(str(seq["count"])), f"withSequence count {seq['count']}"
-            return int(str(seq.get("end", 0))) - int(str(seq.get("start", 0))) + 1, "withSequence start..end"
-        except ValueError:
-            return None, f"withSequence {json.dumps(seq)} is decided when the workflow runs"
-    if "withParam" in call:
-        try:
-            items = json.loads(str(call["withParam"]))
-        except ValueError:
-            items = None
-        if isinstance(items, list):
-            return len(items), f"withParam: {len(items)} items"
-        return None, f"withParam {call['withParam']} is decided when the workflow runs"
-    return 1, ""
-
-
-def _depends_on(task: dict, path: str) -> list[str]:
-    deps = list(_want(task.get("dependencies"), list, f"{path}.dependencies", "a list of task names") or [])
-    depends = _want(task.get("depends"), str, f"{path}.depends", "a string such as 'a && b.Succeeded'")
-    if depends:
-        deps += _DEPENDS_NAME.findall(_DEPENDS_RESULT.sub("", depends))
-    return deps
-
-
 class _Walk:
-    def __init__(self, obj: dict, templates: dict[str, dict], executor: dict):
+    def __init__(self, obj: dict, templates: dict[str, tuple[int, dict]], executor: dict):
         self.obj, self.templates, self.executor = obj, templates, executor
         self.spec = obj.get("spec") or {}
         self.steps: list[Step] = []
+        self.calls = self.pods = 0
 
-    def call(self, name: str, task: str, stage: int, count: Optional[int], note: str, cap: Optional[int],
+    def call(self, ref: dict, task: str, stage: int, count: Optional[int], note: str, cap: Optional[int],
              path: str, seen: tuple[str, ...]) -> int:
-        """Walk template `name` called from `task` starting at `stage`; return the last stage it uses."""
+        """Walk the template `ref` (a task or step) names, called from `task` starting at `stage`, `count`
+        times at once (None: unknown); return the last stage it uses."""
+        name = ref.get("template")
+        if name is None and "templateRef" in ref:
+            target = ref["templateRef"] if isinstance(ref["templateRef"], dict) else {}
+            raise WorkloadError(f"{path}.templateRef: template {target.get('template')!r} of WorkflowTemplate "
+                                f"{target.get('name')!r} is not read by explain (it reads no cluster); fix: copy that "
+                                "template into spec.templates and name it in template:")
+        _want(name, str, f"{path}.template", "a template name")
         if name not in self.templates:
-            raise WorkloadError(f"{path}: template {name!r} is not in spec.templates (templateRef to another "
-                                "WorkflowTemplate is not read by explain); fix: name one of "
-                                f"{', '.join(sorted(self.templates))}")
+            raise WorkloadError(f"{path}: template {name!r} is not in spec.templates; fix: name one of "
+                                f"{', '.join(sorted(self.templates)) or 'no template'}")
         if name in seen:
-            raise WorkloadError(f"{path}: template {name!r} calls itself; explain cannot count its pods")
-        tmpl = self.templates[name]
-        where = f"spec.templates[{list(self.templates).index(name)}]"
+            raise WorkloadError(f"{path}: template {name!r} calls itself ({' -> '.join(seen[seen.index(name):] + (name,))}); "
+                                "Argo runs such a recursion until a `when` stops it (at most "
+                                f"{MAX_DEPTH} deep), so explain cannot count its pods; fix: explain a copy with the "
+                                "recursion unrolled")
+        if len(seen) >= MAX_DEPTH:
+            raise WorkloadError(f"{path}: templates nest more than {MAX_DEPTH} deep (Argo fails the workflow: Maximum "
+                                "recursion depth exceeded); fix: flatten the nesting")
+        self.calls += 1
+        if self.calls > MAX_CALLS:
+            raise WorkloadError(f"{path}: the workflow expands to more than {MAX_CALLS:,} template calls (explain's "
+                                "bound: nested dags/steps multiply); fix: explain a smaller copy")
+        i, tmpl = self.templates[name]
+        where = f"spec.templates[{i}]"
         limit = _min(cap, tmpl.get("parallelism"))
+        inner = (name,) if not seen else seen + (name,)
         if "dag" in tmpl:
             tasks = _want((tmpl["dag"] or {}).get("tasks"), list, f"{where}.dag.tasks", "a list of tasks") or []
             stages: dict[str, int] = {}
-            pending = list(enumerate(tasks))
-            while pending:
-                progressed = False
-                for i, t in list(pending):
-                    tpath = f"{where}.dag.tasks[{i}]"
-                    _want(t, dict, tpath, "a task mapping (name, template)")
-                    deps = _depends_on(t, tpath)
-                    missing = [d for d in deps if d not in {x.get("name") for x in tasks}]
-                    if missing:
-                        raise WorkloadError(f"{tpath}: depends on {', '.join(missing)}, which is not a task of this "
-                                            "dag; fix: name a task of the same dag")
-                    if all(d in stages for d in deps):
-                        start = max((stages[d] + 1 for d in deps), default=stage)
-                        n, why = _fan_out(t, tpath)
-                        stages[t.get("name")] = self.call(t.get("template"), f"{task}/{t.get('name')}", start, n, why,
-                                                          limit, tpath, seen + (name,))
-                        pending.remove((i, t))
-                        progressed = True
-                if not progressed:
-                    raise WorkloadError(f"{where}.dag.tasks: the dependencies form a cycle; fix: remove one")
+            for j, t, deps in dag_order(tasks, where):
+                start = max((stages[d] + 1 for d in deps), default=stage)
+                n, why = fan_out(t, f"{where}.dag.tasks[{j}]")
+                stages[t["name"]] = self.call(t, f"{task}/{t['name']}", start, _times(count, n), why, limit,
+                                              f"{where}.dag.tasks[{j}]", inner)
             return max(stages.values(), default=stage)
         if "steps" in tmpl:
-            groups = _want(tmpl["steps"], list, f"{where}.steps", "a list of step groups") or []
             current = stage
-            for g, group in enumerate(groups):
-                ends = [self.call(s.get("template"), f"{task}/{s.get('name')}", current, *_fan_out(s, f"{where}.steps[{g}][{i}]"),
-                                  limit, f"{where}.steps[{g}][{i}]", seen + (name,))
-                        for i, s in enumerate(_want(group, list, f"{where}.steps[{g}]", "a list of steps") or [])]
+            for g, group in enumerate(tmpl["steps"] or []):
+                names: dict[str, int] = {}
+                ends = []
+                for k, s in enumerate(_want(group, list, f"{where}.steps[{g}]", "a list of steps") or []):
+                    spath = f"{where}.steps[{g}][{k}]"
+                    _want(s, dict, spath, "a step mapping (name, template)")
+                    sname = name_of(s.get("name"), spath, "step")
+                    if sname in names:
+                        raise WorkloadError(f"{spath}.name {sname!r} is not unique in this step group (Argo refuses the "
+                                            "workflow); fix: rename one")
+                    names[sname] = k
+                    n, why = fan_out(s, spath)
+                    ends.append(self.call(s, f"{task}/{sname}", current, _times(count, n), why, limit, spath, inner))
                 current = max(ends, default=current) + 1
             return current - 1
         if not any(k in tmpl for k in _POD_TYPES):
             return stage  # suspend, http, plugin: no step pod (the admission policy refuses http/plugin)
+        if count == 0:  # an empty fan-out: Argo skips the step
+            self.steps.append(Step(task, name, stage, 0, f"{note}: Argo skips an empty fan-out", []))
+            return stage
         pods = count if count is not None else 1
         concurrent = _min(pods, limit)
         if count is not None and concurrent < count:
             note += f", {concurrent} at a time (parallelism)"
         if count is None:
             note += ": explain shows one pod and cannot say how many more wait"
+        self.pods += concurrent
+        if self.pods > MAX_PODS:
+            raise WorkloadError(f"{path}: the workflow has more than {MAX_PODS:,} step pods to explain ({concurrent:,} "
+                                "queued at once for this step; explain simulates at most that many); fix: set "
+                                "parallelism on the template or spec.parallelism (Argo runs at most that many pods at "
+                                "once), or explain a copy with fewer steps")
         self.steps.append(Step(task, name, stage, concurrent, note.lstrip(", "),
                                [self.pod(tmpl, where, task, i) for i in range(concurrent)]))
         return stage
@@ -186,9 +173,14 @@ class _Walk:
         return Workload("Pod", name, meta_obj.get("namespace"), labels, [PodSet("main", 1, pod, annotations, where)], fake)
 
 
-def _min(a: Optional[int], b) -> Optional[int]:
-    values = [int(v) for v in (a, b) if isinstance(v, int) and not isinstance(v, bool)]
-    return min(values) if values else a
+def _min(a: Optional[int], b: Optional[int]) -> Optional[int]:
+    values = [v for v in (a, b) if v is not None]
+    return min(values) if values else None
+
+
+def _times(a: Optional[int], b: Optional[int]) -> Optional[int]:
+    """A fan-out inside a fanned-out dag/steps template runs `a` x `b` times (None: decided at run time)."""
+    return None if a is None or b is None else a * b
 
 
 def workflow_steps(obj: dict, others: tuple[dict, ...] = (), executor: Optional[dict] = None) -> list[Step]:
@@ -207,20 +199,26 @@ def workflow_steps(obj: dict, others: tuple[dict, ...] = (), executor: Optional[
         # JoinWorkflowSpec (workflow/util/merge.go): the Workflow's own fields win over the template's.
         spec = {**(target.get("spec") or {}), **{k: v for k, v in spec.items() if k != "workflowTemplateRef"}}
         obj = {**obj, "spec": spec}
+    meta = _want(obj.get("metadata"), dict, "metadata", "a mapping (name, namespace)") or {}
+    if not meta.get("name") and not meta.get("generateName"):
+        raise WorkloadError("metadata.name is missing; fix: name the workflow (metadata.name)")
+    pod_meta = _want(spec.get("podMetadata"), dict, "spec.podMetadata", "a mapping (labels, annotations)") or {}
+    for key in ("labels", "annotations"):
+        _want(pod_meta.get(key), dict, f"spec.podMetadata.{key}", "a mapping of key: value")
+    _want(spec.get("volumes"), list, "spec.volumes", "a list of volumes")
     templates = _want(spec.get("templates"), list, "spec.templates", "a list of templates") or []
-    by_name = {}
-    for i, t in enumerate(templates):
-        _want(t, dict, f"spec.templates[{i}]", "a template mapping (name, container | dag | steps ...)")
-        by_name[t.get("name")] = t
-    entry = spec.get("entrypoint")
+    by_name = templates_by_name(templates)
+    entry = _want(spec.get("entrypoint"), str, "spec.entrypoint", "a template name")
     if not entry:
-        raise WorkloadError("spec.entrypoint is missing: name the template the workflow starts with "
-                            f"(one of {', '.join(str(n) for n in by_name) or 'no template'})")
+        raise WorkloadError("spec.entrypoint is missing (Argo: spec.entrypoint is required): name the template the "
+                            f"workflow starts with (one of {', '.join(by_name) or 'no template'})")
     walk = _Walk(obj, by_name, executor or {})
-    walk.call(entry, entry, 1, 1, "", spec.get("parallelism"), "spec.entrypoint", ())
-    if not walk.steps:
+    walk.call({"template": entry}, entry, 1, 1, "", parallelism(spec.get("parallelism"), "spec.parallelism"),
+              "spec.entrypoint", ())
+    if not any(s.pods for s in walk.steps):
         raise WorkloadError("the workflow runs no pod (no container, script, containerSet, resource or data "
-                            "template is reached from spec.entrypoint)")
+                            "template is reached from spec.entrypoint, or every fan-out is empty); fix: name in "
+                            "spec.entrypoint the template that runs your steps")
     return sorted(walk.steps, key=lambda s: s.stage)
 
 
@@ -239,16 +237,18 @@ def explain_workflow(cluster: ClusterView, obj: dict, others: tuple[dict, ...], 
                           [r for r, _ in split], [f for _, f in split])
         return verdict.format(), False
     pods = sum(s.pods for s in steps)
-    lines = [f"{label}: {len(steps)} pod step(s), {pods} pod(s) queued (Kueue admits each step pod as its own "
+    lines = [f"{label}: {sum(1 for s in steps if s.pods)} pod step(s), {pods} pod(s) queued (Kueue admits each step pod as its own "
              "Workload; each stage is explained with the quota held before the workflow starts)"]
     if executor is None:
         lines.append("note: this stack installs no Argo Workflows (no team has pipelines: true); the step pods' "
                      "init/wait containers are taken without the executor's settings")
     ok = True
     for step in steps:
-        result = simulate(cluster, step.workloads, list(used), ns, now)
         count = f"{step.pods} pod(s)" + (f", {step.count_note}" if step.count_note else "")
         lines.append(f"\n[stage {step.stage}] step {step.task} (template {step.template}): {count}")
+        if not step.workloads:
+            continue
+        result = simulate(cluster, step.workloads, list(used), ns, now)
         first = result.verdicts[0]
         lines.append(first.format())
         for i, verdict in enumerate(result.verdicts[1:], start=2):

@@ -45,6 +45,22 @@ def read_counterpart(directory: Path, stack: str, parse: Parse) -> tuple[Optiona
                             "stack cannot be checked against it", f"run: python -m components.cli plan {stack}")]
 
 
+def _declared_role(directory: Path, stack: str, project: str) -> Optional[str]:
+    """fleet.role as Pulumi.<stack>.yaml writes it (None when the file or the key is absent or unreadable:
+    read_counterpart reports those)."""
+    path = directory / f"Pulumi.{stack}.yaml"
+    try:
+        raw = read_stack_file(read_text(path), path.name, project).get(f"{project}:{CONFIG_KEY}")
+    except ConfigError:
+        return None
+    if not isinstance(raw, Mapping):
+        return None
+    section = raw.get("fleet")
+    if section is None:
+        return "unset (no fleet section)"
+    return str(section["role"]) if isinstance(section, Mapping) and section.get("role") is not None else None
+
+
 def derive_worker(raw: Mapping, directory: Optional[Path], parse: Parse) -> tuple[dict, Optional[Platform], list[Issue]]:
     """A worker's raw config with its teams derived from its manager's stack file, the manager, and what is wrong."""
     directory = directory or REPO
@@ -61,10 +77,14 @@ def derive_worker(raw: Mapping, directory: Optional[Path], parse: Parse) -> tupl
         return out, None, []  # the fleet section's own errors say what to fix; deriving from it would echo them
     if not isinstance(stack, str):
         return out, None, []  # fleet_issues says the manager is missing
+    role = _declared_role(directory, stack, project=_project(directory))
+    if role not in (None, "manager"):  # checked before parsing it: a worker naming itself or a worker is no loop
+        return out, None, [Issue("fleet.manager.stack", f"Pulumi.{stack}.yaml is not a fleet manager (its fleet.role "
+                                 f"is {role!r})", "name the manager's stack (the one with fleet.role: manager)")]
     manager, issues = read_counterpart(directory, stack, parse)
     if manager is None and not issues:
         issues = [Issue("fleet.manager.stack", f"a worker derives its teams from its manager's stack file "
-                        f"Pulumi.{stack}.yaml, which is not next to this one", "keep a fleet's stack files in one "
+                        f"Pulumi.{stack}.yaml, which is not in {directory}", "keep a fleet's stack files in one "
                         "checkout (the manager's file beside each worker's)")]
     elif manager is not None and fleet.role(manager) != "manager":
         manager, issues = None, [Issue("fleet.manager.stack", f"Pulumi.{stack}.yaml is not a fleet manager "

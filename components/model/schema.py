@@ -7,6 +7,7 @@ never passes silently.
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from typing import Annotated, Any, Literal, Optional
 
@@ -175,12 +176,26 @@ class Datasets(Model):
         "reads 260 MiB/s per TiB.")
 
 
+# An image reference as container runtimes parse it (distribution/reference reference.go grammar: name
+# [":" tag] ["@" digest]; lowercase path components; no spaces); the API server stores any string, the pull fails.
+IMAGE_REF = re.compile(r"^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*"
+             r"[a-zA-Z0-9]))*(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)"
+             r"[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$")
+
+
+def _image_ref(image: str) -> str:
+    if not IMAGE_REF.match(image):
+        raise PydanticCustomError("platform_image_ref", f"{image!r} is not an image reference (registry/path:tag, "
+                                  "lowercase path, no spaces)", {"fix": "write e.g. nvcr.io/nvidia/tritonserver:24.08-py3"})
+    return image
+
+
 class Serving(Model):
     """A team's model server (docs/teams.md "Deploy a model"): replicas on the team's `serving` queue."""
 
-    image: str = Field(min_length=1, description="The server image; it speaks the Open Inference Protocol (KServe V2) "
-                       "over HTTP (/v2/health/live, /v2/health/ready) and reads its models from the team bucket, mounted read-only "
-                       "at /models.")
+    image: Annotated[str, AfterValidator(_image_ref)] = Field(
+        min_length=1, description="The server image; it speaks the Open Inference Protocol (KServe V2) over HTTP "
+        "(/v2/health/live, /v2/health/ready) and reads its models from the team bucket, mounted read-only at /models.")
     port: int = Field(8000, ge=1024, le=65535, description="HTTP port of the server (non-root: 1024 and above).")
     gpus_per_replica: int = Field(1, ge=1, description="GPUs of one replica (at most one node's).")
     min_replicas: int = Field(1, ge=1, description="Replicas kept at all times (the cost floor; the HPA cannot go lower).")

@@ -58,11 +58,13 @@ class Model(BaseModel):
     @classmethod
     def _no_coercion(cls, value: Any, info: ValidationInfo) -> Any:
         """A value of the wrong kind is refused by what it is, never converted: `gpus: true` is not 1,
-        `deletionProtection: "yes"` is not true, `maxNodes: "10"` is text (pydantic's lax mode converts all three)."""
+        `deletionProtection: "yes"` is not true, `maxNodes: "10"` is text, `minReplicas: 1.0` is not a whole number
+        (pydantic's lax mode converts all four)."""
         want = _scalar(cls.model_fields[info.field_name].annotation)
         if want is None or value is None:
             return value
-        wrong = (not isinstance(value, bool)) if want is bool else (isinstance(value, (bool, str)))
+        wrong = (not isinstance(value, bool)) if want is bool else (
+            isinstance(value, (bool, str)) or (want is int and isinstance(value, float)))  # 1.0 is not a count
         if wrong:  # pydantic's own error kinds, worded for the user by translate.py like any other
             kind = {bool: "bool_type", int: "int_type", float: "float_type"}[want]
             raise PydanticCustomError(kind, "wrong kind of value")

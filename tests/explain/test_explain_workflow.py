@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import re
 import shlex
+import time
 
 import pytest
 import yaml
@@ -85,6 +86,47 @@ def test_parallelism_caps_the_fan_out_and_with_param_is_unknowable():
     assert next(s for s in workflow_steps(wf, executor={}) if s.template == "train").pods == 2
 
 
+def _train_with(**fan_out) -> dict:
+    wf = rendered()
+    task = wf["spec"]["templates"][0]["dag"]["tasks"][1]
+    del task["withItems"]
+    task.update(fan_out)
+    return wf
+
+
+def _train_step(wf: dict):
+    return next(s for s in workflow_steps(wf, executor={}) if s.template == "train")
+
+
+def test_sequences_count_as_argo_expands_them_without_building_the_items():
+    """Argo v4.0.6 operator.go expandSequence: count 0 is no item (the step is skipped), end = start +
+    count - 1, a start above the end counts down; the count is read, never expanded, so 10^9 costs nothing."""
+    wf = _train_with(withSequence={"count": "1000000000"})
+    wf["spec"]["parallelism"] = 2
+    started = time.monotonic()
+    train = _train_step(wf)
+    assert (train.pods, train.count_note) == (2, "withSequence count 1000000000, 2 at a time (parallelism)")
+    assert time.monotonic() - started < 1
+    assert _train_step(_train_with(withSequence={"start": "10", "end": "1"})).pods == 10
+    assert _train_step(_train_with(withSequence={"start": "2", "end": "4"})).pods == 3
+    skipped = _train_step(_train_with(withSequence={"count": 0}))
+    assert (skipped.pods, skipped.workloads) == (0, []) and "Argo skips an empty fan-out" in skipped.count_note
+    assert _train_step(_train_with(withSequence={"count": "{{workflow.parameters.n}}"})).pods == 1
+
+
+def test_a_fan_out_of_a_dag_template_multiplies_its_steps_fan_out():
+    """A task fanned out over a dag template runs that dag once per item, so each of its pod steps
+    (itself fanned out) is queued items x items times, capped by the enclosing parallelism."""
+    wf = rendered()
+    wf["spec"]["templates"].append({"name": "trials", "dag": {"tasks": [
+        {"name": "t", "template": "train", "withItems": ["200", "400"]}]}})
+    wf["spec"]["templates"][0]["dag"]["tasks"][1].update(template="trials", withItems=["a", "b", "c"])
+    train = _train_step(wf)
+    assert (train.task, train.pods) == ("main/train/t", 6)
+    wf["spec"]["templates"][-1]["parallelism"] = 4
+    assert _train_step(wf).pods == 4
+
+
 def test_steps_groups_run_in_order_and_depends_expressions_are_read():
     wf = rendered()
     wf["spec"]["templates"][0] = {"name": "main", "steps": [[{"name": "p", "template": "prep"}],
@@ -128,9 +170,9 @@ def test_a_step_that_breaks_pod_security_or_waits_for_quota_is_named(argo_instal
     (lambda wf: wf["spec"]["templates"][0]["dag"]["tasks"][1].update(template="trian"),
      "spec.templates[0].dag.tasks[1]: template 'trian' is not in spec.templates"),
     (lambda wf: wf["spec"]["templates"][0]["dag"]["tasks"][1].update(dependencies=["nothing"]),
-     "depends on nothing, which is not a task of this dag"),
+     "dependency 'nothing' is not a task of this dag"),
     (lambda wf: wf["spec"]["templates"][0]["dag"]["tasks"][0].update(dependencies=["publish"]),
-     "the dependencies form a cycle"),
+     "dependency cycle (each waits for the next): evaluate -> train -> prep -> publish -> evaluate"),
     (lambda wf: wf["spec"]["templates"][1]["container"].update(resources={"requests": {"cpu": "lots"}}),
      "'lots' is not a Kubernetes quantity"),
     (lambda wf: wf["spec"].update(workflowTemplateRef={"name": "elsewhere"}, templates=[]),

@@ -406,7 +406,7 @@ def test_a_worker_without_its_manager_file_is_refused(tmp_path):
     with pytest.raises(ConfigError) as info:
         parse_platform(document["config"][PLATFORM_KEY], "Pulumi.fleet-worker-eu.yaml", tmp_path)
     (issue,) = info.value.issues
-    assert issue.path == "fleet.manager.stack" and "Pulumi.fleet-manager.yaml, which is not next to this one" in issue.message
+    assert issue.path == "fleet.manager.stack" and "Pulumi.fleet-manager.yaml, which is not in" in issue.message
 
 
 def test_each_side_is_checked_against_the_other_stack_file(tmp_path):

@@ -325,6 +325,11 @@ def served(monkeypatch, dev_capture):
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_is_refused_clearly(case: Case, tmp_path, capsys, served):
+    refused_clearly(case, tmp_path, capsys)
+
+
+def refused_clearly(case: Case, tmp_path, capsys) -> None:
+    """Run `case` under the bound; fail on a traceback, a hang, exit 0 or a message missing a fragment."""
     argv = case.argv(tmp_path)
     old = signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(BOUND_S)
