@@ -36,6 +36,7 @@ charts/argo-workflows, appVersion v4.0.6; its values.yaml is vendored in platfor
 from __future__ import annotations
 
 from components.model import Platform, ha
+from components.model.chart_overrides import with_overrides
 from components.model.flavors import SYSTEM_POOL_LABELS
 from components.model.images import pinned
 from components.model.names import ksa_name
@@ -118,7 +119,7 @@ def _placement(name: str, platform: Platform) -> dict:
 
 def chart_values(platform: Platform) -> dict:
     """The chart's values; an image with a digest in platform/images.yaml runs by it (images.pinned)."""
-    return pinned(CHART, {
+    return with_overrides("argoWorkflows", pinned(CHART, {
         "crds": {"install": False},
         "createAggregateRoles": False,
         "singleNamespace": False,
@@ -142,7 +143,7 @@ def chart_values(platform: Platform) -> dict:
         },
         "executor": {"image": {"tag": f"{APP_VERSION}-nonroot"}, "securityContext": dict(EXECUTOR_SECURITY)},
         "mainContainer": {"securityContext": dict(_RESTRICTED_CONTAINER)},
-    })
+    }), platform.charts.argo_workflows.values)
 
 
 def namespace_objects(monitoring_namespace: str) -> list[dict]:

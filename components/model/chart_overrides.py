@@ -47,6 +47,7 @@ CHARTS = {
         "kube-state-metrics": "kube-state-metrics-8.4.0.yaml",
         "prometheus-node-exporter": "prometheus-node-exporter-4.56.1.yaml",
     }),
+    "argoWorkflows": Chart("argo-workflows", SCHEMA_VERSIONS["argo_workflows"]),
 }
 
 _SYSTEM = ("cluster.systemPool: the platform runs its controllers on the system pool, without GPU tolerations, "
@@ -54,6 +55,9 @@ _SYSTEM = ("cluster.systemPool: the platform runs its controllers on the system 
 _PRIORITY = "nothing: every platform controller runs at the platform-services PriorityClass, above batch work"
 _HOOKS = ("nothing: it needs a Secret that only a Helm hook creates, and helm.v4.Chart never applies hooks "
           "(platform/charts/hook-audit.yaml)")
+_STEP_PODS = "nothing: step pods and Argo's own pods run under Pod Security restricted in their namespaces"
+_ARGO_RBAC = ("nothing: a team with pipelines: true gets Argo rights in its own namespace only, and its executor "
+              "Role bound to its own KSA")
 _GKE = "nothing: GKE runs this control-plane part itself; its scrape targets and alerts would never come up"
 
 
@@ -120,12 +124,43 @@ OWNED: dict[str, dict[Path_, str]] = {
         **{("defaultRules", "rules", r): _GKE
            for r in ("etcd", "kubeControllerManager", "kubeSchedulerAlerting", "kubeSchedulerRecording", "kubeProxy")},
     },
+    # components/kubernetes/argo.py chart_values says why each is set.
+    "argoWorkflows": {
+        ("crds",): "nothing: the stack applies Argo's full CRDs itself (platform/crds/argo); the chart's come from "
+                   "a hook helm.v4.Chart never applies",
+        ("createAggregateRoles",): _ARGO_RBAC,
+        ("singleNamespace",): "nothing: the controller runs the workflows of every team with pipelines: true",
+        ("workflow", "rbac"): _ARGO_RBAC,
+        **{(part, key): instead for part in ("controller", "server") for key, instead in (
+            ("replicas", "controllers.replicas"), ("topologySpreadConstraints", "controllers.spreadAcrossZones"),
+            ("pdb", "controllers.replicas (a budget keeps one pod up above 1 replica)"),
+            ("nodeSelector", _SYSTEM), ("tolerations", _SYSTEM), ("priorityClassName", _PRIORITY),
+            ("podSecurityContext", _STEP_PODS), ("securityContext", _STEP_PODS),
+            ("clusterWorkflowTemplates", "nothing: ClusterWorkflowTemplates are off (their CRD is not installed and "
+                                         "the queue/priority admission policies do not check them)"))},
+        ("controller", "rbac"): "nothing: the controller keeps the chart's least-privilege defaults (no Secrets, no "
+                                "ConfigMap writes)",
+        ("controller", "workflowDefaults", "spec", "securityContext"): _STEP_PODS,
+        ("server", "serviceType"): "nothing: the Argo UI stays ClusterIP; reach it with kubectl port-forward "
+                                   "(docs/operating.md Pipelines)",
+        ("server", "ingress"): "nothing: namespace argo admits no ingress (its NetworkPolicy); reach the UI with "
+                               "kubectl port-forward",
+        ("server", "rbac"): "nothing: under client auth the server's own account only reads its caches",
+        ("server", "authModes"): "nothing: every UI/API call runs with the caller's own Kubernetes token "
+                                 "(--auth-mode=client)",
+        ("executor", "image", "tag"): "versions.argoWorkflows (the executor runs that release's non-root image)",
+        ("images", "tag"): "versions.argoWorkflows (the controller, server and executor run the release whose CRDs "
+                           "the stack applies)",
+        ("executor", "securityContext"): _STEP_PODS,
+        ("mainContainer", "securityContext"): _STEP_PODS,
+    },
 }
 
 # The image values the platform pins to a digest (components/model/images.py pinned): changed in the catalog.
 _PINNED = "nothing: the platform runs this image by the digest in platform/images.yaml; change the image there"
 for _image in catalog().values():
-    _key = {"kueue": "kueue", "jobset": "jobset", "kube-prometheus-stack": "monitoring"}.get(_image.chart or "")
+    _key = {"kueue": "kueue", "jobset": "jobset", "kube-prometheus-stack": "monitoring",
+            "argo-workflows": "argoWorkflows"}.get(_image.chart or "")
     if _key and _image.digest:
         OWNED[_key].update({tuple(path.split(".")): _PINNED for path in _image.pin.values()})
 
@@ -136,12 +171,13 @@ FREE_FORM: dict[str, set[Path_]] = {
     # Alertmanager's own configuration (templates/alertmanager/secret.yaml renders .Values.alertmanager.config)
     # and Grafana's ini sections (grafana chart templates/_config.tpl renders every grafana.ini section).
     "monitoring": {("alertmanager", "config"), ("grafana", "grafana.ini")},
+    "argoWorkflows": set(),
 }
 
 # Lists an override adds to instead of replacing: the platform's receivers and routes (the default receiver,
 # the Watchdog heartbeat kept off it) stay, the stack's own come after them.
 JOINED: dict[str, frozenset[Path_]] = {
-    "kueue": frozenset(), "jobset": frozenset(),
+    "kueue": frozenset(), "jobset": frozenset(), "argoWorkflows": frozenset(),
     "monitoring": frozenset({("alertmanager", "config", "receivers"), ("alertmanager", "config", "route", "routes")}),
 }
 
@@ -156,6 +192,11 @@ DOCUMENTED: dict[str, dict[Path_, str]] = {
         ("kube-state-metrics", "priorityClassName"): "kube-state-metrics templates/deployment.yaml",
         ("prometheus-node-exporter", "priorityClassName"): "prometheus-node-exporter templates/daemonset.yaml",
     },
+    # argo-helm argo-workflows-1.0.18 templates/controller/workflow-controller-deployment-pdb.yaml and
+    # templates/server/server-deployment-pdb.yaml read .Values.<part>.pdb.minAvailable / maxUnavailable.
+    "argoWorkflows": {(part, "pdb", key): f"argo-workflows templates/{tpl}" for part, tpl in (
+        ("controller", "controller/workflow-controller-deployment-pdb.yaml"),
+        ("server", "server/server-deployment-pdb.yaml")) for key in ("minAvailable", "maxUnavailable")},
 }
 
 # Label, annotation and node-selector maps take any key, whatever their default holds.
@@ -214,8 +255,9 @@ def _below_owned(key: str, path: Path_) -> list[Path_]:
     return [owned for owned in OWNED[key] if len(owned) > len(path) and owned[:len(path)] == path]
 
 
-def _walk(key: str, where: str, path: Path_, value: Any, parent: dict) -> Iterator[Issue]:
-    """Judge `value` at `path`; `parent`: the chart's defaults of the map that holds it."""
+def _walk(key: str, where: str, path: Path_, value: Any, parent: dict | None) -> Iterator[Issue]:
+    """Judge `value` at `path`; `parent`: the chart's defaults of the map that holds it (None: a free-form
+    map, where any key goes but an owned one)."""
     chart = CHARTS[key]
     at = f"{where}.{dotted(path)}"
     remove = REMOVE if all("." not in k and "[" not in k for k in path) else None
@@ -227,7 +269,7 @@ def _walk(key: str, where: str, path: Path_, value: Any, parent: dict) -> Iterat
             return
         yield Issue(at, f"{dotted(owner[0])} is set by the platform from the model", f"use {owner[1]}", example=remove)
         return
-    if path[-1] not in parent and path not in DOCUMENTED[key]:
+    if parent is not None and path[-1] not in parent and path not in DOCUMENTED[key]:
         near = difflib.get_close_matches(path[-1], [str(k) for k in parent], n=1)
         where_file = chart.subcharts.get(path[0], chart.file) if len(path) > 1 else chart.file
         yield Issue(at, f"{chart.name} {chart.version} has no value {dotted(path)} (its values.yaml at that tag)",
@@ -241,19 +283,30 @@ def _walk(key: str, where: str, path: Path_, value: Any, parent: dict) -> Iterat
                     f"set only the keys under it you need; for {dotted(below[0])} use {OWNED[key][below[0]]}",
                     example=remove)
         return
-    default = parent.get(path[-1])
-    free = path in FREE_FORM[key] or path[-1].endswith(FREE_FORM_NAMES)
-    if not isinstance(value, dict) or not isinstance(default, dict) or not default or free:
+    default = (parent or {}).get(path[-1])
+    free = (parent is None or path in FREE_FORM[key] or path[-1].endswith(FREE_FORM_NAMES)
+            or not isinstance(default, dict) or not default)
+    if not isinstance(value, dict) or (free and not below):
         return  # a scalar or list replaces; below an empty map, null or a FREE_FORM value any key goes
     for sub, sub_value in value.items():
-        yield from _walk(key, where, (*path, str(sub)), sub_value, default)
+        yield from _walk(key, where, (*path, str(sub)), sub_value, None if free else default)
+
+
+def _attribute(key: str) -> str:
+    """charts.<key> as the model's attribute: argoWorkflows -> argo_workflows."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
 
 
 def override_issues(platform: Any) -> Iterator[Issue]:
     """Every key of every chart override that the platform owns or that the pinned chart does not have."""
     for key in CHARTS:
-        overrides = getattr(platform.charts, key).values
+        overrides = getattr(platform.charts, _attribute(key)).values
         if not overrides:
+            continue
+        if key == "argoWorkflows" and not any(t.pipelines for t in platform.teams):
+            yield Issue(f"charts.{key}", "the argo-workflows chart is installed only where a team has pipelines: "
+                        "true, so this override would change nothing", "remove it, or set pipelines: true on a team",
+                        example=REMOVE)
             continue
         for top, value in overrides.items():
             yield from _walk(key, f"charts.{key}.values", (str(top),), value, chart_defaults(key))

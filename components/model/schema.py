@@ -365,6 +365,8 @@ class Charts(Model):
     jobset: ChartOverride = ChartOverride()
     monitoring: ChartOverride = Field(ChartOverride(), description="kube-prometheus-stack (and its grafana, "
                                       "kube-state-metrics and prometheus-node-exporter subcharts under their keys).")
+    argo_workflows: ChartOverride = Field(ChartOverride(), description="argo-workflows (installed when a team has "
+                                          "pipelines: true).")
 
 
 class Platform(Model):

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from components.kubernetes import argo
 from components.kubernetes.controller_config import jobset_values, kueue_values
 from components.model import chart_overrides as co
 from components.model import parse_platform
@@ -25,10 +26,11 @@ from policy_support import T_CHART, assert_violation, check
 
 VALUES_DIR = Path(co.VALUES_DIR)
 RENDERERS = {"kueue": kueue_values, "jobset": jobset_values,
-             "monitoring": lambda p: kps.chart_values(p, webhook=True)}
+             "monitoring": lambda p: kps.chart_values(p, webhook=True), "argoWorkflows": argo.chart_values}
 
 # What a platform engineer reaches for without forking: a Kueue feature gate, the controller's resources,
-# a Grafana ingress with SSO, another Alertmanager receiver routed by label.
+# a Grafana ingress with SSO, another Alertmanager receiver routed by label, how long Argo keeps finished
+# workflows and its controller's resources.
 VALID = {
     "kueue": {"controllerManager": {"featureGates": [{"name": "PartialAdmission", "enabled": True}],
                                     "manager": {"resources": {"limits": {"memory": "1Gi"}}}}},
@@ -40,6 +42,8 @@ VALID = {
             "receivers": [{"name": "oncall", "pagerduty_configs": [{"routing_key_file": "/etc/am/pd"}]}],
             "route": {"routes": [{"receiver": "oncall", "matchers": ['severity = "critical"']}]}}},
     },
+    "argoWorkflows": {"controller": {"resources": {"requests": {"cpu": "200m"}}, "workflowDefaults": {"spec": {
+        "ttlStrategy": {"secondsAfterCompletion": 86400}}}}, "server": {"extraArgs": ["--basehref", "/argo/"]}},
 }
 
 
@@ -97,6 +101,17 @@ def test_the_platforms_receivers_and_routes_stay_when_an_override_adds_its_own()
     ("monitoring", {"grafana": {"adminPassword": "hunter2"}}, "grafana.adminPassword", "grafana-admin Secret"),
     ("monitoring", {"prometheusOperator": {"tls": {"enabled": True}}}, "prometheusOperator.tls.enabled",
      "helm.v4.Chart never applies hooks"),
+    ("argoWorkflows", {"server": {"serviceType": "LoadBalancer"}}, "server.serviceType", "kubectl port-forward"),
+    ("argoWorkflows", {"server": {"ingress": {"enabled": True}}}, "server.ingress.enabled", "admits no ingress"),
+    ("argoWorkflows", {"server": {"authModes": ["server"]}}, "server.authModes", "caller's own Kubernetes token"),
+    ("argoWorkflows", {"controller": {"rbac": {"accessAllSecrets": True}}}, "controller.rbac.accessAllSecrets",
+     "least-privilege defaults"),
+    ("argoWorkflows", {"createAggregateRoles": True}, "createAggregateRoles", "in its own namespace only"),
+    ("argoWorkflows", {"crds": {"install": True}}, "crds.install", "platform/crds/argo"),
+    ("argoWorkflows", {"images": {"tag": "v3.6.0"}}, "images.tag", "versions.argoWorkflows"),
+    # below a map whose chart default is empty (any key goes there) the platform's own key is still refused
+    ("argoWorkflows", {"controller": {"workflowDefaults": {"spec": {"securityContext": {"runAsUser": 0}}}}},
+     "controller.workflowDefaults.spec.securityContext.runAsUser", "Pod Security restricted"),
 ])
 def test_an_owned_key_is_refused_at_its_path_naming_the_setting(chart, values, path, instead):
     err = config_error(_with(chart, values))
@@ -116,6 +131,8 @@ def test_replacing_a_map_that_holds_owned_keys_is_refused():
     ("monitoring", {"grafana": {"ingress": {"enabld": True}}}, "grafana.ingress.enabld", "did you mean 'enabled'"),
     ("monitoring", {"alertmanager": {"alertmanagerSpec": {"zzz": 1}}}, "alertmanager.alertmanagerSpec.zzz",
      "in platform/charts/values/kube-prometheus-stack-88.5.3.yaml"),
+    ("argoWorkflows", {"controller": {"logging": {"levl": "debug"}}}, "controller.logging.levl", "did you mean 'level'"),
+    ("argoWorkflows", {"sever": {"replicas": 2}}, "sever", "did you mean 'server'"),
 ])
 def test_an_unknown_key_is_refused_at_its_path(chart, values, path, fix):
     err = config_error(_with(chart, values))
@@ -154,6 +171,7 @@ def test_vendored_values_match_the_pins_and_the_hook_audit():
         assert source.startswith(audit[name]["source"].split(":")[0])  # same repo, tag and commit
     assert co.CHARTS["kueue"].version == SCHEMA_VERSIONS["kueue"] and co.CHARTS["jobset"].version == SCHEMA_VERSIONS["jobset"]
     assert co.CHARTS["monitoring"].version == kps.CHART_VERSION
+    assert co.CHARTS["argoWorkflows"].version == argo.CHART_VERSION == SCHEMA_VERSIONS["argo_workflows"]
     assert {f.removesuffix(".yaml") for f in co.CHARTS["monitoring"].subcharts.values()} == {
         f"{c}-{audit[c]['version']}" for c in ("grafana", "kube-state-metrics", "prometheus-node-exporter")}
 
@@ -179,3 +197,12 @@ def test_the_docs_example_is_a_valid_override():
     platform = parse_platform(raw)
     assert kueue_values(platform)["controllerManager"]["featureGates"] == [{"name": "PartialAdmission", "enabled": True}]
     assert kps.chart_values(platform)["grafana"]["ingress"]["enabled"] is True
+
+
+def test_an_argo_override_without_a_pipelines_team_is_refused():
+    """The chart is installed only where a team has pipelines: true (components/kubernetes/argo.py enabled)."""
+    raw = _with("argoWorkflows", VALID["argoWorkflows"])
+    for team in raw["teams"]:
+        team.pop("pipelines", None)
+    assert_issue(config_error(raw), "charts.argoWorkflows", "installed only where a team has pipelines: true",
+                 fix="set pipelines: true on a team")
