@@ -15,7 +15,9 @@ KMS key, Binary Authorization, and what the cluster and subnet arguments need fo
   agent, which creates the disks (the role and agent as Google's Compute Engine CMEK pages state it, e.g.
   Cloud TPU's boot-disk CMEK page; the agent's address service-PROJECT_NUMBER@compute-system.iam.
   gserviceaccount.com is not quoted from a page read here). The grant comes before the cluster, whose
-  default pool and NAP defaults already name the key; a pool's boot key cannot change in place.
+  default pool and NAP defaults already name the key; a pool's boot key cannot change in place, and NAP's
+  default one not without a new cluster (both ForceNew; docs/operating.md "Upgrading"). The same
+  key encrypts the persistent disks the teams' claims get (components/kubernetes/storage.py, CIS GKE 5.9.1).
 * Binary Authorization (GKE "Binary Authorization"; CIS GKE 5.10.4): the cluster evaluates the
   project's singleton policy, which admits GKE's own system images (globalPolicyEvaluationMode),
   the images the platform chooses (platform/images.yaml, Argo's where a team has pipelines) and the
@@ -32,7 +34,7 @@ import pulumi_gcp as gcp
 
 from components.model import Platform
 from components.model.images import admitted_patterns
-from components.model.names import cluster_name
+from components.model.names import DISK_KEY, key_ring_name
 
 from .services import ProjectApis
 
@@ -53,12 +55,12 @@ class ClusterHardening(pulumi.ComponentResource):
         self.key, self.boot_disk_key, self.ready = None, None, []
         ring = None
         if security.secrets_encryption or security.boot_disk_encryption:
-            ring = gcp.kms.KeyRing(f"{name}-keyring", name=f"{cluster_name(platform)}-gke", location=platform.region,
+            ring = gcp.kms.KeyRing(f"{name}-keyring", name=key_ring_name(platform), location=platform.region,
                                    opts=pulumi.ResourceOptions(parent=self, depends_on=apis.ready("kms"),
                                                                protect=platform.data_protection.protect))
         if ring is not None and security.boot_disk_encryption:
             disks = gcp.kms.CryptoKey(
-                f"{name}-boot-disk-key", name="boot-disks", key_ring=ring.id, purpose="ENCRYPT_DECRYPT",
+                f"{name}-boot-disk-key", name=DISK_KEY, key_ring=ring.id, purpose="ENCRYPT_DECRYPT",
                 rotation_period=f"{security.key_rotation_days * 86400}s",
                 opts=pulumi.ResourceOptions(parent=self, protect=platform.data_protection.protect))
             number = gcp.organizations.get_project_output(project_id=platform.project).number

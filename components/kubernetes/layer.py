@@ -14,8 +14,8 @@ from components.model.names import team_account_id
 from components.model import Platform
 
 from . import multikueue, render
-from .resources import (BatchControllers, KueueCapacity, Pipelines, PriorityClasses, QueuePriorityPolicy,
-                         ServiceTypePolicy, TeamQueues, TeamTenancy)
+from .resources import (BatchControllers, DiskEncryption, KueueCapacity, Pipelines, PriorityClasses,
+                         QueuePriorityPolicy, ServiceTypePolicy, TeamQueues, TeamTenancy)
 from .datasets import ShareRef, stand_in_shares
 from .fleet_layer import FleetLink
 from .manifest_validation import validate_all
@@ -67,6 +67,8 @@ def build_kubernetes(
     pipelines = Pipelines("pipelines", platform, objs.pipelines, priorities, on_cluster) if objs.pipelines else None
     QueuePriorityPolicy("queue-priority", objs.admission, controllers, on_cluster, pipelines.crds if pipelines else [])
     ServiceTypePolicy("team-services", objs.services, on_cluster)
+    if objs.storage:
+        DiskEncryption("disks", objs.storage, on_cluster)
     capacity = KueueCapacity("kueue", objs, controllers, on_cluster)
     for team, team_objs in objs.teams.items():
         tenancy = TeamTenancy(f"tenancy-{team}", team_objs.tenancy, on_cluster)

@@ -17,7 +17,7 @@ from components.model.names import ksa_name
 from components.model.priorities import DWS
 from components.model.schema import FlavorQuota, Team
 
-from . import argo, isolation
+from . import argo, isolation, storage
 from .admission import admission_objects, priority_classes
 from .controllers import JOBSET_WEBHOOK_PORT, KUEUE_VISIBILITY_PORT, KUEUE_WEBHOOK_PORT
 from .datasets import ShareRef, claim, volume
@@ -321,10 +321,11 @@ class Manifests:
     dws: list[dict]  # ProvisioningRequestConfig, AdmissionCheck, ClusterQueue; empty without DWS
     teams: dict[str, TeamManifests]
     pipelines: list[dict]  # the argo namespace and its NetworkPolicies; empty when no team has pipelines
+    storage: list[dict]  # the encrypted default StorageClass and the team-claim policy; empty without a disk key
 
     def all(self) -> list[dict]:
         objs = (self.priority_classes + self.controllers + self.admission + self.services + self.flavors + self.cohorts
-                + self.dws + self.pipelines)
+                + self.dws + self.pipelines + self.storage)
         for team in self.teams.values():
             objs += team.tenancy + team.cluster_queues + team.local_queues
         return objs
@@ -349,4 +350,5 @@ def manifests(platform: Platform, gsa_emails: Mapping[str, Any], shares: Mapping
             for team in platform.teams
         },
         pipelines=argo.namespace_objects(MONITORING_NAMESPACE) if argo.enabled(platform) else [],
+        storage=storage.storage_objects(platform, {MANAGED_LABEL: "true"}),
     )

@@ -24,13 +24,16 @@ BUILTIN = {
     ("rbac.authorization.k8s.io/v1", "ClusterRole"): k8s.rbac.v1.ClusterRole,
     ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): k8s.rbac.v1.ClusterRoleBinding,
     ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
+    ("storage.k8s.io/v1", "StorageClass"): k8s.storage.v1.StorageClass,
     ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy"): k8s.admissionregistration.v1.ValidatingAdmissionPolicy,
     ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding"):
         k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding,
 }
 TOP_LEVEL = {"metadata": "metadata", "spec": "spec", "rules": "rules", "roleRef": "role_ref", "subjects": "subjects",
              "value": "value", "globalDefault": "global_default", "preemptionPolicy": "preemption_policy",
-             "description": "description", "data": "data"}
+             "description": "description", "data": "data", "provisioner": "provisioner", "parameters": "parameters",
+             "reclaimPolicy": "reclaim_policy", "volumeBindingMode": "volume_binding_mode",
+             "allowVolumeExpansion": "allow_volume_expansion"}
 
 
 def apply(logical_name: str, obj: dict, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
@@ -168,6 +171,18 @@ class ServiceTypePolicy(pulumi.ComponentResource):
     def __init__(self, name: str, objs: list[dict], opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-batch:k8s:ServiceTypePolicy", name, None, opts)
         self.register_outputs({"policies": _policies_and_bindings(self, name, objs, [])})
+
+
+class DiskEncryption(pulumi.ComponentResource):
+    """The default StorageClass with the stack's disk key and the policy holding team claims to it
+    (render.Manifests.storage, components/kubernetes/storage.py)."""
+
+    def __init__(self, name: str, objs: list[dict], opts: pulumi.ResourceOptions | None = None):
+        super().__init__("gpu-batch:k8s:DiskEncryption", name, None, opts)
+        classes = [apply(f"{name}-{o['metadata']['name']}", o, pulumi.ResourceOptions(parent=self))
+                   for o in objs if o["kind"] == "StorageClass"]
+        # The class exists before claims are held to it.
+        self.register_outputs({"policies": _policies_and_bindings(self, name, objs, classes)})
 
 
 class KueueCapacity(pulumi.ComponentResource):

@@ -27,6 +27,21 @@ def cluster_name(p: Platform) -> str:
     return p.name_prefix
 
 
+def key_ring_name(p: Platform) -> str:
+    return f"{cluster_name(p)}-gke"
+
+
+DISK_KEY = "boot-disks"
+
+
+def disk_key_id(p: Platform) -> str:
+    """The stack's disk key by its Cloud KMS resource identifier, "projects/{PROJECT_ID}/locations/{REGION}/
+    keyRings/{KEY_RING_NAME}/cryptoKeys/{KEY_NAME}" (Google Cloud API reference, e.g. EncryptionConfig.kmsKey;
+    pulumi-gcp's kms.CryptoKey id is that identifier, as its getCryptoKeyVersions reference states), known before
+    the key exists: the StorageClass names it (components/kubernetes/storage.py)."""
+    return f"projects/{p.project}/locations/{p.region}/keyRings/{key_ring_name(p)}/cryptoKeys/{DISK_KEY}"
+
+
 def network_name(p: Platform) -> str:
     return p.name_prefix
 

@@ -300,7 +300,9 @@ class Security(Model):
         [], description="More image patterns Binary Authorization admits (registry/path/image*), e.g. your teams' images.")
     boot_disk_encryption: bool = Field(
         True, description="Every node's boot disk (all pools and Node Auto Provisioning's) encrypted with a Cloud KMS "
-        "key of the stack (CIS GKE 5.9.2).")
+        "key of the stack (CIS GKE 5.9.2), and the same key for the persistent disks of team claims: the default "
+        "StorageClass pd-balanced-cmek, no other class in team namespaces (CIS GKE 5.9.1). Set it when the stack is "
+        "created: changing it replaces every node pool and the cluster.")
     flow_logs: bool = Field(True, description="VPC Flow Logs on the node subnet (CIS GKE 5.6.1).")
     intranode_visibility: bool = Field(
         True, description="Pod-to-pod traffic on one node goes through the VPC, so flow logs and firewalls see it (CIS GKE 5.6.1).")

@@ -73,13 +73,17 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: value}
 
 
-def _field_changes(type_: str, before: dict, after: dict, replace_on_changes: list[str]) -> list[FieldChange]:
+def _field_changes(type_: str, before: dict, after: dict, replace_on_changes: list[str],
+                   ignore_changes: list[str] = ()) -> list[FieldChange]:
+    """Changed inputs, less those under the resource's `ignoreChanges` paths (Pulumi keeps the old value
+    there, so they neither update nor replace it)."""
     forcing = forcing_paths(type_, replace_on_changes)
+    ignored = tuple(ignore_changes)
     old, new = flatten(before), flatten(after)
     changes = []
     for path in sorted(old.keys() | new.keys()):
         a, b = old.get(path, MISSING), new.get(path, MISSING)
-        if a != b:
+        if a != b and not forces_replacement(path, ignored):
             changes.append(FieldChange(path, a, b, forces_replacement(path, forcing)))
     return changes
 
@@ -119,7 +123,8 @@ def compare(before: Iterable[dict], after: Iterable[dict]) -> PlanDiff:
             continue
         matched_old.add(source)
         prev = old[source]
-        fields = _field_changes(res["type"], prev["inputs"], res["inputs"], res["options"].get("replaceOnChanges", []))
+        fields = _field_changes(res["type"], prev["inputs"], res["inputs"], res["options"].get("replaceOnChanges", []),
+                                res["options"].get("ignoreChanges", []))
         protected = bool(prev["options"].get("protect"))
         renamed = source if source != urn else None
         if any(f.forces_replacement for f in fields):

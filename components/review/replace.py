@@ -30,6 +30,9 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
         "clusterIpv4Cidr", "enableAutopilot", "enableKubernetesAlpha", "enableTpu", "confidentialNodes",
         "privateClusterConfig.masterIpv4CidrBlock", "privateClusterConfig.privateEndpointSubnetwork",
         "masterAuth.clientCertificateConfig", "userManagedKeysConfig", "description",
+        # ForceNew in cluster_autoscaling.auto_provisioning_defaults (resource_container_cluster.go at
+        # terraform-provider-google 0297605c): Node Auto Provisioning's boot-disk key replaces the cluster.
+        "clusterAutoscaling.autoProvisioningDefaults.bootDiskKmsKey",
     ),
     "gcp:container/nodePool:NodePool": (
         "name", "namePrefix", "cluster", "location", "project", "initialNodeCount", "maxPodsPerNode",

@@ -80,6 +80,20 @@ def test_replace_on_changes_option_forces_replacement(dev_resources):
     assert [c.action for c in compare(dev_resources, after).changes] == ["replace"]
 
 
+def test_a_change_under_ignore_changes_is_no_change(dev_resources):
+    """pulumi.com docs "ignoreChanges": the engine keeps the old value of an ignored property, so it neither
+    updates nor replaces the resource. The cluster ignores nodeConfig (it only shapes the transient default
+    pool, components/gcp/cluster.py), although nodeConfig forces replacement."""
+    after = copy.deepcopy(dev_resources)
+    cluster = _find(after, "cluster-gke")
+    assert "nodeConfig" in cluster["options"]["ignoreChanges"]
+    cluster["inputs"]["nodeConfig"]["bootDiskKmsKey"] = "projects/p/locations/l/keyRings/r/cryptoKeys/k"
+    assert compare(dev_resources, after).changes == []
+    cluster["options"]["ignoreChanges"].remove("nodeConfig")
+    [change] = compare(dev_resources, after).changes
+    assert change.action == "replace" and [f.path for f in change.fields] == ["nodeConfig.bootDiskKmsKey"]
+
+
 def test_in_place_update_names_each_changed_quota(dev_resources):
     after = copy.deepcopy(dev_resources)
     cq = _find(after, "queues-team-a-cq-low")

@@ -70,3 +70,26 @@ def test_gpu_driver_change_is_flagged_as_replacing_every_static_gpu_pool():
     for change in diff.of("replace"):
         assert [f.path for f in change.fields if f.forces_replacement] == [
             "nodeConfig.guestAccelerators[0].gpuDriverInstallationConfig.gpuDriverVersion"]
+
+
+def test_turning_boot_disk_encryption_on_replaces_every_pool_and_with_nap_the_cluster():
+    """terraform-provider-google (0297605c) google/services/container: node_config.go `boot_disk_kms_key` and
+    resource_container_cluster.go cluster_autoscaling.auto_provisioning_defaults `boot_disk_kms_key` are both
+    ForceNew. prod (Node Auto Provisioning on) is planned with the setting off, then on: the diff names every
+    node pool, the reserved pool with its capacity gap, and the protected cluster, for NAP's default only
+    (the cluster's own nodeConfig is in its ignoreChanges). docs/operating.md "Upgrading" says so."""
+    off = load_stack_config("prod")
+    off[PLATFORM_KEY]["security"] = {**off[PLATFORM_KEY].get("security", {}), "bootDiskEncryption": False}
+    before = capture_of(off, "prod").to_json()
+    after = capture_of(load_stack_config("prod"), "prod").to_json()
+    diff = compare(before, after)
+    pools = {r["name"] for r in before if r["type"] == "gcp:container/nodePool:NodePool"}
+    replaced = {c.name: c for c in diff.of("replace")}
+    assert set(replaced) == pools | {"cluster-gke"}
+    cluster = replaced["cluster-gke"]
+    assert cluster.protected and [f.path for f in cluster.fields if f.forces_replacement] == [
+        "clusterAutoscaling.autoProvisioningDefaults.bootDiskKmsKey"]
+    gaps = {name for name, c in replaced.items() if c.gap}
+    assert gaps == {r["name"] for r in before if r["type"] == "gcp:container/nodePool:NodePool"
+                    and r["options"].get("deleteBeforeReplace")}
+    assert gaps  # prod has a reserved pool
