@@ -170,3 +170,23 @@ def test_cli_lines_were_found() -> None:
     """Guard against the extraction silently finding nothing (which would make the test above vacuous)."""
     commands = {shlex.split(a)[0] for a in _cli_lines()}
     assert {"plan", "policy", "workloads", "explain", "cost", "diff"} <= commands
+
+
+@pytest.mark.parametrize("args", [a for a in _cli_lines() if shlex.split(a)[0] == "plan"])
+def test_every_plan_line_runs(args: str, tmp_path, monkeypatch, capsys) -> None:
+    """Run verbatim, the fleet's two stacks included (docs/operating.md "Scaling out to several regions"), on
+    the suite's cached capture of that stack; the plan is written under a temporary directory."""
+    import components.plan as plan_module
+    from components.cli import main
+    from components.cli.plan import plan
+    from conftest import capture_of
+
+    out_option = next(p for p in plan.params if p.name == "out")
+    monkeypatch.setattr(out_option, "default", tmp_path / "build" / "plan")  # not the checkout's build/plan
+    monkeypatch.setattr(plan_module, "run_stack", lambda stack: capture_of(stack.config, stack.name))
+    code = main(shlex.split(args))
+    out, err = capsys.readouterr()
+    assert code == 0 and "Traceback" not in err, f"{args}: exit {code}\n{err}"
+    stack = (shlex.split(args)[1:] or ["dev"])[0]
+    assert (tmp_path / "build" / "plan" / stack / "resources.json").exists()
+    assert f"under {tmp_path / 'build' / 'plan' / stack}" in out
