@@ -10,6 +10,7 @@ from components.model.prices import PRICES_FILE, PriceCatalog, price_catalog
 from .budget import budget_checks
 from .envelope import Line, Pricer, Total, reserved_flavors, stack_envelope, usd
 from .fleet import fleet_costs, fleet_lines
+from .pipeline import pipeline_costs
 from .serving import ServingCost, serving_costs
 from .teams import quota_costs, team_costs
 
@@ -60,6 +61,7 @@ def cost_text(platform: Platform, stack: str, catalog: Optional[PriceCatalog] = 
     out += ["", "Per queue and flavor (a GPU costs its share of its node):"]
     out += _table(["queue", "flavor", "GPUs", "can borrow", "per GPU-month", "nominal", "borrowing limit"], rows)
     out += _serving_lines(platform, catalog)
+    out += _pipeline_lines(platform, catalog)
     out += fleet_lines(platform, stack, catalog)
     out += [""] + _team_and_budget_lines(platform, catalog)
     out += [""] + [f"Note: {note}" for note in env.notes]
@@ -82,6 +84,18 @@ def _serving_lines(platform: Platform, catalog: Optional[PriceCatalog]) -> list[
     return (["", "Model servers (the floor never scales away: add it to the idle floor; burst is within the pools' maximum):"]
             + _table(header, rows)
             + [f"  UNPRICED {line.item}: {line.unpriced}" for c in costs for line in (c.floor, c.burst) if line.monthly is None])
+
+
+def _pipeline_lines(platform: Platform, catalog: Optional[PriceCatalog]) -> list[str]:
+    """The example pipeline's steps per hour they run, on each flavor of the team's low queue (cost/pipeline.py)."""
+    rows = [[c.team, c.step, str(c.pods), str(c.gpu_hours_per_hour), c.flavor,
+             money(c.per_gpu_hour) + (" (reserved)" if c.reserved else ""), money(c.per_hour)]
+            for c in pipeline_costs(platform, catalog)]
+    if not rows:
+        return []
+    return (["", "Pipelines (the example `workloads --kind pipeline`, per hour a step runs, on each flavor of the low "
+             "queue in Kueue's order; a CPU step holds one GPU's share of a node; reserved: already in the idle floor):"]
+            + _table(["team", "step", "pods", "GPU-hours/h", "flavor", "per GPU-hour", "per hour"], rows))
 
 
 def _team_and_budget_lines(platform: Platform, catalog: Optional[PriceCatalog]) -> list[str]:
@@ -116,6 +130,7 @@ def cost_json(platform: Platform, stack: str, catalog: Optional[PriceCatalog] = 
         "queues": [q.to_json() for q in quota_costs(platform, catalog)],
         "teams": [t.to_json() for t in team_costs(platform, catalog)],
         "servers": [s.to_json() for s in serving_costs(platform, catalog)],
+        "pipelines": [p.to_json() for p in pipeline_costs(platform, catalog)],
         "budgets": [c.to_json() for c in budget_checks(platform, catalog)],
         "fleet": [c.to_json() for c in fleet_costs(platform, stack, catalog)],
         "notes": list(env.notes),
