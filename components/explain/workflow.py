@@ -98,7 +98,7 @@ class _Walk:
             for j, t, deps in dag_order(tasks, where):
                 start = max((stages[d] + 1 for d in deps), default=stage)
                 n, why = fan_out(t, f"{where}.dag.tasks[{j}]")
-                stages[t["name"]] = self.call(t, f"{task}/{t['name']}", start, _times(count, n), why, limit,
+                stages[t["name"]] = self.call(t, f"{task}/{t['name']}", start, _times(count, n), _within(why, count), limit,
                                               f"{where}.dag.tasks[{j}]", inner)
             return max(stages.values(), default=stage)
         if "steps" in tmpl:
@@ -115,7 +115,8 @@ class _Walk:
                                             "workflow); fix: rename one")
                     names[sname] = k
                     n, why = fan_out(s, spath)
-                    ends.append(self.call(s, f"{task}/{sname}", current, _times(count, n), why, limit, spath, inner))
+                    ends.append(self.call(s, f"{task}/{sname}", current, _times(count, n), _within(why, count), limit,
+                                          spath, inner))
                 current = max(ends, default=current) + 1
             return current - 1
         if not any(k in tmpl for k in _POD_TYPES):
@@ -176,6 +177,14 @@ class _Walk:
 def _min(a: Optional[int], b: Optional[int]) -> Optional[int]:
     values = [v for v in (a, b) if v is not None]
     return min(values) if values else None
+
+
+def _within(note: str, count: Optional[int]) -> str:
+    """A step's count note, with the fan-out of the dag/steps template around it when there is one."""
+    if count == 1:
+        return note
+    times = count if count is not None else "an unknown number"
+    return f"{note or '1 each'}, x {times} (its dag/steps template is fanned out)"
 
 
 def _times(a: Optional[int], b: Optional[int]) -> Optional[int]:

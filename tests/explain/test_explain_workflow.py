@@ -123,6 +123,7 @@ def test_a_fan_out_of_a_dag_template_multiplies_its_steps_fan_out():
     wf["spec"]["templates"][0]["dag"]["tasks"][1].update(template="trials", withItems=["a", "b", "c"])
     train = _train_step(wf)
     assert (train.task, train.pods) == ("main/train/t", 6)
+    assert train.count_note == "withItems: 2 items, x 3 (its dag/steps template is fanned out)"
     wf["spec"]["templates"][-1]["parallelism"] = 4
     assert _train_step(wf).pods == 4
 
