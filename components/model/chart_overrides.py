@@ -156,12 +156,15 @@ OWNED: dict[str, dict[Path_, str]] = {
     },
 }
 
-# The image values the platform pins to a digest (components/model/images.py pinned): changed in the catalog.
-_PINNED = "nothing: the platform runs this image by the digest in platform/images.yaml; change the image there"
+# The image values of every image the platform chooses (components/model/images.py): the catalog is the one
+# place an image changes (Binary Authorization's patterns and the digest pins read it), with or without a
+# digest filled in yet.
+_PINNED = ("nothing: the platform chooses this image in platform/images.yaml (by digest once one is filled in); "
+           "change it there")
 for _image in catalog().values():
     _key = {"kueue": "kueue", "jobset": "jobset", "kube-prometheus-stack": "monitoring",
             "argo-workflows": "argoWorkflows"}.get(_image.chart or "")
-    if _key and _image.digest:
+    if _key:
         OWNED[_key].update({tuple(path.split(".")): _PINNED for path in _image.pin.values()})
 
 # Values passed on whole to the program they configure (not chart values): any key below is accepted.

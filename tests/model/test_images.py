@@ -191,8 +191,15 @@ def test_production_warns_for_each_image_without_a_digest():
     assert not digest_warnings(parse_platform(load_dev_platform_raw()))  # development: no warning
 
 
-def test_a_stack_cannot_override_an_image_the_platform_pins():
+@pytest.mark.parametrize("chart, values, path", [
+    ("jobset", {"image": {"tag": "v0.12.0"}}, "charts.jobset.values.image.tag"),  # pinned by digest
+    # No digest yet: still the catalog's image (Binary Authorization's patterns and a later pin read it there).
+    ("argoWorkflows", {"controller": {"image": {"tag": "v3.6.0"}}}, "charts.argoWorkflows.values.controller.image.tag"),
+    ("kueue", {"controllerManager": {"manager": {"image": {"tag": "v0.14.0"}}}},
+     "charts.kueue.values.controllerManager.manager.image.tag"),
+])
+def test_a_stack_cannot_override_an_image_the_platform_chooses(chart, values, path):
     raw = load_dev_platform_raw()
-    raw.setdefault("charts", {})["jobset"] = {"values": {"image": {"tag": "v0.12.0"}}}
-    issue = find_issue(config_error(raw), "charts.jobset.values.image.tag")
-    assert issue and "platform/images.yaml" in issue.fix
+    raw.setdefault("charts", {})[chart] = {"values": values}
+    issue = find_issue(config_error(raw), path)
+    assert issue and "platform/images.yaml" in issue.fix, issue
