@@ -14,8 +14,10 @@ Kueue's quota counts the sidecar too.
 
 from __future__ import annotations
 
+from components.workloads.sizing import SIDECAR_BASE
+
 GCSFUSE_ANNOTATION = "gke-gcsfuse/volumes"
-GCSFUSE_DEFAULTS = {"cpu": "250m", "memory": "256Mi"}
+GCSFUSE_DEFAULTS = {"cpu": f"{SIDECAR_BASE.cpu_millis}m", "memory": f"{SIDECAR_BASE.memory_mib}Mi"}
 SIDECAR_NAME = "gke-gcsfuse-sidecar"  # pkg/webhook/sidecar_spec.go GcsFuseSidecarName
 _AFTER = "istio-proxy"  # pkg/webhook/injection.go containerIndexOrderMap: the sidecar goes after Istio's
 # pkg/webhook/sidecar_spec.go GetSecurityContext: the sidecar follows the restricted Pod Security Standard.
