@@ -23,6 +23,7 @@ from components.model.ledger import ledger
 from components.model.prices import PriceCatalog, price_catalog
 
 from .envelope import Pricer, gpu_month, price_model
+from .pipeline import StepRange, pipeline_costs, step_ranges
 from .serving import ServingCost, serving_costs
 from .teams import team_costs
 
@@ -80,6 +81,21 @@ def _server_tooltip(server: Optional[ServingCost]) -> str:
             f" on top of the idle floor, burst {server.burst_nodes} node(s) {_money(server.burst.monthly)}")
 
 
+def _pipeline_lines(steps: list[StepRange]) -> tuple[str, ...]:
+    """A pipelines team's example, each step per hour it runs over its low queue's flavors
+    (components/cost/pipeline.py, the figures `cost` prints)."""
+    if not steps:
+        return ()
+    return ("pipeline step, per hour:", *(f"{r.step} {r.per_hour_text()}" for r in steps))
+
+
+def _pipeline_tooltip(steps: list[StepRange]) -> str:
+    if not steps:
+        return ""
+    return ("; example pipeline per hour each step runs (least on reserved capacity, already in the idle floor): "
+            + ", ".join(f"{r.step} ({r.pods} pod{'' if r.pods == 1 else 's'}) {r.per_hour_text()}" for r in steps))
+
+
 def platform_graph(platform: Platform, catalog: Optional[PriceCatalog] = None) -> Graph:
     catalog = catalog or price_catalog()
     rendered = manifests(platform, {t.name: "" for t in platform.teams}, stand_in_shares(platform))
@@ -89,6 +105,7 @@ def platform_graph(platform: Platform, catalog: Optional[PriceCatalog] = None) -
     cost = lambda flavor, gpus: None if per_gpu[flavor] is None else gpus * per_gpu[flavor]  # noqa: E731
     costs = {t.team: t for t in team_costs(platform, catalog)}
     servers = {s.team: s for s in serving_costs(platform, catalog)}
+    pipelines = step_ranges(pipeline_costs(platform, catalog))
     nodes: list[Node] = []
     edges: list[Edge] = []
 
@@ -99,13 +116,13 @@ def platform_graph(platform: Platform, catalog: Optional[PriceCatalog] = None) -
         used = list(dict.fromkeys(e.flavor for e in book.of_team(team)))
         ceilings = [f"{f} {book.team_ceiling(team, f)}" for f in used]
         budget = f", budget ${c.budget:,.0f}" if c.budget else ""
-        server = servers.get(name)
+        server, steps = servers.get(name), pipelines.get(name, [])
         nodes.append(Node(
             f"team:{name}", 0, name,
             (*textwrap.wrap("queues: " + ", ".join(classes), 28), "holds at most (GPUs):", *ceilings,
-             f"quota {_money(c.nominal)}", *_server_lines(server)),
+             f"quota {_money(c.nominal)}", *_server_lines(server), *_pipeline_lines(steps)),
             f"{name}: LocalQueues {', '.join(classes)}; quota {_money(c.nominal)}, burst {_money(c.burst)}{budget}"
-            + _server_tooltip(server)))
+            + _server_tooltip(server) + _pipeline_tooltip(steps)))
         target = f"cohort:{team.cohort}" if team.cohort else None
         if target:
             edges.append(Edge(f"team:{name}", target))

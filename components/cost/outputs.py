@@ -9,7 +9,7 @@ from components.model import Platform
 
 from .graph import platform_graph
 from .picture import html_page, markdown, svg
-from .report import cost_json, server_rows, summary_lines, team_rows
+from .report import cost_json, pipeline_rows, server_rows, summary_lines, team_rows
 
 
 def picture_title(stack: str) -> str:
@@ -24,7 +24,8 @@ def write_cost_outputs(platform: Platform, stack: str, out: Path) -> list[Path]:
     files = {
         "cost.json": json.dumps(cost_json(platform, stack), indent=2) + "\n",
         "platform.md": markdown(graph, picture_title(stack), [f"- {s}" for s in summary]),
-        "platform.html": html_page(picture, picture_title(stack), summary, team_rows(platform), server_rows(platform)),
+        "platform.html": html_page(picture, picture_title(stack), summary, team_rows(platform), server_rows(platform),
+                                   pipeline_rows(platform)),
         "platform.svg": picture,
     }
     for name, text in files.items():

@@ -171,12 +171,14 @@ def _table(rows: list[list[str]]) -> str:
 
 
 def html_page(picture: str, title: str, summary: list[str], teams: list[list[str]],
-              servers: list[list[str]] = ()) -> str:
+              servers: list[list[str]] = (), pipelines: list[list[str]] = ()) -> str:
     """The picture (`svg`'s text: laid out once for this page and platform.svg) with the stack's envelope
-    above it and, below, the per-team table and, where teams run model servers, their floor and burst
-    (tables: header row first)."""
+    above it and, below, the per-team table and, where teams run model servers, their floor and burst, and
+    where teams have pipelines, their example's steps per hour (tables: header row first)."""
     items = "".join(f"<li>{escape(s)}</li>" for s in summary)
     serving = f"<h2>Model servers, per month</h2>{_table(list(servers))}" if len(servers) > 1 else ""
+    if len(pipelines) > 1:
+        serving += f"<h2>Pipelines, per hour a step runs</h2>{_table(list(pipelines))}"
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>{escape(title)}</title>"

@@ -73,3 +73,35 @@ def pipeline_costs(platform: Platform, catalog: Optional[PriceCatalog] = None) -
                                     None if month is None else month / catalog.hours_per_month,
                                     flavor.capacity == RESERVED))
     return out
+
+
+@dataclass(frozen=True)
+class StepRange:
+    """One step of a team's example pipeline over the flavors Kueue may admit it on: the least and most an
+    hour of it costs (the `cost` table's rows for that step; None where a flavor is unpriced)."""
+    step: str
+    pods: int
+    least: Optional[float]
+    most: Optional[float]
+
+    def per_hour_text(self) -> str:
+        """As `cost` prints money ($2.36), "$0.00..$2.36/h" over the flavors, one figure where they agree."""
+        if self.least is None or self.most is None:
+            return "UNPRICED"
+        low, high = f"${self.least:,.2f}", f"${self.most:,.2f}"
+        return f"{high}/h" if low == high else f"{low}..{high}/h"
+
+
+def step_ranges(costs: list[StepCost]) -> dict[str, list[StepRange]]:
+    """pipeline_costs' rows per team and step, in the order the steps run."""
+    rows: dict[str, dict[str, list[StepCost]]] = {}
+    for c in costs:
+        rows.setdefault(c.team, {}).setdefault(c.step, []).append(c)
+    out = {}
+    for team, steps in rows.items():
+        out[team] = []
+        for step, on in steps.items():
+            hours = [c.per_hour for c in on]
+            priced = None not in hours
+            out[team].append(StepRange(step, on[0].pods, min(hours) if priced else None, max(hours) if priced else None))
+    return out

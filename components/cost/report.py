@@ -10,7 +10,7 @@ from components.model.prices import PRICES_FILE, PriceCatalog, price_catalog
 from .budget import budget_checks
 from .envelope import Line, Pricer, Total, reserved_flavors, stack_envelope, usd
 from .fleet import fleet_costs, fleet_lines
-from .pipeline import pipeline_costs
+from .pipeline import pipeline_costs, step_ranges
 from .serving import ServingCost, serving_costs
 from .teams import quota_costs, team_costs
 
@@ -86,16 +86,30 @@ def _serving_lines(platform: Platform, catalog: Optional[PriceCatalog]) -> list[
             + [f"  UNPRICED {line.item}: {line.unpriced}" for c in costs for line in (c.floor, c.burst) if line.monthly is None])
 
 
+def pipeline_rows(platform: Platform, catalog: Optional[PriceCatalog] = None) -> list[list[str]]:
+    """The example pipeline's steps per hour they run, on each flavor of the team's low queue (header row first)."""
+    return [["team", "step", "pods", "GPU-hours/h", "flavor", "per GPU-hour", "per hour"]] + [
+        [c.team, c.step, str(c.pods), str(c.gpu_hours_per_hour), c.flavor,
+         money(c.per_gpu_hour) + (" (reserved)" if c.reserved else ""), money(c.per_hour)]
+        for c in pipeline_costs(platform, catalog)]
+
+
 def _pipeline_lines(platform: Platform, catalog: Optional[PriceCatalog]) -> list[str]:
-    """The example pipeline's steps per hour they run, on each flavor of the team's low queue (cost/pipeline.py)."""
-    rows = [[c.team, c.step, str(c.pods), str(c.gpu_hours_per_hour), c.flavor,
-             money(c.per_gpu_hour) + (" (reserved)" if c.reserved else ""), money(c.per_hour)]
-            for c in pipeline_costs(platform, catalog)]
+    """The pipeline table (cost/pipeline.py), where a team has pipelines."""
+    header, *rows = pipeline_rows(platform, catalog)
     if not rows:
         return []
     return (["", "Pipelines (the example `workloads --kind pipeline`, per hour a step runs, on each flavor of the low "
              "queue in Kueue's order; a CPU step holds one GPU's share of a node; reserved: already in the idle floor):"]
-            + _table(["team", "step", "pods", "GPU-hours/h", "flavor", "per GPU-hour", "per hour"], rows))
+            + _table(header, rows))
+
+
+def _pipelines_summary(platform: Platform, catalog: Optional[PriceCatalog]) -> list[str]:
+    """One line per pipelines team: each step of its example per hour it runs, least..most over the flavors
+    Kueue may admit it on (the rows above; reserved capacity adds nothing)."""
+    return [f"Pipeline of {team} (the example, per hour each step runs, over its low queue's flavors): "
+            + ", ".join(f"{r.step} {r.per_hour_text()}" for r in steps)
+            for team, steps in step_ranges(pipeline_costs(platform, catalog)).items()]
 
 
 def _team_and_budget_lines(platform: Platform, catalog: Optional[PriceCatalog]) -> list[str]:
@@ -115,9 +129,10 @@ def team_rows(platform: Platform, catalog: Optional[PriceCatalog] = None) -> lis
 
 
 def plan_section(platform: Platform, catalog: Optional[PriceCatalog] = None) -> list[str]:
-    """The offline plan's cost section: the stack's envelope, each model server's floor and burst and each
-    team's quota cost."""
-    return summary_lines(platform, catalog) + _serving_lines(platform, catalog) + [""] + _team_and_budget_lines(platform, catalog)
+    """The offline plan's cost section: the stack's envelope, each model server's floor and burst, each
+    pipeline step per hour it runs and each team's quota cost."""
+    return (summary_lines(platform, catalog) + _serving_lines(platform, catalog) + _pipeline_lines(platform, catalog)
+            + [""] + _team_and_budget_lines(platform, catalog))
 
 
 def cost_json(platform: Platform, stack: str, catalog: Optional[PriceCatalog] = None) -> dict:
@@ -144,6 +159,7 @@ def summary_lines(platform: Platform, catalog: Optional[PriceCatalog] = None) ->
     bound = lambda t: "" if t.complete else " (lower bound, some lines unpriced)"  # noqa: E731
     return [f"Idle floor: {money(env.idle.monthly)}/month{bound(env.idle)}",
             *_servers_summary(serving_costs(platform, catalog), bound),
+            *_pipelines_summary(platform, catalog),
             f"Burst (every pool at max, NAP at its limits): {money(env.burst.monthly)}/month{bound(env.burst)}",
             f"Spot saves over on-demand at burst: {money(env.spot_saving.monthly)}/month",
             "Prices: platform/catalog/prices.yaml (each dated and sourced; prices change)"]

@@ -71,3 +71,70 @@ def test_a_stack_without_pipeline_teams_has_no_pipeline_rows():
         team.pop("pipelines", None)
     platform = parse_platform(raw)
     assert pipeline_costs(platform, CATALOG) == [] and "Pipelines (" not in "\n".join(cost_text(platform, "dev", CATALOG))
+
+
+def test_each_place_shows_the_figures_cost_prints(tmp_path):
+    """The picture's team box, its tooltip, the summary (plan, platform.md, platform.html), the page's table
+    and the plan's cost section show each step's per-hour cost as `cost` prints it (the same rows of
+    pipeline_costs): least..most over the low queue's flavors, $0.00 on reserved capacity."""
+    from html import escape
+
+    from components.cost.graph import platform_graph
+    from components.cost.outputs import write_cost_outputs
+    from components.cost.report import pipeline_rows, plan_section
+
+    cost_rows = "\n".join(cost_text(DEV, "dev", CATALOG)).split("\nPipelines (", 1)[1].split("\n\n", 1)[0]
+    printed: dict[str, list[str]] = {}
+    for line in cost_rows.splitlines()[3:]:
+        team, step, *_, per_hour = line.split()
+        assert team == "team-d"
+        printed.setdefault(step, []).append(per_hour)
+    assert printed == {"prep": ["$0.00", "$0.39"], "train": ["$0.00", "$2.36"],
+                       "evaluate": ["$0.00", "$0.39"], "publish": ["$0.00", "$0.39"]}
+    shown = [f"{step} {min(p)}..{max(p)}/h" for step, p in printed.items()]
+
+    box = {n.id: n for n in platform_graph(DEV, CATALOG).nodes}["team:team-d"]
+    assert box.lines[-5:] == ("pipeline step, per hour:", *shown)
+    assert "train (3 pods) $0.00..$2.36/h" in box.tooltip
+    summary = "Pipeline of team-d (the example, per hour each step runs, over its low queue's flavors): " + ", ".join(shown)
+    section = "\n".join(plan_section(DEV, CATALOG))
+    assert summary in section and cost_rows in section
+    written = {p.name: p.read_text() for p in write_cost_outputs(DEV, "dev", tmp_path)}
+    assert f"- {summary}" in written["platform.md"]
+    assert f"<li>{escape(summary)}</li>" in written["platform.html"]
+    row = "".join(f"<td>{escape(cell)}</td>" for cell in pipeline_rows(DEV, CATALOG)[4])
+    assert row == ("<td>team-d</td><td>train</td><td>3</td><td>6</td><td>l4-spot</td><td>$0.39</td><td>$2.36</td>")
+    assert "<h2>Pipelines, per hour a step runs</h2>" in written["platform.html"] and row in written["platform.html"]
+    assert ">train $0.00..$2.36/h</text>" in written["platform.svg"]
+    assert ">train $0.00..$2.36/h</text>" in (REPO / "docs" / "dev-platform.svg").read_text()
+    assert "(team-d: train $0.00..$2.36/h," in " ".join((REPO / "docs" / "operating.md").read_text().split())
+    for team in DEV.teams:
+        if team.name != "team-d":
+            assert not any("pipeline" in line for line in {n.id: n for n in platform_graph(DEV, CATALOG).nodes}[
+                f"team:{team.name}"].lines), team.name
+
+
+def test_one_flavor_or_an_unpriced_flavor_shows_as_cost_prints_it():
+    from components.cost.pipeline import StepCost, step_ranges
+
+    spot = StepCost("t", "train", "l4-spot", 3, 2, 0.39, False)
+    [[one]] = step_ranges([spot]).values()
+    assert one.per_hour_text() == "$2.34/h"
+    [[unpriced]] = step_ranges([spot, StepCost("t", "train", "x", 3, 2, None, False)]).values()
+    assert unpriced.per_hour_text() == "UNPRICED"
+
+
+def test_a_stack_without_pipeline_teams_shows_none_in_the_plan_or_the_picture(tmp_path):
+    from components.cost.graph import platform_graph
+    from components.cost.outputs import write_cost_outputs
+    from components.cost.report import pipeline_rows, plan_section
+
+    raw = load_dev_platform_raw()
+    for team in raw["teams"]:
+        team.pop("pipelines", None)
+    bare = parse_platform(raw)
+    assert pipeline_rows(bare, CATALOG) == [pipeline_rows(DEV, CATALOG)[0]]
+    assert not any("pipeline" in line for n in platform_graph(bare, CATALOG).nodes for line in n.lines)
+    assert not any("Pipeline" in line for line in plan_section(bare, CATALOG))
+    written = {p.name: p.read_text() for p in write_cost_outputs(bare, "bare", tmp_path)}
+    assert not any("Pipeline" in text or "pipeline step" in text for text in written.values())
