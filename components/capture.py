@@ -269,6 +269,9 @@ def run(
     # `key: {secure: ...}` is what `pulumi config set --secret` writes; the program sees it as a secret key.
     secret_keys = [k for k, v in config.items() if isinstance(v, dict) and set(v) == {"secure"}]
     pulumi.runtime.set_all_config({k: config_value(v) for k, v in config.items()}, secret_keys)
+    # set_mocks makes a new root Stack only when none is set: without this, a second run in one process (explain
+    # of a manager plans its workers) parents its resources and exports to the first run's Stack.
+    pulumi.runtime.settings.set_root_resource(None)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview,
                              monitor=_RecordingMonitor(mocks, capture), logger=_EngineLog(capture))
     with _collector_paused(), _no_source_positions(), _unknowns_checked_without_closures():

@@ -79,7 +79,8 @@ class NodeIdentity(pulumi.ComponentResource):
 
 
 class TeamIdentity(pulumi.ComponentResource):
-    """A team's GSA, its checkpoint bucket, and the Workload Identity binding for the team's KSA."""
+    """A team's GSA, its checkpoint bucket (on a fleet worker: access to the manager's), and the Workload Identity
+    binding for the team's KSA."""
 
     email: pulumi.Output[str]
     bucket: pulumi.Output[str]
@@ -109,8 +110,39 @@ class TeamIdentity(pulumi.ComponentResource):
                 f"{name}-{role.split('/')[1]}", project=platform.project, role=role,
                 member=_member(account), opts=child("project-iam"),
             )
-        # Checkpoints and datasets live in the team's own bucket (spot-friendly training resumes from it);
-        # the reference's project-wide storage.admin is replaced by object access to this bucket only.
+        # On a fleet worker, the team's jobs are the manager's, copied as submitted (MultiKueue), so their Cloud
+        # Storage FUSE volume names the manager's team bucket: this identity gets object access there and the
+        # worker has no bucket of its own (docs/design.md "Data across regions").
+        manager_bucket = fleet.data_buckets(platform).get(team.name)
+        if manager_bucket:
+            gcp.storage.BucketIAMMember(
+                f"{name}-manager-bucket-objects", bucket=manager_bucket, role="roles/storage.objectUser",
+                member=_member(account), opts=child("bucket"),
+            )
+            bucket_name: pulumi.Input[str] = manager_bucket
+        else:
+            bucket_name = self._own_bucket(name, platform, team, account, apis, child)
+        # The workload pool exists only once the cluster does, so the binding waits for it.
+        gcp.serviceaccount.IAMMember(
+            f"{name}-workload-identity",
+            service_account_id=account.name,
+            role="roles/iam.workloadIdentityUser",
+            member=f"serviceAccount:{platform.workload_pool}[{team.name}/{ksa_name(team)}]",
+            opts=child("service-account-iam", cluster),
+        )
+        for member in team.members:
+            gcp.projects.IAMMember(
+                f"{name}-member-{member.split(':', 1)[1].replace('@', '-at-')}",
+                project=platform.project, role=MEMBER_PROJECT_ROLE, member=member, opts=child("project-iam"),
+            )
+        self.email = account.email
+        self.bucket = pulumi.Output.from_input(bucket_name)
+        self.register_outputs({"email": self.email, "bucket": self.bucket})
+
+    def _own_bucket(self, name: str, platform: Platform, team: Team, account: gcp.serviceaccount.Account,
+                    apis: ProjectApis, child) -> pulumi.Output[str]:
+        """Checkpoints and datasets live in the team's own bucket (spot-friendly training resumes from it); the
+        reference's project-wide storage.admin is replaced by object access to this bucket only."""
         protection = bucket_protection(platform.data_protection)
         bucket = gcp.storage.Bucket(
             f"{name}-bucket",
@@ -128,27 +160,4 @@ class TeamIdentity(pulumi.ComponentResource):
             f"{name}-bucket-objects", bucket=bucket.name, role="roles/storage.objectUser",
             member=_member(account), opts=child("bucket"),
         )
-        # On a fleet worker, the team's dispatched jobs name the manager's team bucket (MultiKueue copies the
-        # Job as submitted), so this identity gets the same object access there (docs/design.md "Data across regions").
-        manager_bucket = fleet.data_buckets(platform).get(team.name)
-        if manager_bucket:
-            gcp.storage.BucketIAMMember(
-                f"{name}-manager-bucket-objects", bucket=manager_bucket, role="roles/storage.objectUser",
-                member=_member(account), opts=child("bucket"),
-            )
-        # The workload pool exists only once the cluster does, so the binding waits for it.
-        gcp.serviceaccount.IAMMember(
-            f"{name}-workload-identity",
-            service_account_id=account.name,
-            role="roles/iam.workloadIdentityUser",
-            member=f"serviceAccount:{platform.workload_pool}[{team.name}/{ksa_name(team)}]",
-            opts=child("service-account-iam", cluster),
-        )
-        for member in team.members:
-            gcp.projects.IAMMember(
-                f"{name}-member-{member.split(':', 1)[1].replace('@', '-at-')}",
-                project=platform.project, role=MEMBER_PROJECT_ROLE, member=member, opts=child("project-iam"),
-            )
-        self.email = account.email
-        self.bucket = bucket.name
-        self.register_outputs({"email": self.email, "bucket": self.bucket})
+        return bucket.name

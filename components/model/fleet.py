@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Iterator, Optional
 
 from .errors import Issue
-from .schema import Platform
+from .schema import Platform, Team
 from .fleet_schema import FleetWorker
 from .names import team_bucket_name
 
@@ -55,6 +55,11 @@ def data_buckets(platform: Platform) -> dict[str, str]:
         return {}
     return {team.name: team_bucket_name(manager, team) for team in manager.teams
             if team.name in {t.name for t in platform.teams}}
+
+
+def team_bucket(platform: Platform, team: Team) -> str:
+    """The bucket a team's jobs mount: its own, or on a worker its manager's (a worker creates none)."""
+    return data_buckets(platform).get(team.name) or team_bucket_name(platform, team)
 
 
 def fleet_issues(p: Platform) -> Iterator[Issue]:

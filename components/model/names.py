@@ -131,17 +131,22 @@ def name_issues(p: Platform) -> Iterator[Issue]:
     """Each derived name checked from its final string; blame the config key that makes it too long, once."""
     if "google" in p.project:
         yield Issue("project", f"project IDs cannot contain 'google' ({p.project!r})", "use your project's real ID")
-    if "goog" in p.name_prefix:
+    # A fleet worker's teams use the manager's buckets (components/gcp/identity.py): it names none of its own.
+    own_buckets = p.fleet is None or p.fleet.role != "worker"
+    if "goog" in p.name_prefix and own_buckets:
         yield Issue("namePrefix", f"{p.name_prefix!r} puts 'goog' into every team's bucket name, which Cloud Storage forbids",
                     "pick a prefix without 'goog'")
     prefix_names = [(GKE_NAME, "cluster name", cluster_name), (COMPUTE_NAME, "network name", network_name),
                     (COMPUTE_NAME, "subnetwork name", subnet_name), (COMPUTE_NAME, "Cloud Router name", router_name),
                     (COMPUTE_NAME, "Cloud NAT name", nat_name), (ACCOUNT_ID, "node service account ID", node_account_id)]
+    team_names = [(ACCOUNT_ID, "service account ID", team_account_id)] + (
+        [(BUCKET, "bucket name", team_bucket_name)] if own_buckets else [])
+
     def fits(candidate: str) -> bool:
         """Every name derived from this prefix is valid (the teams' too, so the fix is complete)."""
         probe = p.model_copy(update={"name_prefix": candidate})
         return not any(r.problem(d(probe)) for r, _, d in prefix_names) and all(
-            not ACCOUNT_ID.problem(team_account_id(probe, t)) and not BUCKET.problem(team_bucket_name(probe, t)) for t in p.teams)
+            not r.problem(d(probe, t)) for t in p.teams for r, _, d in team_names)
 
     for rule, what, derive in prefix_names:
         problem = rule.problem(derive(p))
@@ -153,7 +158,7 @@ def name_issues(p: Platform) -> Iterator[Issue]:
                         else "shorten namePrefix", example=example)
             return  # one prefix, one error: every other name derived from it shortens with it
     for i, team in enumerate(p.teams):
-        for rule, what, derive in ((ACCOUNT_ID, "service account ID", team_account_id), (BUCKET, "bucket name", team_bucket_name)):
+        for rule, what, derive in team_names:
             name = derive(p, team)
             problem = rule.problem(name)
             if problem and "goog" in problem and "goog" not in team.name:

@@ -35,10 +35,10 @@ from typing import Optional
 
 from components.kubernetes.admission import QUEUE_LABEL  # the label the queue/priority policy reads
 from components.kubernetes.render import TEAM_LABEL  # the team namespaces' label
-from components.model import Flavor, Platform, datasets, flavors, per_gpu
+from components.model import Flavor, Platform, datasets, fleet, flavors, per_gpu
 from components.model.flavors import GPU_RESOURCE, job_placement
 from components.model.ledger import ledger
-from components.model.names import ksa_name, team_bucket_name
+from components.model.names import ksa_name
 from components.model.priorities import DWS, SHARED, priority_class_for
 from components.model.schema import Team
 from components.model.serving import SERVING
@@ -124,7 +124,7 @@ def _pod_template(platform: Platform, team: Team, kind: str, name: str, pods: in
     container = contract.training_container(name, master_addr=master_addr, pods_per_job=pods,
                                             procs_per_pod=gpus, in_jobset=in_jobset)
     container["resources"] = pod_resources(share, gpus, sidecar)
-    bucket = contract.checkpoint_volume(team_bucket_name(platform, team))
+    bucket = contract.checkpoint_volume(fleet.team_bucket(platform, team))  # a worker's jobs: the manager's
     bucket["csi"]["volumeAttributes"].update(sidecar.volume_attributes())
     spec = {
         "serviceAccountName": ksa_name(team),
