@@ -9,6 +9,8 @@ neighbours touch), and the layout is deterministic (vertices and edges are added
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from dataclasses import dataclass
 
 from grandalf.graphs import Edge as GEdge
@@ -70,12 +72,8 @@ def layout(sizes: dict[str, tuple[float, float]], edges: list[tuple[str, str]], 
     columns: list[tuple[float, float]] = []
     offset = top
     for component in _components(list(vertices.values()), g_edges):
-        sug = SugiyamaLayout(component)
-        sug.dw, sug.dh = 10, 10  # a dummy is a thin row an edge passes through
-        sug.xspace, sug.yspace = 0, LAYER_GAP
-        roots = [v for v in component.sV if not v.e_in()]
-        sug.init_all(roots=roots, optimize=True)
-        sug.draw(3)
+        with _recursion_room(len(component.sV) + len(component.sE)):
+            sug = _placed(component)
         layers = [list(layer) for layer in sug.layers]
         _separate(layers)
         x = MARGIN
@@ -106,6 +104,29 @@ def layout(sizes: dict[str, tuple[float, float]], edges: list[tuple[str, str]], 
     width = max(right for _, right in columns) + MARGIN
     height = max(b.y + b.h / 2 for b in boxes.values()) + MARGIN
     return Layout(boxes, routes, columns, width, height)
+
+
+def _placed(component: graph_core) -> SugiyamaLayout:
+    sug = SugiyamaLayout(component)
+    sug.dw, sug.dh = 10, 10  # a dummy is a thin row an edge passes through
+    sug.xspace, sug.yspace = 0, LAYER_GAP
+    roots = [v for v in component.sV if not v.e_in()]
+    sug.init_all(roots=roots, optimize=True)
+    sug.draw(3)
+    return sug
+
+
+@contextlib.contextmanager
+def _recursion_room(items: int):
+    """grandalf 0.8's horizontal compaction (layouts.py `__place_block`) recurses once per block of a layer,
+    so a layer of N boxes (1000 teams) needs about N frames beyond Python's default limit of 1000. Each
+    vertex or edge (an edge's dummies) adds at most one block; the old limit comes back afterwards."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, 2 * items + 1000))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
 
 
 def _separate(layers: list[list]) -> None:
