@@ -14,7 +14,7 @@ import sys
 import tempfile
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -28,9 +28,12 @@ try:
     from components.capture import run_stack
 except ImportError:  # a revision from before this module was called capture
     from components.offline import run_stack
+from pathlib import Path
 stack = sys.argv[1]
 config = (yaml.safe_load(open(f'Pulumi.{stack}.yaml')) or {}).get('config', {})
-print(json.dumps({'resources': run_stack(stack, config=config).to_json(), 'config': config}, default=str))
+files = {p.name: p.read_text() for p in sorted(Path('.').glob('Pulumi*.yaml'))}
+print(json.dumps({'resources': run_stack(stack, config=config).to_json(), 'config': config, 'files': files},
+                 default=str))
 """
 
 
@@ -61,6 +64,9 @@ class Plan:
     stack: str
     resources: list[dict]
     config: dict[str, Any]
+    # A revision's Pulumi.yaml and stack files by name: a fleet worker's model is derived from its manager's
+    # file, which must be the revision's own. Empty for a stack file (derived from the checkout's files).
+    files: dict[str, str] = field(default_factory=dict)
 
 
 def plan_of_file(path: Path, stack: str = "") -> Plan:
@@ -94,4 +100,4 @@ def plan_of_revision(ref: str, stack: str, repo: Path = REPO) -> Plan:
         last = (done.stderr.strip().splitlines() or ["(no output)"])[-12:]
         raise PlanError(f"{ref}: the plan of stack {stack!r} failed:\n" + "\n".join(last))
     data = json.loads(done.stdout.strip().splitlines()[-1])
-    return Plan(f"{stack} @ {ref}", stack, data["resources"], data["config"])
+    return Plan(f"{stack} @ {ref}", stack, data["resources"], data["config"], data["files"])

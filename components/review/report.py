@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Optional
 
 from components.model import ConfigError, parse_platform
@@ -53,11 +55,23 @@ def _changed(before: dict, after: dict, fmt=str) -> list[list[str]]:
     return rows
 
 
+def _platform(plan: Plan):
+    """The plan's model with the current code. A revision's model reads that revision's other stack files (a
+    fleet worker's teams are derived from its manager's file), written beside each other as they were committed."""
+    raw = plan.config.get(f"{PROJECT}:platform")
+    if not plan.files:
+        return parse_platform(raw, plan.label)
+    with tempfile.TemporaryDirectory(prefix="plan-diff-files-") as tmp:
+        for name, text in plan.files.items():
+            (Path(tmp) / name).write_text(text)
+        return parse_platform(raw, plan.label, Path(tmp))
+
+
 def _cost_lines(old: Plan, new: Plan) -> list[str]:
     from components.cost.budget import cost_delta, format_delta
 
     try:
-        platforms = [parse_platform(p.config.get(f"{PROJECT}:platform"), p.label) for p in (old, new)]
+        platforms = [_platform(p) for p in (old, new)]
     except ConfigError as err:
         return [f"cost delta not computed: {err.source} does not parse with the current model"]
     return format_delta(cost_delta(*platforms))
