@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import gc
 import hashlib
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional
@@ -126,8 +127,9 @@ def _mock_outputs(type_: str, name: str, inputs: dict, project: str) -> dict:
         # The token controller fills it and pulumi-kubernetes waits for that (its Secret awaiter), so the
         # created Secret's outputs carry the token (components/kubernetes/fleet_layer.py).
         out["data"] = {"token": base64.b64encode(b"mock-token").decode(), "ca.crt": "bW9jay1jYQ=="}
-    elif type_ == "gcp:compute/address:Address":  # a fleet manager's reserved NAT address
-        out["address"] = MOCK_NAT_ADDRESS
+    elif type_ == "gcp:compute/address:Address":  # a fleet manager's reserved NAT addresses: the first, then .8, ...
+        extra = re.search(r"-(\d+)$", name)
+        out["address"] = MOCK_NAT_ADDRESS if not extra else MOCK_NAT_ADDRESS.rsplit(".", 1)[0] + f".{6 + int(extra[1])}"
         out["selfLink"] = f"projects/{project}/regions/{inputs.get('region')}/addresses/{inputs.get('name', name)}"
     elif type_ == "random:index/randomPassword:RandomPassword":
         out["result"] = "mock-password"

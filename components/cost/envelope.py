@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from components.model import Flavor, Platform, fleet, flavors
+from components.model import nat as nat_ports
 from components.model.prices import Price, PriceCatalog, PriceModel, Unpriced, price_catalog
 from components.model.datasets import teams_with_datasets
 from components.model.schema import Provisioning
@@ -122,6 +123,8 @@ class Pricer:
 
     def nat(self, vms: int) -> list[Line]:
         nat = self.catalog.nat
+        reserved = fleet.role(self.platform) == "manager"
+        ips = nat_ports.addresses_for(nat_ports.max_vms(self.platform) if reserved else vms)
         if vms <= nat.vm_cap:
             hourly, how = vms * nat.per_vm_hour, f"{vms} VMs x ${nat.per_vm_hour}/VM-h"
         else:
@@ -129,10 +132,11 @@ class Pricer:
         return [
             Line("Cloud NAT gateway", f"{how}; + ${nat.per_gi_b}/GiB processed, not included", hourly * self.hours,
                  evidence=(nat.evidence,)),
-            # A fleet manager's NAT address is reserved (its workers admit it); the price is the same.
-            Line("Cloud NAT IP", f"1 {'reserved' if fleet.role(self.platform) == 'manager' else 'auto-allocated'} "
-                 f"external IP x ${nat.external_ip_per_hour}/h",
-                 nat.external_ip_per_hour * self.hours, evidence=(nat.evidence,)),
+            # A fleet manager's NAT addresses are reserved (its workers admit them), as many as its most nodes need
+            # at any time; auto-allocated ones follow the VMs in use (components/model/nat.py). Same price.
+            Line("Cloud NAT IP", f"{ips} {'reserved' if reserved else 'auto-allocated'} "
+                 f"external IP{'s' if ips > 1 else ''} x ${nat.external_ip_per_hour}/h",
+                 ips * nat.external_ip_per_hour * self.hours, evidence=(nat.evidence,)),
         ]
 
 

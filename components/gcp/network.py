@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_gcp as gcp
 
-from components.model import Platform, fleet
+from components.model import Platform, fleet, nat
 from components.model.names import nat_name, network_name, router_name, subnet_name
 
 from .hardening import flow_log_config
@@ -50,15 +50,20 @@ class Network(pulumi.ComponentResource):
             network=self.network.id, opts=child,
         )
         # Private nodes reach the internet (image pulls, datasets) only through NAT. A fleet manager's NAT
-        # uses a reserved address instead of Google's auto-allocated ones (which change as the NAT scales):
-        # its workers' control planes admit exactly that address (docs/design.md "A fleet").
+        # uses reserved addresses instead of Google's auto-allocated ones (which change as the NAT scales):
+        # its workers' control planes admit exactly those (docs/design.md "A fleet"). As many as the cluster's
+        # most nodes need ports from (components/model/nat.py); the first keeps the NAT's name.
         self.nat_addresses: pulumi.Output[list] | None = None
         manual: dict = {"nat_ip_allocate_option": "AUTO_ONLY"}
         if fleet.role(platform) == "manager":
-            address = gcp.compute.Address(f"{name}-nat-ip", name=nat_name(platform), region=platform.region,
-                                          address_type="EXTERNAL", opts=child)
-            manual = {"nat_ip_allocate_option": "MANUAL_ONLY", "nat_ips": [address.self_link]}
-            self.nat_addresses = address.address.apply(lambda ip: [f"{ip}/32"])
+            addresses = [
+                gcp.compute.Address(f"{name}-nat-ip" + (f"-{i + 1}" if i else ""),
+                                    name=nat_name(platform) + (f"-{i + 1}" if i else ""), region=platform.region,
+                                    address_type="EXTERNAL", opts=child)
+                for i in range(nat.addresses_for(nat.max_vms(platform)))]
+            manual = {"nat_ip_allocate_option": "MANUAL_ONLY", "nat_ips": [a.self_link for a in addresses]}
+            self.nat_addresses = pulumi.Output.all(*[a.address for a in addresses]).apply(
+                lambda ips: [f"{ip}/32" for ip in ips])
         gcp.compute.RouterNat(
             f"{name}-nat",
             name=nat_name(platform),

@@ -22,6 +22,7 @@ import pulumi_gcp as gcp
 
 from components.model import Flavor, Platform, Provisioning
 from components.model.flavors import SYSTEM_POOL_LABELS
+from components.model.nat import SYSTEM_POOL_SURGE
 
 from .cluster import CLOUD_PLATFORM, SHIELDED, GkeCluster
 from .services import ProjectApis
@@ -33,7 +34,7 @@ GPU_POOL_TIMEOUTS = pulumi.CustomTimeouts(create="30m", update="20m")
 # (and GPU pools generally, where surge capacity is the scarce thing) upgrade one node at a time in place.
 IN_PLACE_UPGRADE = {"strategy": "SURGE", "max_surge": 0, "max_unavailable": 1}
 # The system pool is cheap CPU: a surge node keeps the controllers' capacity during the upgrade.
-SURGE_UPGRADE = {"strategy": "SURGE", "max_surge": 1, "max_unavailable": 0}
+SURGE_UPGRADE = {"strategy": "SURGE", "max_surge": SYSTEM_POOL_SURGE, "max_unavailable": 0}
 
 
 def upgrade_settings(provisioning: Provisioning) -> dict | None:
