@@ -126,12 +126,14 @@ def _argo_executor(capture) -> Optional[dict]:
 
 def _workflow(cluster, objs: list[dict], holding: list, namespace: Optional[str], now: float, source: str,
               executor: Optional[dict]) -> int:
-    """One Argo Workflow (or WorkflowTemplate) per file: its step pods' verdicts (components/explain/workflow.py)."""
-    flows = [o for o in objs if o.get("kind") == "Workflow"] or [o for o in objs if o.get("kind") == "WorkflowTemplate"]
+    """One Argo Workflow per file (else the file's first WorkflowTemplate): its step pods' verdicts
+    (components/explain/workflow.py); the file's WorkflowTemplates are what its references resolve to."""
+    flows = [o for o in objs if o.get("kind") == "Workflow"] or [o for o in objs if o.get("kind") == "WorkflowTemplate"][:1]
     others = [o for o in objs if o.get("kind") not in WORKFLOW_KINDS]
     if len(flows) > 1 or others:
-        raise BadInput(f"{source}: explain takes one Argo Workflow (or WorkflowTemplate) per file, without Jobs: "
-                       f"found {', '.join(str(o.get('kind')) for o in objs)}; fix: one workflow per file")
+        raise BadInput(f"{source}: explain takes one Argo Workflow (or WorkflowTemplate) per file, with the "
+                       f"WorkflowTemplates it references and without Jobs: found "
+                       f"{', '.join(str(o.get('kind')) for o in objs)}; fix: one workflow per file")
     flow = flows[0]
     name = "/".join(str(v) for v in ((flow.get("metadata") or {}).get(k) for k in ("namespace", "name")) if v)
     try:

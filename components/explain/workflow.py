@@ -18,6 +18,15 @@ later step waits for quota". Argo v4.0.6:
   at once (the dag/steps template's, and the workflow's `spec.parallelism`).
 Steps of one stage are queued together (a fan-out's pods compete for the same quota); each stage is
 explained against the quota held before the workflow starts, since the stages before it have finished.
+
+A step's `templateRef` is followed into a WorkflowTemplate of the same file, as Argo v4.0.6 resolves it
+(workflow/templateresolution/context.go): `GetTemplateFromRef` takes the named template of the named
+WorkflowTemplate of the workflow's namespace (clusterScope: a ClusterWorkflowTemplate, which the platform
+does not install) and adds that WorkflowTemplate's `spec.podMetadata` to the template's metadata where
+the template sets no such key (`addPodMetadata`); `WithTemplateHolder` makes that WorkflowTemplate the
+base in which the template's own `template:` names are looked up. The pod's other fields stay the running
+workflow's (workflowpod.go reads woc.execWf.Spec). Nesting, template-call and pod bounds count across
+references, and a cycle through references is refused like one inside a file.
 """
 
 from __future__ import annotations
@@ -48,7 +57,7 @@ class Step:
     """One step that makes pods: which template, where it is called from, how many pods run at once."""
 
     task: str  # e.g. "main/train"
-    template: str
+    template: str  # "<WorkflowTemplate>.<template>" when reached through a templateRef
     stage: int
     pods: int  # pods queued together (the fan-out, capped by parallelism); 1 when unknown
     count_note: str  # how `pods` was found, or why it cannot be known
@@ -56,27 +65,70 @@ class Step:
 
 
 class _Walk:
-    def __init__(self, obj: dict, templates: dict[str, tuple[int, dict]], executor: dict):
-        self.obj, self.templates, self.executor = obj, templates, executor
+    def __init__(self, obj: dict, templates: dict[str, tuple[int, dict]], executor: dict, library: dict[str, dict]):
+        self.obj, self.executor, self.library = obj, executor, library
+        self.bases: dict[Optional[str], dict[str, tuple[int, dict]]] = {None: templates}  # None: the workflow's own
         self.spec = obj.get("spec") or {}
         self.steps: list[Step] = []
         self.calls = self.pods = 0
 
+    def _referenced(self, value, path: str) -> tuple[str, str]:
+        """(WorkflowTemplate, template) a `templateRef` names, its WorkflowTemplate's templates checked once
+        (validate.go validateTemplateHolder: name and template required; context.go GetTemplateFromRef)."""
+        ref = _want(value, dict, path, "a mapping (name, template)") or {}
+        if _want(ref.get("clusterScope"), bool, f"{path}.clusterScope", "true or false"):
+            raise WorkloadError(f"{path}.clusterScope: true names a ClusterWorkflowTemplate, which this platform does "
+                                "not install (no CRD, and Argo's controller is not granted them), so the workflow would "
+                                "fail; fix: use a WorkflowTemplate in the team's namespace (drop clusterScope) and put "
+                                "it in the same file")
+        wft = _want(ref.get("name"), str, f"{path}.name", "a WorkflowTemplate name")
+        tmpl = _want(ref.get("template"), str, f"{path}.template", "a template name")
+        if not wft or not tmpl:
+            raise WorkloadError(f"{path}: a templateRef needs both name and template (Argo refuses the workflow: "
+                                "resource name is required / template name is required); fix: set both")
+        target = self.library.get(wft)
+        if target is None:
+            raise WorkloadError(f"{path}: WorkflowTemplate {wft!r} is not in the file (explain reads no cluster); fix: "
+                                "put it in the same file")
+        mine = (self.obj.get("metadata") or {}).get("namespace")
+        theirs = (target.get("metadata") or {}).get("namespace")
+        if mine and theirs and mine != theirs:
+            raise WorkloadError(f"{path}: WorkflowTemplate {wft!r} is in namespace {theirs!r}, the workflow in {mine!r}; "
+                                "Argo looks a templateRef up in the workflow's own namespace; fix: put the "
+                                "WorkflowTemplate in the workflow's namespace")
+        if wft not in self.bases:
+            where = f"WorkflowTemplate {wft}"
+            spec = _want(target.get("spec"), dict, f"{where} spec", "a mapping (templates)") or {}
+            pod_meta = _want(spec.get("podMetadata"), dict, f"{where} spec.podMetadata", "a mapping (labels, annotations)")
+            for key in ("labels", "annotations"):
+                _want((pod_meta or {}).get(key), dict, f"{where} spec.podMetadata.{key}", "a mapping of key: value")
+            templates = _want(spec.get("templates"), list, f"{where} spec.templates", "a list of templates") or []
+            try:
+                self.bases[wft] = templates_by_name(templates)
+            except WorkloadError as err:
+                raise WorkloadError(f"{where}: {err}") from None
+        return wft, tmpl
+
     def call(self, ref: dict, task: str, stage: int, count: Optional[int], note: str, cap: Optional[int],
-             path: str, seen: tuple[str, ...]) -> int:
-        """Walk the template `ref` (a task or step) names, called from `task` starting at `stage`, `count`
-        times at once (None: unknown); return the last stage it uses."""
+             path: str, seen: tuple[str, ...], base: Optional[str] = None) -> int:
+        """Walk the template `ref` (a task or step) names, in the WorkflowTemplate `base` (None: the workflow's
+        own templates), called from `task` starting at `stage`, `count` times at once (None: unknown);
+        return the last stage it uses."""
         name = ref.get("template")
-        if name is None and "templateRef" in ref:
-            target = ref["templateRef"] if isinstance(ref["templateRef"], dict) else {}
-            raise WorkloadError(f"{path}.templateRef: template {target.get('template')!r} of WorkflowTemplate "
-                                f"{target.get('name')!r} is not read by explain (it reads no cluster); fix: copy that "
-                                "template into spec.templates and name it in template:")
+        if "templateRef" in ref:
+            if name is not None:
+                raise WorkloadError(f"{path}: template and templateRef are both set (Argo refuses the workflow: template "
+                                    "name cannot be specified with templateRef); fix: keep one")
+            base, name = self._referenced(ref["templateRef"], f"{path}.templateRef")
         _want(name, str, f"{path}.template", "a template name")
-        if name not in self.templates:
-            raise WorkloadError(f"{path}: template {name!r} is not in spec.templates; fix: name one of "
-                                f"{', '.join(sorted(self.templates)) or 'no template'}")
-        if name in seen:
+        templates = self.bases[base]
+        in_base = "spec.templates" + ("" if base is None else f" of WorkflowTemplate {base}")
+        if name not in templates:
+            raise WorkloadError(f"{path}: template {name!r} is not in {in_base}; fix: name one of "
+                                f"{', '.join(sorted(templates)) or 'no template'}")
+        key = name if base is None else f"{base}.{name}"
+        if key in seen:
+            name = key
             raise WorkloadError(f"{path}: template {name!r} calls itself ({' -> '.join(seen[seen.index(name):] + (name,))}); "
                                 "Argo runs such a recursion until a `when` stops it (at most "
                                 f"{MAX_DEPTH} deep), so explain cannot count its pods; fix: explain a copy with the "
@@ -88,10 +140,10 @@ class _Walk:
         if self.calls > MAX_CALLS:
             raise WorkloadError(f"{path}: the workflow expands to more than {MAX_CALLS:,} template calls (explain's "
                                 "bound: nested dags/steps multiply); fix: explain a smaller copy")
-        i, tmpl = self.templates[name]
-        where = f"spec.templates[{i}]"
+        i, tmpl = templates[name]
+        where = f"spec.templates[{i}]" if base is None else f"WorkflowTemplate {base} spec.templates[{i}]"
         limit = _min(cap, tmpl.get("parallelism"))
-        inner = (name,) if not seen else seen + (name,)
+        inner = seen + (key,)
         if "dag" in tmpl:
             tasks = _want((tmpl["dag"] or {}).get("tasks"), list, f"{where}.dag.tasks", "a list of tasks") or []
             stages: dict[str, int] = {}
@@ -99,7 +151,7 @@ class _Walk:
                 start = max((stages[d] + 1 for d in deps), default=stage)
                 n, why = fan_out(t, f"{where}.dag.tasks[{j}]")
                 stages[t["name"]] = self.call(t, f"{task}/{t['name']}", start, _times(count, n), _within(why, count), limit,
-                                              f"{where}.dag.tasks[{j}]", inner)
+                                              f"{where}.dag.tasks[{j}]", inner, base)
             return max(stages.values(), default=stage)
         if "steps" in tmpl:
             current = stage
@@ -116,13 +168,13 @@ class _Walk:
                     names[sname] = k
                     n, why = fan_out(s, spath)
                     ends.append(self.call(s, f"{task}/{sname}", current, _times(count, n), _within(why, count), limit,
-                                          spath, inner))
+                                          spath, inner, base))
                 current = max(ends, default=current) + 1
             return current - 1
         if not any(k in tmpl for k in _POD_TYPES):
             return stage  # suspend, http, plugin: no step pod (the admission policy refuses http/plugin)
         if count == 0:  # an empty fan-out: Argo skips the step
-            self.steps.append(Step(task, name, stage, 0, f"{note}: Argo skips an empty fan-out", []))
+            self.steps.append(Step(task, key, stage, 0, f"{note}: Argo skips an empty fan-out", []))
             return stage
         pods = count if count is not None else 1
         concurrent = _min(pods, limit)
@@ -136,16 +188,19 @@ class _Walk:
                                 "queued at once for this step; explain simulates at most that many); fix: set "
                                 "parallelism on the template or spec.parallelism (Argo runs at most that many pods at "
                                 "once), or explain a copy with fewer steps")
-        self.steps.append(Step(task, name, stage, concurrent, note.lstrip(", "),
-                               [self.pod(tmpl, where, task, i) for i in range(concurrent)]))
+        self.steps.append(Step(task, key, stage, concurrent, note.lstrip(", "),
+                               [self.pod(tmpl, where, task, i, base) for i in range(concurrent)]))
         return stage
 
-    def pod(self, tmpl: dict, where: str, task: str, index: int) -> Workload:
+    def pod(self, tmpl: dict, where: str, task: str, index: int, base: Optional[str] = None) -> Workload:
         spec = self.spec
         pod_meta = spec.get("podMetadata") or {}
+        # context.go addPodMetadata: the referenced WorkflowTemplate's podMetadata fills what the template lacks.
+        library = ((self.library[base].get("spec") or {}).get("podMetadata") or {}) if base else {}
         meta = tmpl.get("metadata") or {}
-        labels = {**(pod_meta.get("labels") or {}), **(meta.get("labels") or {})}
-        annotations = {**(pod_meta.get("annotations") or {}), **(meta.get("annotations") or {})}
+        labels = {**(pod_meta.get("labels") or {}), **(library.get("labels") or {}), **(meta.get("labels") or {})}
+        annotations = {**(pod_meta.get("annotations") or {}), **(library.get("annotations") or {}),
+                       **(meta.get("annotations") or {})}
         if "containerSet" in tmpl:
             mains = list(((tmpl["containerSet"] or {}).get("containers")) or [])
         elif "container" in tmpl or "script" in tmpl:
@@ -221,7 +276,9 @@ def workflow_steps(obj: dict, others: tuple[dict, ...] = (), executor: Optional[
     if not entry:
         raise WorkloadError("spec.entrypoint is missing (Argo: spec.entrypoint is required): name the template the "
                             f"workflow starts with (one of {', '.join(by_name) or 'no template'})")
-    walk = _Walk(obj, by_name, executor or {})
+    library = {(o.get("metadata") or {}).get("name"): o for o in others
+               if isinstance(o, dict) and o.get("kind") == "WorkflowTemplate" and isinstance(o.get("metadata"), dict)}
+    walk = _Walk(obj, by_name, executor or {}, library)
     walk.call({"template": entry}, entry, 1, 1, "", parallelism(spec.get("parallelism"), "spec.parallelism"),
               "spec.entrypoint", ())
     if not any(s.pods for s in walk.steps):
@@ -239,12 +296,17 @@ def explain_workflow(cluster: ClusterView, obj: dict, others: tuple[dict, ...], 
     label = f"{obj['kind']} {ns}/{meta.get('name')}" if ns else f"{obj['kind']} {meta.get('name')}"
     ns_labels = namespace_labels(cluster, ns) if ns else None
     steps = workflow_steps(obj, others, executor)  # a shape the API server cannot decode is bad input first
-    denied = rejections(cluster.objects, obj, ns_labels) if ns_labels is not None else []
-    if denied:
-        split = [_policy_split(d) for d in denied]
-        verdict = Verdict(REJECTED, f"{label} is rejected at submission by a ValidatingAdmissionPolicy: no step runs",
-                          [r for r, _ in split], [f for _, f in split])
-        return verdict.format(), False
+    # The WorkflowTemplates of the file (what its templateRefs reach) pass the same policies when created.
+    library = [o for o in others if o is not obj and isinstance(o, dict) and o.get("kind") == "WorkflowTemplate"]
+    for target in (obj, *library) if ns_labels is not None else ():
+        denied = rejections(cluster.objects, target, ns_labels)
+        if denied:
+            split = [_policy_split(d) for d in denied]
+            what = label if target is obj else (f"WorkflowTemplate {(target.get('metadata') or {}).get('name')} "
+                                                 f"(in the file, for {label}'s templateRefs)")
+            verdict = Verdict(REJECTED, f"{what} is rejected at submission by a ValidatingAdmissionPolicy: no step runs",
+                              [r for r, _ in split], [f for _, f in split])
+            return verdict.format(), False
     pods = sum(s.pods for s in steps)
     lines = [f"{label}: {sum(1 for s in steps if s.pods)} pod step(s), {pods} pod(s) queued (Kueue admits each step pod as its own "
              "Workload; each stage is explained with the quota held before the workflow starts)"]

@@ -220,3 +220,65 @@ def test_the_docs_pipeline_commands_run_verbatim(argo_installed, tmp_path, monke
             (tmp_path / target.strip()).write_text(out)
         assert code == 0, (line, out)
     assert "[stage 4] step main/publish" in out
+
+
+def _train_in_a_library(pod_labels: dict) -> tuple[dict, dict]:
+    """The rendered workflow with its train template moved into WorkflowTemplate `trainers` (whose
+    podMetadata carries `pod_labels`), the train task calling it through templateRef."""
+    wf = rendered()
+    train = next(t for t in wf["spec"]["templates"] if t["name"] == "train")
+    wf["spec"]["templates"].remove(train)
+    task = next(t for t in wf["spec"]["templates"][0]["dag"]["tasks"] if t["name"] == "train")
+    task.pop("template")
+    task["templateRef"] = {"name": "trainers", "template": "train"}
+    library = {"apiVersion": "argoproj.io/v1alpha1", "kind": "WorkflowTemplate",
+               "metadata": {"name": "trainers", "namespace": "team-d"},
+               # the step pods' account must be the team's (the policies check a WorkflowTemplate too)
+               "spec": {"serviceAccountName": wf["spec"]["serviceAccountName"], "podMetadata": {"labels": pod_labels},
+                        "templates": [train]}}
+    return wf, library
+
+
+def test_a_template_ref_is_followed_into_a_workflow_template_of_the_same_file():
+    """Argo v4.0.6 workflow/templateresolution/context.go: GetTemplateFromRef takes the named template of the
+    named WorkflowTemplate and addPodMetadata adds that WorkflowTemplate's podMetadata where the template sets
+    no such key; the step's pods are those of the same template written inline."""
+    wf, library = _train_in_a_library({"kueue.x-k8s.io/queue-name": "high", "owner": "trainers"})
+    inline = workflow_steps(rendered(), executor={})
+    steps = workflow_steps(wf, (wf, library), executor={})
+    assert [(s.stage, s.template, s.pods) for s in steps] == [(1, "prep", 1), (2, "trainers.train", 3),
+                                                              (3, "evaluate", 1), (4, "publish", 1)]
+    [mine, theirs] = [s.workloads[0].pod_sets[0].spec for s in (steps[1], inline[1])]
+    assert mine == theirs
+    labels = steps[1].workloads[0].labels
+    # the template's own queue label wins over the library's podMetadata; a key it lacks is added
+    assert labels["kueue.x-k8s.io/queue-name"] == "low" and labels["owner"] == "trainers"
+    assert "owner" not in steps[0].workloads[0].labels  # the workflow's own templates do not get it
+
+
+def test_explain_follows_a_template_ref_like_the_inline_template(argo_installed, tmp_path, capsys):
+    wf, library = _train_in_a_library({})
+    assert cli(["explain", "dev", write(tmp_path, [wf, library])]) == 0
+    out = capsys.readouterr().out
+    assert "4 pod step(s), 6 pod(s) queued" in out
+    assert "[stage 2] step main/train (template trainers.train): 3 pod(s), withItems: 3 items" in out
+    assert "pod 3: ADMITTED: Pod team-d/train-pipeline-train-2 is admitted (cycle 3) on flavor l4-spot" in out
+
+
+def test_a_referenced_workflow_template_the_policies_refuse_is_rejected(argo_installed, tmp_path, capsys):
+    """A WorkflowTemplate passes the same admission policies when it is created: one whose template lacks
+    the queue label cannot exist, so the workflow that calls it is rejected."""
+    wf, library = _train_in_a_library({})
+    del library["spec"]["templates"][0]["metadata"]["labels"]["kueue.x-k8s.io/queue-name"]
+    assert cli(["explain", "dev", write(tmp_path, [wf, library])]) == 1
+    out = capsys.readouterr().out
+    assert ("REJECTED: WorkflowTemplate trainers (in the file, for Workflow team-d/train-pipeline's templateRefs) is "
+            "rejected at submission by a ValidatingAdmissionPolicy") in out and "queue-name" in out, out
+
+
+def test_a_file_of_workflow_templates_explains_the_first(argo_installed, tmp_path, capsys):
+    wf, library = _train_in_a_library({})
+    wf["kind"] = "WorkflowTemplate"
+    assert cli(["explain", "dev", write(tmp_path, [wf, library])]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("WorkflowTemplate team-d/train-pipeline: 4 pod step(s)") and "(template trainers.train)" in out

@@ -34,9 +34,11 @@ WF = ("wf.yaml", "Workflow team-d/train-pipeline")  # what every workflow refusa
 def _wf(change: Callable[[dict], object]) -> Callable[[Path], list[str]]:
     def argv(tmp: Path) -> list[str]:
         wf = copy.deepcopy(FLOW)
-        change(wf)
+        extra = change(wf)  # a list: the WorkflowTemplates given in the same file
+        docs = [wf, *(extra if isinstance(extra, list) else [])]
         path = tmp / "wf.yaml"
-        path.write_text(json.dumps(wf) if len(str(wf)) > 100_000 else yaml.safe_dump(wf))  # JSON is YAML, and quick
+        quick = len(str(docs)) > 100_000  # JSON is YAML, and quick
+        path.write_text("\n---\n".join(json.dumps(d) if quick else yaml.safe_dump(d) for d in docs))
         return ["explain", "dev", str(path)]
     return argv
 
@@ -81,6 +83,85 @@ def _chain(n: int, kind: str, fan: int = 1) -> Callable[[dict], None]:
 
 
 TASK0, TASK1 = "spec.templates[0].dag.tasks[0]", "spec.templates[0].dag.tasks[1]"
+
+
+def _lib(*templates: dict, name: str = "lib", **spec) -> dict:
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "WorkflowTemplate",
+            "metadata": {"name": name, "namespace": "team-d"}, "spec": {"templates": list(templates), **spec}}
+
+
+def _ref(name: str, template: str, **more) -> dict:
+    return {"templateRef": {"name": name, "template": template, **more}}
+
+
+def _calls(*libs: dict, **ref) -> Callable[[dict], list[dict]]:
+    """The prep task calls, through `templateRef` (`ref`), a template of WorkflowTemplates `libs` given in
+    the same file (Argo v4.0.6 workflow/templateresolution/context.go GetTemplateFromRef)."""
+    def change(wf: dict) -> list[dict]:
+        task = _t(wf, 0)["dag"]["tasks"][0]
+        task.pop("template")
+        task["templateRef"] = ref
+        return [copy.deepcopy(lib) for lib in libs]
+    return change
+
+
+def _prep(name: str, **fields) -> dict:
+    return {**copy.deepcopy(next(t for t in FLOW["spec"]["templates"] if t["name"] == "prep")), "name": name, **fields}
+
+
+def _steps(name: str, *calls: dict) -> dict:
+    return {"name": name, "steps": [[{"name": f"s{i}", **c} for i, c in enumerate(calls)]]}
+
+
+def _ref_chain(n: int, fan: int = 1) -> list[dict]:
+    """`n` WorkflowTemplates, each one's template calling the next's through templateRef (`fan` times), the
+    last a prep container."""
+    return [_lib(_steps("t", *[_ref(f"l{i + 1}", "t")] * fan), name=f"l{i}") for i in range(n)] + [
+        _lib(_prep("t"), name=f"l{n}")]
+
+
+# templateRef: followed into the file's WorkflowTemplates; cycles, bounds and shapes as within one workflow.
+BAD_REFS = [
+    ("ref-cycle-in-template", _calls(_lib(_steps("a", _ref("lib", "b")), _steps("b", _ref("lib", "a"))), name="lib",
+                                     template="a"), "template 'lib.a' calls itself (lib.a -> lib.b -> lib.a)"),
+    ("ref-cycle-across-templates", _calls(_lib(_steps("a", _ref("two", "b"))), _lib(_steps("b", _ref("lib", "a")),
+                                                                                        name="two"), name="lib", template="a"),
+     "calls itself (lib.a -> two.b -> lib.a)"),
+    ("ref-self-by-name", _calls(_lib(_steps("a", {"template": "a"})), name="lib", template="a"),
+     "template 'lib.a' calls itself (lib.a -> lib.a)"),
+    ("ref-nesting-over-argo-depth", _calls(*_ref_chain(150), name="l0", template="t"), "templates nest more than 100 deep"),
+    ("ref-exponential-expansion", _calls(*_ref_chain(40, fan=2), name="l0", template="t"),
+     "more than 1,000 step pods to explain"),
+    ("ref-pods-add-up-across-references", _calls(_lib(_steps("a", _ref("lib", "fan"), _ref("two", "fan")),
+                                                      _steps("fan", {"template": "p", "withSequence": {"count": "600"}}),
+                                                      _prep("p")),
+                                                 _lib(_steps("fan", {"template": "p", "withSequence": {"count": "600"}}),
+                                                      _prep("p"), name="two"), name="lib", template="a"),
+     "more than 1,000 step pods to explain (600 queued at once"),
+    ("ref-cluster-scope", _calls(_lib(_prep("p")), name="lib", template="p", clusterScope=True),
+     f"{TASK0}.templateRef.clusterScope: true names a ClusterWorkflowTemplate, which this platform does not install"),
+    ("ref-cluster-scope-string", _calls(_lib(_prep("p")), name="lib", template="p", clusterScope="yes"),
+     f"{TASK0}.templateRef.clusterScope is a string"),
+    ("ref-and-template", lambda wf: (_t(wf, 0)["dag"]["tasks"][0].update(templateRef={"name": "lib", "template": "p"}),
+                                     [_lib(_prep("p"))])[1], "template and templateRef are both set"),
+    ("ref-no-template", _calls(_lib(_prep("p")), name="lib"), "a templateRef needs both name and template"),
+    ("ref-name-int", _calls(_lib(_prep("p")), name=5, template="p"), f"{TASK0}.templateRef.name is int"),
+    ("ref-string", lambda wf: (_t(wf, 0)["dag"]["tasks"][0].pop("template"),
+                               _t(wf, 0)["dag"]["tasks"][0].update(templateRef="lib/p"), [_lib(_prep("p"))])[2],
+     f"{TASK0}.templateRef is a string"),
+    ("ref-unknown-template", _calls(_lib(_prep("p")), name="lib", template="q"),
+     "template 'q' is not in spec.templates of WorkflowTemplate lib; fix: name one of p"),
+    ("ref-other-namespace", _calls({**_lib(_prep("p")), "metadata": {"name": "lib", "namespace": "team-a"}}, name="lib",
+                                   template="p"), "is in namespace 'team-a', the workflow in 'team-d'"),
+    ("ref-library-templates-string", _calls(_lib(name="lib") | {"spec": {"templates": "p"}}, name="lib", template="p"),
+     "WorkflowTemplate lib spec.templates is a string"),
+    ("ref-library-duplicate-names", _calls(_lib(_prep("p"), _prep("p")), name="lib", template="p"),
+     "WorkflowTemplate lib: spec.templates[1].name 'p' is not unique"),
+    ("ref-library-bad-dag", _calls(_lib({"name": "d", "dag": {"tasks": [{"name": "x", "template": "x",
+                                                                        "dependencies": ["x"]}]}}), name="lib", template="d"),
+     "WorkflowTemplate lib spec.templates[0]"),
+]
+
 # (id, change, fragment of the refusal): shape, Argo's own validation, and the bounds on what explain expands.
 BAD_WORKFLOWS = [
     ("self-reference", _task(0, template="main"), "template 'main' calls itself (main -> main)"),
@@ -134,7 +215,8 @@ BAD_WORKFLOWS = [
     ("task-no-template", lambda wf: _t(wf, 0)["dag"]["tasks"][0].pop("template"), f"template None is not in"),
     ("task-template-int", _task(0, template=3), f"{TASK0}.template is int"),
     ("task-templateref-elsewhere", lambda wf: (_t(wf, 0)["dag"]["tasks"][0].pop("template"), _task(
-        0, templateRef={"name": "other", "template": "x"})(wf)), "templateRef: template 'x' of WorkflowTemplate 'other'"),
+        0, templateRef={"name": "other", "template": "x"})(wf)),
+     f"{TASK0}.templateRef: WorkflowTemplate 'other' is not in the file"),
     ("task-string", lambda wf: _t(wf, 0)["dag"]["tasks"].__setitem__(0, "prep"), f"{TASK0} is a string"),
     ("task-no-name", lambda wf: _t(wf, 0)["dag"]["tasks"][0].pop("name"), f"{TASK0}.name is missing"),
     ("dag-string", lambda wf: _t(wf, 0).update(dag="x"), "spec.templates[0].dag is a string"),
@@ -188,7 +270,7 @@ BAD_VALUES = [
 
 
 def _cases() -> list[Case]:
-    cases = [Case(f"explain-workflow-{wid}", _wf(change), says, also=WF) for wid, change, says in BAD_WORKFLOWS]
+    cases = [Case(f"explain-workflow-{wid}", _wf(change), says, also=WF) for wid, change, says in BAD_WORKFLOWS + BAD_REFS]
     cases += [Case(f"cost-value-{vid}", lambda t, m=_with_platform(_set(path, value)): [
         "cost", "dev", "--config-file", str(m(t))], says) for vid, path, value, says in BAD_VALUES]
     return cases
