@@ -34,7 +34,8 @@ from .matching import labels_match
 from .placement import place
 from .quantity import parse, show
 from .quota import FIT, NO_FIT, PREEMPT, Assignment, Queue, Quotas, Running, assign
-from .workload import MANAGED_KINDS, QUEUE_LABEL, WORKFLOW_KINDS, Workload, WorkloadError, adjust, pod_requests, problems
+from .workload import (JOB_FILES, MANAGED_KINDS, QUEUE_LABEL, WORKFLOW_KINDS, Workload, WorkloadError, adjust, pod_requests,
+                       problems)
 
 ADMITTED, PENDING, REJECTED, UNMANAGED = "admitted", "pending", "rejected", "unmanaged"
 GPU = "nvidia.com/gpu"
@@ -390,7 +391,7 @@ def load_workload_file(text: str, source: str = "job file") -> list[dict]:
     """The Job/JobSet/Deployment/Workflow/WorkflowTemplate objects of a YAML file, read by the bounded,
     duplicate-key-refusing reader every CLI input goes through (ConfigError names source:line); objects of other kinds (a ConfigMap or
     Service next to the Job) are skipped, a file with no Job or JobSet is refused naming what it holds."""
-    docs = [d for d in load_all(text, source) if d is not None]
+    docs = [d for d in load_all(text, source, JOB_FILES) if d is not None]
     for i, d in enumerate(docs):
         if not isinstance(d, dict):
             raise WorkloadError(f"{source}: document {i + 1} is {type(d).__name__.replace('str', 'text')}, not a "

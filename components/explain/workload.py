@@ -18,9 +18,18 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from components.model.quantity import parse_quantity
+from components.model.yaml_input import NodeBound
 
 from . import serving
 from .quantity import parse_list
+
+# A job or workflow file is small: the rendered example pipeline holds 727 values, docs/examples/
+# explain-sweep.yaml 528. 200,000 leaves room for a fan-out of 100,000 withItems (refused later, with its
+# own fix, by explain's pod bound) and a file of a few hundred Jobs, and refuses a 10^6-item file after
+# reading a fifth of it (~0.7 s instead of ~7.5 s to build it all).
+JOB_FILES = NodeBound(200_000, "explain's bound for a job or workflow file, about 275 times the rendered "
+                      "example pipeline", "split the file, or fan out with withSequence (a count) or withParam "
+                      "instead of a long withItems list")
 
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 REQUESTS_OVER_LIMITS = "requests must not exceed its limits"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -30,6 +31,19 @@ from .errors import ConfigError, Issue
 MAX_BYTES = 32 * 1024 * 1024  # a 1000-team stack file is about 1 MiB
 MAX_DEPTH = 100  # Kubernetes objects nest about 15 deep
 MAX_NODES = 2_000_000  # after alias expansion; a 1000-team stack has about 60,000
+
+
+@dataclass(frozen=True)
+class NodeBound:
+    """The most values (after alias expansion) a caller's files may hold, with why and the fix, both said in
+    the refusal. Counting stops at the bound, so a file far over it is refused in the time of the bound."""
+    nodes: int
+    why: str
+    fix: str
+
+
+STACK_FILES = NodeBound(MAX_NODES, "aliases of anchors repeat their whole content",
+                        "write the values out or use fewer nested aliases")
 
 _FAST = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -72,7 +86,7 @@ def _syntax_issue(source: str, err: yaml.MarkedYAMLError) -> Issue:
     return Issue(where, what, fix)
 
 
-def _check_bounds(text: str, source: str, base: type) -> None:
+def _check_bounds(text: str, source: str, base: type, bound: NodeBound) -> None:
     """Depth and expanded size from the event stream alone (nothing is built)."""
     sizes: dict[str, int] = {}
     frames: list[list] = [[None, 0]]  # [anchor, nodes so far] per open collection
@@ -96,10 +110,9 @@ def _check_bounds(text: str, source: str, base: type) -> None:
             if anchor:
                 sizes[anchor] = count
             frames[-1][1] += count
-        if total > MAX_NODES:
+        if total > bound.nodes:
             raise ConfigError([Issue(_at(source, event.start_mark),
-                                     f"YAML expands to more than {MAX_NODES:,} values (aliases of anchors repeat "
-                                     "their whole content)", "write the values out or use fewer nested aliases")], source)
+                                     f"YAML expands to more than {bound.nodes:,} values ({bound.why})", bound.fix)], source)
 
 
 class _DuplicateKeys:
@@ -132,8 +145,8 @@ class _PythonLoader(_DuplicateKeys, yaml.SafeLoader):
     pass
 
 
-def _parse(text: str, source: str, base: type, loader_class: type) -> tuple[list[Any], list]:
-    _check_bounds(text, source, base)
+def _parse(text: str, source: str, base: type, loader_class: type, bound: NodeBound) -> tuple[list[Any], list]:
+    _check_bounds(text, source, base, bound)
     loader = loader_class(text)
     try:
         documents = []
@@ -144,16 +157,16 @@ def _parse(text: str, source: str, base: type, loader_class: type) -> tuple[list
         loader.dispose()
 
 
-def _documents(text: str, source: str) -> Iterator[Any]:
+def _documents(text: str, source: str, bound: NodeBound = STACK_FILES) -> Iterator[Any]:
     if len(text) > MAX_BYTES:
         raise ConfigError([Issue(source, f"the file is larger than {MAX_BYTES // 2**20} MiB", "split it")], source)
     try:
         try:
-            documents, duplicates = _parse(text, source, _FAST, _FastLoader)
+            documents, duplicates = _parse(text, source, _FAST, _FastLoader, bound)
         except yaml.YAMLError:
             if _FAST is yaml.SafeLoader:
                 raise
-            documents, duplicates = _parse(text, source, yaml.SafeLoader, _PythonLoader)
+            documents, duplicates = _parse(text, source, yaml.SafeLoader, _PythonLoader, bound)
     except yaml.MarkedYAMLError as err:
         raise ConfigError([_syntax_issue(source, err)], source) from None
     except yaml.YAMLError as err:
@@ -176,9 +189,10 @@ def load(text: str, source: str) -> Any:
     return documents[0] if documents else None
 
 
-def load_all(text: str, source: str) -> list[Any]:
-    """Every document of a multi-document YAML text (`---` separated), bounded like `load`."""
-    return list(_documents(text, source))
+def load_all(text: str, source: str, bound: NodeBound = STACK_FILES) -> list[Any]:
+    """Every document of a multi-document YAML text (`---` separated), bounded like `load` (`bound`: a
+    caller's lower bound on the values, for files that are never large)."""
+    return list(_documents(text, source, bound))
 
 
 def read_text(path: Path | str) -> str:

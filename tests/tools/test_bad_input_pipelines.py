@@ -269,8 +269,32 @@ BAD_VALUES = [
 ]
 
 
+def _job_file(size: int) -> Callable[[Path], list[str]]:
+    """A rendered Job of team-a whose trainer gets `size` arguments (a list no job needs)."""
+    def argv(tmp: Path) -> list[str]:
+        job = copy.deepcopy(next(o for o in render(DEV, "team-a", "low") if o["kind"] == "Job"))
+        job["spec"]["template"]["spec"]["containers"][0]["args"] = [str(i) for i in range(size)]
+        path = tmp / "job.yaml"
+        path.write_text(json.dumps(job))
+        return ["explain", "dev", str(path)]
+    return argv
+
+
+# Job and workflow files are read with explain's own bound on their values (JOB_FILES in
+# components/explain/workload.py), far below the stack files' 2,000,000: a 10^6-item file is refused
+# after reading 200,000 values instead of being built whole (~7.5 s) and refused by explain.
+TOO_LARGE = "YAML expands to more than 200,000 values (explain's bound for a job or workflow file"
+BAD_SIZES = [
+    Case("explain-size-workflow-items-1e6", _wf(_task(1, withItems=list(range(1_000_000)))), TOO_LARGE,
+         also=("wf.yaml:", "fix: split the file, or fan out with withSequence (a count) or withParam")),
+    Case("explain-size-job-args-1e6", _job_file(1_000_000), TOO_LARGE, also=("job.yaml:",)),
+    Case("explain-size-job-args-250k", _job_file(250_000), TOO_LARGE, also=("job.yaml:",)),
+]
+
+
 def _cases() -> list[Case]:
     cases = [Case(f"explain-workflow-{wid}", _wf(change), says, also=WF) for wid, change, says in BAD_WORKFLOWS + BAD_REFS]
+    cases += BAD_SIZES
     cases += [Case(f"cost-value-{vid}", lambda t, m=_with_platform(_set(path, value)): [
         "cost", "dev", "--config-file", str(m(t))], says) for vid, path, value, says in BAD_VALUES]
     return cases
@@ -318,3 +342,30 @@ def test_a_worker_whose_manager_file_is_wrong_is_refused_at_fleet_manager_stack(
 
 def test_tally():
     assert len(CASES) >= 80 and len({c.id for c in CASES}) == len(CASES)
+
+
+def _values(text: str) -> int:
+    """Values in a YAML text as yaml_input counts them (scalars, aliases and collections; no anchors here)."""
+    kinds = (yaml.ScalarEvent, yaml.AliasEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)
+    return sum(isinstance(e, kinds) for e in yaml.parse(text, Loader=yaml.SafeLoader))
+
+
+def test_the_job_file_bound_is_far_above_the_largest_sensible_file_and_only_explains():
+    """JOB_FILES is stated from the largest files a team explains: the rendered example pipeline and
+    docs/examples/explain-sweep.yaml (727 and 528 values when it was set); both are read, and the stack
+    files keep their own bound."""
+    from components.capture import REPO
+    from components.explain import load_workload_file
+    from components.explain.workload import JOB_FILES
+    from components.model import yaml_input
+
+    pipeline = yaml.safe_dump_all(render(DEV, "team-d", "pipeline"))
+    sweep = (REPO / "docs" / "examples" / "explain-sweep.yaml").read_text()
+    assert max(_values(pipeline), _values(sweep)) < 1_000
+    assert JOB_FILES.nodes >= 200 * 1_000
+    assert load_workload_file(pipeline, "p.yaml") and load_workload_file(sweep, "s.yaml")
+    big = json.dumps({"kind": "Job", "items": list(range(JOB_FILES.nodes))})
+    assert len(yaml_input.load_all(big, "stack.yaml")[0]["items"]) == JOB_FILES.nodes  # the stack-file bound
+    with pytest.raises(ConfigError) as err:
+        load_workload_file(big, "job.yaml")
+    assert "more than 200,000 values" in str(err.value)
