@@ -41,8 +41,12 @@ from .stack import BadInput, capture_of, platform_of, stack_of
 @click.option("--objects", "what_if", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="What if: ClusterQueues, LocalQueues, Cohorts, ResourceFlavors, (Workload)PriorityClasses added to "
                    "the stack's objects or replacing those of the same name.")
+@click.option("--templates", "template_files", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A file of WorkflowTemplates (repeatable) that a workflow FILE's templateRef or workflowTemplateRef "
+                   "names, as if they were in FILE (explain reads no cluster).")
 def explain(stack: str, file: Optional[Path], team: Optional[str], kind: Optional[str], namespace: Optional[str],
-            used: tuple[str, ...], running: Optional[Path], what_if: Optional[Path]) -> int:
+            used: tuple[str, ...], running: Optional[Path], what_if: Optional[Path],
+            template_files: tuple[Path, ...] = ()) -> int:
     """Simulate Kueue (v0.19.2 rules) and the scheduler on STACK's rendered objects for FILE (your own
     Job/JobSet YAML, one or many: many are queued and admitted in Kueue's order, each taking quota
     before the next; or one Argo Workflow/WorkflowTemplate: a verdict per step pod, stage by stage) or a
@@ -67,6 +71,7 @@ def explain(stack: str, file: Optional[Path], team: Optional[str], kind: Optiona
             raise BadInput(str(err)) from None
     else:
         raise BadInput("give FILE (your Job/JobSet YAML) or --team and --kind")
+    library = _templates(template_files, objs)
     cluster = from_capture(capture_of(loaded))
     try:
         if what_if:
@@ -81,7 +86,7 @@ def explain(stack: str, file: Optional[Path], team: Optional[str], kind: Optiona
         check_capacity(holding, cluster)
         if any(o.get("kind") in WORKFLOW_KINDS for o in objs):
             return _workflow(cluster, objs, holding, namespace, now, str(file) if file else f"{team}/{kind}",
-                             _argo_executor(capture_of(loaded)))
+                             _argo_executor(capture_of(loaded)), library)
         result = simulate(cluster, _workloads(objs, str(file) if file else f"{team}/{kind}"), holding, namespace, now)
     except (ValueError, WorkloadError, QuantityError, ConfigError) as err:
         raise BadInput(str(err)) from None
@@ -117,6 +122,23 @@ def _workloads(objs: list[dict], source: str) -> list:
     return out
 
 
+def _templates(files: tuple[Path, ...], objs: list[dict]) -> list[dict]:
+    """The WorkflowTemplates of --templates files, for a workflow's references; each file must hold one."""
+    if files and not any(o.get("kind") in WORKFLOW_KINDS for o in objs):
+        raise BadInput("--templates: WorkflowTemplates are for a workflow's references, and FILE holds no Argo "
+                       "Workflow or WorkflowTemplate; fix: drop --templates")
+    out = []
+    for path in files:
+        try:
+            found = [o for o in load_workload_file(read_text(path), str(path)) if o.get("kind") == "WorkflowTemplate"]
+        except (ConfigError, WorkloadError) as err:
+            raise BadInput(str(err)) from None
+        if not found:
+            raise BadInput(f"--templates {path}: holds no WorkflowTemplate; fix: name a file of WorkflowTemplates")
+        out += found
+    return out
+
+
 def _argo_executor(capture) -> Optional[dict]:
     """The Argo chart's `executor` values as the stack installs them (None: the stack installs no Argo)."""
     chart = next((r.inputs for r in capture.resources if r.type.endswith("helm.sh/v4:Chart")
@@ -125,7 +147,7 @@ def _argo_executor(capture) -> Optional[dict]:
 
 
 def _workflow(cluster, objs: list[dict], holding: list, namespace: Optional[str], now: float, source: str,
-              executor: Optional[dict]) -> int:
+              executor: Optional[dict], library: list[dict] = ()) -> int:
     """One Argo Workflow per file (else the file's first WorkflowTemplate): its step pods' verdicts
     (components/explain/workflow.py); the file's WorkflowTemplates are what its references resolve to."""
     flows = [o for o in objs if o.get("kind") == "Workflow"] or [o for o in objs if o.get("kind") == "WorkflowTemplate"][:1]
@@ -137,7 +159,7 @@ def _workflow(cluster, objs: list[dict], holding: list, namespace: Optional[str]
     flow = flows[0]
     name = "/".join(str(v) for v in ((flow.get("metadata") or {}).get(k) for k in ("namespace", "name")) if v)
     try:
-        text, ok = explain_workflow(cluster, flow, tuple(objs), holding, namespace, now, executor)
+        text, ok = explain_workflow(cluster, flow, (*objs, *library), holding, namespace, now, executor)
     except WorkloadError as err:
         raise BadInput(f"{source}: {flow.get('kind')} {name or '(no metadata.name)'}: {err}") from None
     click.echo(text)

@@ -19,8 +19,9 @@ later step waits for quota". Argo v4.0.6:
 Steps of one stage are queued together (a fan-out's pods compete for the same quota); each stage is
 explained against the quota held before the workflow starts, since the stages before it have finished.
 
-A step's `templateRef` is followed into a WorkflowTemplate of the same file, as Argo v4.0.6 resolves it
-(workflow/templateresolution/context.go): `GetTemplateFromRef` takes the named template of the named
+A step's `templateRef` is followed into a WorkflowTemplate of the same file (or of a file given with it,
+`explain --templates`), as Argo v4.0.6 resolves it (workflow/templateresolution/context.go):
+`GetTemplateFromRef` takes the named template of the named
 WorkflowTemplate of the workflow's namespace (clusterScope: a ClusterWorkflowTemplate, which the platform
 does not install) and adds that WorkflowTemplate's `spec.podMetadata` to the template's metadata where
 the template sets no such key (`addPodMetadata`); `WithTemplateHolder` makes that WorkflowTemplate the
@@ -89,7 +90,7 @@ class _Walk:
         target = self.library.get(wft)
         if target is None:
             raise WorkloadError(f"{path}: WorkflowTemplate {wft!r} is not in the file (explain reads no cluster); fix: "
-                                "put it in the same file")
+                                "put it in the same file or pass its file with --templates")
         mine = (self.obj.get("metadata") or {}).get("namespace")
         theirs = (target.get("metadata") or {}).get("namespace")
         if mine and theirs and mine != theirs:
@@ -258,8 +259,8 @@ def workflow_steps(obj: dict, others: tuple[dict, ...] = (), executor: Optional[
                        and (o.get("metadata") or {}).get("name") == ref.get("name")), None)
         if target is None:
             raise WorkloadError(f"spec.workflowTemplateRef: WorkflowTemplate {ref.get('name')!r} is not in the file; "
-                                "fix: put it in the same file (explain reads no cluster) or explain the "
-                                "WorkflowTemplate itself")
+                                "fix: put it in the same file or pass its file with --templates (explain reads no "
+                                "cluster), or explain the WorkflowTemplate itself")
         # JoinWorkflowSpec (workflow/util/merge.go): the Workflow's own fields win over the template's.
         spec = {**(target.get("spec") or {}), **{k: v for k, v in spec.items() if k != "workflowTemplateRef"}}
         obj = {**obj, "spec": spec}

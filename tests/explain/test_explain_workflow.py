@@ -282,3 +282,32 @@ def test_a_file_of_workflow_templates_explains_the_first(argo_installed, tmp_pat
     assert cli(["explain", "dev", write(tmp_path, [wf, library])]) == 0
     out = capsys.readouterr().out
     assert out.startswith("WorkflowTemplate team-d/train-pipeline: 4 pod step(s)") and "(template trainers.train)" in out
+
+
+def test_workflow_templates_passed_with_the_file_are_followed(argo_installed, tmp_path, capsys):
+    """explain --templates FILE: the WorkflowTemplates a workflow references, from a file of their own."""
+    wf, library = _train_in_a_library({})
+    flow, lib = write(tmp_path, wf), write(tmp_path, library, "lib.yaml")
+    assert cli(["explain", "dev", flow]) == 2
+    assert "WorkflowTemplate 'trainers' is not in the file" in capsys.readouterr().err
+    assert cli(["explain", "dev", flow, "--templates", lib]) == 0
+    assert "(template trainers.train): 3 pod(s)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--templates", "{wf}"], "holds no WorkflowTemplate"),  # a Workflow is not a library
+    (["--templates", "{job}"], "holds no WorkflowTemplate"),
+])
+def test_templates_files_that_hold_no_workflow_template_are_refused(tmp_path, capsys, args, says):
+    wf, _ = _train_in_a_library({})
+    job = next(o for o in render(DEV, "team-a", "low") if o["kind"] == "Job")
+    files = {"wf": write(tmp_path, wf), "job": write(tmp_path, job, "job.yaml")}
+    assert cli(["explain", "dev", files["wf"], *(a.format(**files) for a in args)]) == 2
+    assert says in capsys.readouterr().err
+
+
+def test_templates_with_a_job_file_are_refused(tmp_path, capsys):
+    _, library = _train_in_a_library({})
+    job = next(o for o in render(DEV, "team-a", "low") if o["kind"] == "Job")
+    assert cli(["explain", "dev", write(tmp_path, job), "--templates", write(tmp_path, library, "lib.yaml")]) == 2
+    assert "FILE holds no Argo Workflow or WorkflowTemplate; fix: drop --templates" in capsys.readouterr().err
