@@ -41,7 +41,8 @@ from .gcsfuse import with_gcsfuse_sidecar
 from .jobs import namespace_labels
 from .queue import simulate
 from .simulate import ADMITTED, REJECTED, Verdict, _policy_split
-from .workflow_check import MAX_CALLS, MAX_DEPTH, MAX_PODS, dag_order, fan_out, name_of, parallelism, templates_by_name
+from .workflow_check import (MAX_CALLS, MAX_DEPTH, MAX_PODS, dag_order, fan_out, parallelism,
+                             templates_by_name, unique_names)
 from .workload import WORKFLOW_KINDS, PodSet, Workload, WorkloadError, _check_pod_spec, _copy, _want
 ARGO_GROUP = "argoproj.io"
 _POD_TYPES = ("container", "script", "containerSet", "resource", "data")
@@ -157,16 +158,12 @@ class _Walk:
         if "steps" in tmpl:
             current = stage
             for g, group in enumerate(tmpl["steps"] or []):
-                names: dict[str, int] = {}
+                steps = _want(group, list, f"{where}.steps[{g}]", "a list of steps") or []
+                names = unique_names(steps, lambda k: f"{where}.steps[{g}][{k}]", "step",
+                                     "a step mapping (name, template)", " in this step group")
                 ends = []
-                for k, s in enumerate(_want(group, list, f"{where}.steps[{g}]", "a list of steps") or []):
-                    spath = f"{where}.steps[{g}][{k}]"
-                    _want(s, dict, spath, "a step mapping (name, template)")
-                    sname = name_of(s.get("name"), spath, "step")
-                    if sname in names:
-                        raise WorkloadError(f"{spath}.name {sname!r} is not unique in this step group (Argo refuses the "
-                                            "workflow); fix: rename one")
-                    names[sname] = k
+                for sname, k in names.items():
+                    s, spath = steps[k], f"{where}.steps[{g}][{k}]"
                     n, why = fan_out(s, spath)
                     ends.append(self.call(s, f"{task}/{sname}", current, _times(count, n), _within(why, count), limit,
                                           spath, inner, base))

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Optional
+from typing import Callable, Optional
 
 from components.model.quantity import parse_quantity
 
@@ -51,16 +51,28 @@ def name_of(value, path: str, what: str) -> str:
     return value
 
 
+def unique_names(items: list, path_of: Callable[[int], str], what: str, shape: str, scope: str) -> dict[str, int]:
+    """name -> index of each item: a mapping (`shape`) with a valid name no other item has (`scope`, said after
+    "not unique", narrows where; Argo v4.0.6 validate.go refuses duplicated template, dag task and step names)."""
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        path = path_of(i)
+        _want(item, dict, path, shape)
+        name = name_of(item.get("name"), path, what)
+        if name in seen:
+            raise WorkloadError(f"{path}.name {name!r} is not unique{scope} ({path_of(seen[name])} has it; Argo "
+                                "refuses the workflow); fix: rename one of them")
+        seen[name] = i
+    return seen
+
+
 def templates_by_name(templates: list) -> dict[str, tuple[int, dict]]:
     """spec.templates by name, each a mapping with a unique valid name and fields of the right kind."""
     found: dict[str, tuple[int, dict]] = {}
-    for i, t in enumerate(templates):
-        where = f"spec.templates[{i}]"
-        _want(t, dict, where, "a template mapping (name, container | dag | steps ...)")
-        name = name_of(t.get("name"), where, "template")
-        if name in found:
-            raise WorkloadError(f"{where}.name {name!r} is not unique (spec.templates[{found[name][0]}] has it; Argo "
-                                "refuses the workflow); fix: rename one of them")
+    names = unique_names(templates, lambda i: f"spec.templates[{i}]", "template",
+                         "a template mapping (name, container | dag | steps ...)", "")
+    for name, i in names.items():
+        t, where = templates[i], f"spec.templates[{i}]"
         for key, kind, what in (("dag", dict, "a mapping (tasks)"), ("steps", list, "a list of step groups"),
                                 ("container", dict, "a container mapping"), ("script", dict, "a container mapping"),
                                 ("containerSet", dict, "a mapping (containers)"), ("metadata", dict, "a mapping (labels, annotations)"),
@@ -199,16 +211,9 @@ def _parse_depends(expr: str, path: str) -> list[str]:
 def dag_order(tasks: list, where: str) -> list[tuple[int, dict, list[str]]]:
     """The dag's tasks in an order where each comes after what it depends on (linear time); a missing or
     duplicated name, an unknown dependency and a cycle are refused with their path."""
-    index: dict[str, int] = {}
+    index = unique_names(tasks, lambda i: f"{where}.dag.tasks[{i}]", "dag task", "a task mapping (name, template)",
+                         " in this dag")
     deps: dict[str, list[str]] = {}
-    for i, t in enumerate(tasks):
-        path = f"{where}.dag.tasks[{i}]"
-        _want(t, dict, path, "a task mapping (name, template)")
-        name = name_of(t.get("name"), path, "dag task")
-        if name in index:
-            raise WorkloadError(f"{path}.name {name!r} is not unique in this dag ({where}.dag.tasks[{index[name]}] has "
-                                "it; Argo refuses the workflow); fix: rename one")
-        index[name] = i
     for name, i in index.items():
         deps[name] = depends_on(tasks[i], f"{where}.dag.tasks[{i}]")
         for d in deps[name]:
