@@ -72,7 +72,8 @@ def explain(stack: str, file: Optional[Path], team: Optional[str], kind: Optiona
     else:
         raise BadInput("give FILE (your Job/JobSet YAML) or --team and --kind")
     library = _templates(template_files, objs)
-    cluster = from_capture(capture_of(loaded))
+    capture = capture_of(loaded)
+    cluster = from_capture(capture)
     try:
         if what_if:
             cluster = with_objects(cluster, load_all(read_text(what_if), str(what_if)), str(what_if))
@@ -86,7 +87,7 @@ def explain(stack: str, file: Optional[Path], team: Optional[str], kind: Optiona
         check_capacity(holding, cluster)
         if any(o.get("kind") in WORKFLOW_KINDS for o in objs):
             return _workflow(cluster, objs, holding, namespace, now, str(file) if file else f"{team}/{kind}",
-                             _argo_executor(capture_of(loaded)), library)
+                             _argo_executor(capture), library)
         result = simulate(cluster, _workloads(objs, str(file) if file else f"{team}/{kind}"), holding, namespace, now)
     except (ValueError, WorkloadError, QuantityError, ConfigError) as err:
         raise BadInput(str(err)) from None

@@ -222,6 +222,21 @@ def test_the_docs_pipeline_commands_run_verbatim(argo_installed, tmp_path, monke
     assert "[stage 4] step main/publish" in out
 
 
+def test_explaining_a_workflow_runs_the_program_once(argo_installed, tmp_path, capsys, monkeypatch):
+    """The stack is planned once per explain: its warnings (dev warns about its authorized networks) are said
+    once, as for a Job (it was planned a second time to read the Argo executor's settings)."""
+    from components.cli import stack as cli_stack
+    runs = []
+    real = cli_stack.run_stack
+    monkeypatch.setattr(cli_stack, "run_stack", lambda loaded: runs.append(loaded) or real(loaded))
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(rendered()))
+    assert cli(["explain", "dev", str(path)]) == 0
+    assert len(runs) == 1
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
+    assert warnings and len(warnings) == len(set(warnings))
+
+
 def _train_in_a_library(pod_labels: dict) -> tuple[dict, dict]:
     """The rendered workflow with its train template moved into WorkflowTemplate `trainers` (whose
     podMetadata carries `pod_labels`), the train task calling it through templateRef."""
