@@ -240,7 +240,12 @@ def render(platform: Platform, team_name: str, kind: str, name: Optional[str] = 
         raise WorkloadRequestError(f"no team {team_name!r}; teams: {', '.join(t.name for t in platform.teams)}")
     kinds = kinds_for(platform, team)
     if kind not in kinds:
-        raise WorkloadRequestError(f"team {team.name} cannot run a {kind!r} workload; it can run: {', '.join(kinds)}")
+        i = platform.teams.index(team)
+        grant = {PIPELINE: f"; fix: set teams[{i}].pipelines: true in the stack (Argo Workflows in its namespace)"
+                 if not team.pipelines else f"; fix: give teams[{i}] queues.{queue_of(PIPELINE)} quota (its steps run there)",
+                 SERVING: f"; fix: give teams[{i}] a serving: section and queues.serving quota"}.get(kind, "")
+        raise WorkloadRequestError(f"team {team.name} cannot run a {kind!r} workload; it can run: {', '.join(kinds)}"
+                                   + grant)
     if kind == SERVING:
         return render_server(platform, team)
     name = name or f"train-{kind}"

@@ -63,6 +63,11 @@ def test_every_team_gets_its_kinds():
         render(DEV, "team-c", "dws")
     with pytest.raises(WorkloadRequestError, match="no team 'team-z'"):
         render(DEV, "team-z", "high")
+    # An opt-in kind names the key that grants it.
+    with pytest.raises(WorkloadRequestError, match=r"fix: set teams\[0\]\.pipelines: true"):
+        render(DEV, "team-a", "pipeline")
+    with pytest.raises(WorkloadRequestError, match=r"fix: give teams\[0\] a serving: section"):
+        render(DEV, "team-a", "serving")
 
 
 @pytest.mark.parametrize("team, kind", CASES)
