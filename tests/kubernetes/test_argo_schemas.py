@@ -1,7 +1,7 @@
 """Argo Workflows objects are validated offline against the vendored CRD schemas.
 
 Source of every schema here: argoproj/argo-workflows@v4.0.6 (277e9cef)
-manifests/base/crds/full/argoproj.io_{workflows,workflowtemplates}.yaml, the appVersion of the
+manifests/base/crds/full/argoproj.io_{workflows,workflowtemplates,cronworkflows}.yaml, the appVersion of the
 argo-workflows chart 1.0.18 (argoproj/argo-helm@argo-workflows-1.0.18 charts/argo-workflows/Chart.yaml),
 whose files/crds/full/ copies are the same apart from a `helm.sh/resource-policy: keep` annotation."""
 
@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from components.kubernetes.manifest_validation import is_validated, problems
 
@@ -69,10 +70,33 @@ def test_a_workflow_is_namespaced() -> None:
     assert problems(wf) == ["Workflow/train: metadata.namespace: Required value: Workflow is namespaced"]
 
 
-@pytest.mark.parametrize("kind", ["Workflow", "WorkflowTemplate"])
+@pytest.mark.parametrize("kind", ["Workflow", "WorkflowTemplate", "CronWorkflow"])
 def test_the_index_names_the_pinned_argo_source(kind: str) -> None:
     entries = [e for e in json.loads((SCHEMAS / "index.json").read_text())["schemas"] if e["kind"] == kind]
     assert [(e["apiVersion"], e["scope"], e["storage"], e["source"]["tag"], e["source"]["commit"])
             for e in entries] == [
         ("argoproj.io/v1alpha1", "Namespaced", True, "v4.0.6", "277e9cef0ad16d7eaaab253573d0695951a65dbd")]
     assert (SCHEMAS / entries[0]["file"]).is_file()
+
+
+def test_a_cron_workflow_validates_and_a_misspelt_field_of_its_workflow_spec_is_refused() -> None:
+    # docs/cron-workflows.md at v4.0.6: "`CronWorkflow.spec.workflowSpec` is the same type as `Workflow.spec`".
+    cron = {"apiVersion": "argoproj.io/v1alpha1", "kind": "CronWorkflow", "metadata": WORKFLOW["metadata"],
+            "spec": {"schedules": ["0 2 * * *"], "concurrencyPolicy": "Forbid",
+                     "workflowSpec": copy.deepcopy(WORKFLOW["spec"])}}
+    assert is_validated(cron) and problems(cron) == []
+    cron["spec"]["workflowSpec"]["entrypont"] = cron["spec"]["workflowSpec"].pop("entrypoint")
+    assert problems(cron) == ["CronWorkflow/train: spec.workflowSpec.entrypont: unknown field: not in the schema, "
+                              "the API server would drop it"]
+
+
+@pytest.mark.parametrize("kind", ["Workflow", "WorkflowTemplate", "CronWorkflow"])
+def test_each_vendored_schema_is_the_openapi_schema_of_the_crd_the_stack_applies(kind: str) -> None:
+    """platform/schemas/README.md: the served version's openAPIV3Schema, unchanged, of the CRD file the stack
+    applies from platform/crds/argo (the same tag), so the offline check and the cluster cannot drift apart."""
+    entry = next(e for e in json.loads((SCHEMAS / "index.json").read_text())["schemas"] if e["kind"] == kind)
+    crd_file = SCHEMAS.parent / "crds" / "argo" / Path(entry["source"]["path"]).name
+    crd = yaml.load(crd_file.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    [version] = [v for v in crd["spec"]["versions"] if v["served"]]
+    assert (crd["spec"]["names"]["kind"], version["name"], crd["spec"]["scope"]) == (kind, "v1alpha1", "Namespaced")
+    assert json.loads((SCHEMAS / entry["file"]).read_text()) == version["schema"]["openAPIV3Schema"]
