@@ -143,7 +143,10 @@ def queue_priority_policy(resource: str) -> dict:
 # site/content/en/docs/tasks/run/external_workloads/argo_workflow.md). Argo v4.0.6
 # workflow/controller/workflowpod.go copies those labels onto the pod (`addMetadata`, the template's last)
 # and takes the pod priority from `templates[].priorityClassName`, else `spec.podPriorityClassName`.
-WORKFLOW_RESOURCES = ("workflows", "workflowtemplates")
+# Where each kind keeps the workflow spec its pods are made from. Argo v4.0.6 workflow/common/convert.go
+# toWorkflow (called by workflow/cron/operator.go run through ConvertCronWorkflowToWorkflowWithProperties):
+# a CronWorkflow's `spec.workflowSpec` becomes, unchanged, the `spec` of each Workflow it creates.
+WORKFLOW_RESOURCES = {"workflows": "spec", "workflowtemplates": "spec", "cronworkflows": "spec.workflowSpec"}
 # Argo v4.0.6 workflow/controller/operator.go `executeTemplate`: container, containerSet, script, resource and
 # data templates each create a pod (`createWorkflowPod`); dag and steps run in the controller, suspend waits.
 # http and plugin templates run in the workflow's agent pod (agent.go `createAgentPod`), whose labels are
@@ -153,16 +156,18 @@ _MAKES_A_POD = f"!has(t.dag) && !has(t.steps) && !has(t.suspend) && !({_AGENT})"
 
 
 def workflow_queue_policy(resource: str) -> dict:
+    root = WORKFLOW_RESOURCES[resource]
+    spec, old = f"object.{root}", f"oldObject.{root}"
     expected = _class_priorities()
     label = _cel_string(QUEUE_LABEL)
     default = _cel_string(DEFAULT_PRIORITY_CLASS)
-    pod_labels = "has(object.spec.podMetadata) && has(object.spec.podMetadata.labels) && "
-    workflow_queue = (f"{pod_labels}{label} in object.spec.podMetadata.labels ? "
-                      f"object.spec.podMetadata.labels[{label}] : ''")
+    pod_labels = f"has({spec}.podMetadata) && has({spec}.podMetadata.labels) && "
+    workflow_queue = (f"{pod_labels}{label} in {spec}.podMetadata.labels ? "
+                      f"{spec}.podMetadata.labels[{label}] : ''")
     queue = (f"has(t.metadata) && has(t.metadata.labels) && {label} in t.metadata.labels ? "
              f"t.metadata.labels[{label}] : ({workflow_queue})")
-    priority = (f"has(t.priorityClassName) ? t.priorityClassName : (has(object.spec.podPriorityClassName) ? "
-                f"object.spec.podPriorityClassName : {default})")
+    priority = (f"has(t.priorityClassName) ? t.priorityClassName : (has({spec}.podPriorityClassName) ? "
+                f"{spec}.podPriorityClassName : {default})")
     pairs = ", ".join(f"{c}: {priority_class_for(c)}" for c in QUEUE_CLASSES)
     return _policy(resource, "argoproj.io", "v1alpha1", {
         "matchConditions": [
@@ -171,22 +176,22 @@ def workflow_queue_policy(resource: str) -> dict:
             {
                 "name": "creates-or-changes-the-pods",
                 "expression": "request.operation != 'UPDATE' || "
-                              "(has(object.spec.templates) ? object.spec.templates : []) != "
-                              "(has(oldObject.spec.templates) ? oldObject.spec.templates : []) || "
-                              "(has(object.spec.podMetadata) ? object.spec.podMetadata : {}) != "
-                              "(has(oldObject.spec.podMetadata) ? oldObject.spec.podMetadata : {}) || "
-                              "(has(object.spec.podPriorityClassName) ? object.spec.podPriorityClassName : '') != "
-                              "(has(oldObject.spec.podPriorityClassName) ? oldObject.spec.podPriorityClassName : '') || "
-                              "(has(object.spec.serviceAccountName) ? object.spec.serviceAccountName : '') != "
-                              "(has(oldObject.spec.serviceAccountName) ? oldObject.spec.serviceAccountName : '') || "
-                              "(has(object.spec.executor) ? object.spec.executor : {}) != "
-                              "(has(oldObject.spec.executor) ? oldObject.spec.executor : {})",
+                              f"(has({spec}.templates) ? {spec}.templates : []) != "
+                              f"(has({old}.templates) ? {old}.templates : []) || "
+                              f"(has({spec}.podMetadata) ? {spec}.podMetadata : {{}}) != "
+                              f"(has({old}.podMetadata) ? {old}.podMetadata : {{}}) || "
+                              f"(has({spec}.podPriorityClassName) ? {spec}.podPriorityClassName : '') != "
+                              f"(has({old}.podPriorityClassName) ? {old}.podPriorityClassName : '') || "
+                              f"(has({spec}.serviceAccountName) ? {spec}.serviceAccountName : '') != "
+                              f"(has({old}.serviceAccountName) ? {old}.serviceAccountName : '') || "
+                              f"(has({spec}.executor) ? {spec}.executor : {{}}) != "
+                              f"(has({old}.executor) ? {old}.executor : {{}})",
             },
         ],
         "variables": [
             {"name": "expected", "expression": expected},
-            {"name": "steps", "expression": f"has(object.spec.templates) ? "
-                                            f"object.spec.templates.filter(t, {_MAKES_A_POD}) : []"},
+            {"name": "steps", "expression": f"has({spec}.templates) ? "
+                                            f"{spec}.templates.filter(t, {_MAKES_A_POD}) : []"},
             {"name": "wrong", "expression": f"variables.steps.filter(t, !(({queue}) in variables.expected) || "
                                             f"({priority}) != variables.expected[{queue}]).map(t, t.name)"},
             # Argo v4.0.6 workflow/controller/workflowpod.go setupServiceAccount: a step pod runs as its
@@ -195,17 +200,17 @@ def workflow_queue_policy(resource: str) -> dict:
             {"name": "account", "expression": f"request.namespace + {_cel_string(KSA_SUFFIX)}"},
             {"name": "strangers", "expression": (
                 "variables.steps.filter(t, (has(t.serviceAccountName) ? t.serviceAccountName : "
-                "(has(object.spec.serviceAccountName) ? object.spec.serviceAccountName : "
-                "(has(object.spec.workflowTemplateRef) ? variables.account : ''))) != variables.account || "
+                f"(has({spec}.serviceAccountName) ? {spec}.serviceAccountName : "
+                f"(has({spec}.workflowTemplateRef) ? variables.account : ''))) != variables.account || "
                 "(has(t.executor) && has(t.executor.serviceAccountName) && "
                 "t.executor.serviceAccountName != variables.account)).map(t, t.name)")},
         ],
         "validations": [
             {
-                "expression": f"!has(object.spec.templates) || !object.spec.templates.exists(t, {_AGENT})",
+                "expression": f"!has({spec}.templates) || !{spec}.templates.exists(t, {_AGENT})",
                 "reason": "Invalid",
                 "messageExpression": (
-                    f"'template ' + object.spec.templates.filter(t, {_AGENT})[0].name + ' is an http or plugin "
+                    f"'template ' + {spec}.templates.filter(t, {_AGENT})[0].name + ' is an http or plugin "
                     "template: Argo runs those in its agent pod, which carries no queue label, so Kueue would "
                     "hold it forever: make the call from a container step instead'"
                 ),
@@ -216,23 +221,23 @@ def workflow_queue_policy(resource: str) -> dict:
                 "messageExpression": (
                     "'step template ' + variables.wrong[0] + ' runs a pod that no queue admits at its priority "
                     f"(Kueue admits each workflow pod through a team queue): set {QUEUE_LABEL} in "
-                    "spec.podMetadata.labels or the template\\'s metadata.labels, and the matching "
-                    f"priorityClassName or spec.podPriorityClassName (queue: priority = {pairs})'"
+                    f"{root}.podMetadata.labels or the template\\'s metadata.labels, and the matching "
+                    f"priorityClassName or {root}.podPriorityClassName (queue: priority = {pairs})'"
                 ),
             },
             # Only the team's own account has Workload Identity to its bucket and the executor's right to
             # write its results (the team Role); any other fails every step at run time instead of here.
             {
-                "expression": "(!has(object.spec.serviceAccountName) || object.spec.serviceAccountName == "
-                              "variables.account) && (!has(object.spec.executor) || "
-                              "!has(object.spec.executor.serviceAccountName) || "
-                              "object.spec.executor.serviceAccountName == variables.account) && "
+                "expression": f"(!has({spec}.serviceAccountName) || {spec}.serviceAccountName == "
+                              f"variables.account) && (!has({spec}.executor) || "
+                              f"!has({spec}.executor.serviceAccountName) || "
+                              f"{spec}.executor.serviceAccountName == variables.account) && "
                               "variables.strangers.size() == 0",
                 "reason": "Forbidden",
                 "messageExpression": (
                     "'step pods run as the team\\'s own service account ' + variables.account + ' (Workload "
                     "Identity to the team bucket; the only account allowed to write Argo\\'s step results): set "
-                    "spec.serviceAccountName: ' + variables.account + ' and remove any other serviceAccountName or "
+                    f"{root}.serviceAccountName: ' + variables.account + ' and remove any other serviceAccountName or "
                     "executor.serviceAccountName' + (variables.strangers.size() > 0 ? ' (template ' + "
                     "variables.strangers[0] + ')' : '')"
                 ),
@@ -241,18 +246,18 @@ def workflow_queue_policy(resource: str) -> dict:
             # WorkflowTemplate's, so a queue or priority set here would apply to templates the WorkflowTemplate
             # policy checked against another one.
             {
-                "expression": f"!has(object.spec.workflowTemplateRef) || (!has(object.spec.podPriorityClassName) "
-                              f"&& !({pod_labels}{label} in object.spec.podMetadata.labels))",
+                "expression": f"!has({spec}.workflowTemplateRef) || (!has({spec}.podPriorityClassName) "
+                              f"&& !({pod_labels}{label} in {spec}.podMetadata.labels))",
                 "reason": "Invalid",
                 "messageExpression": (
-                    f"'a workflow that runs spec.workflowTemplateRef takes its queue and priority from that "
-                    f"WorkflowTemplate: remove spec.podPriorityClassName and the {QUEUE_LABEL} label of "
-                    f"spec.podMetadata, or set them in the WorkflowTemplate'"
+                    f"'a workflow that runs {root}.workflowTemplateRef takes its queue and priority from that "
+                    f"WorkflowTemplate: remove {root}.podPriorityClassName and the {QUEUE_LABEL} label of "
+                    f"{root}.podMetadata, or set them in the WorkflowTemplate'"
                 ),
             },
             {
-                "expression": "!has(object.spec.podSpecPatch) && (!has(object.spec.templates) || "
-                              "object.spec.templates.all(t, !has(t.podSpecPatch)))",
+                "expression": f"!has({spec}.podSpecPatch) && (!has({spec}.templates) || "
+                              f"{spec}.templates.all(t, !has(t.podSpecPatch)))",
                 "reason": "Invalid",
                 "messageExpression": ("'podSpecPatch may rewrite a step pod\\'s priority or labels after "
                                       "this check: set the fields it patches in the templates instead'"),

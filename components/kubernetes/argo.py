@@ -71,9 +71,10 @@ EXECUTOR_SECURITY = {**_RESTRICTED_CONTAINER, "runAsNonRoot": True, "seccompProf
 CONTROLLER_SECURITY = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
 # Argo v4.0.6 docs/workflow-rbac.md, "The minimum for the executor to function" (>= v3.4).
 EXECUTOR_RULES = [{"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]}]
-# What a team member does with pipelines in the team namespace; never cronworkflows or
-# clusterworkflowtemplates, which the queue/priority admission policies do not check.
-MEMBER_RULES = [{"apiGroups": ["argoproj.io"], "resources": ["workflows", "workflowtemplates"],
+# What a team member does with pipelines in the team namespace: the kinds the queue/priority admission
+# policies check (admission.WORKFLOW_RESOURCES; a CronWorkflow's spec.workflowSpec as a Workflow's spec);
+# never clusterworkflowtemplates, which no policy checks.
+MEMBER_RULES = [{"apiGroups": ["argoproj.io"], "resources": ["workflows", "workflowtemplates", "cronworkflows"],
                  "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]}]
 # The Argo Server's own account (templates/_helpers.tpl argo-workflows.serverServiceAccountName: the server's
 # fullname when server.serviceAccount.create, the default) and the controller ConfigMap it reads

@@ -51,7 +51,7 @@ PLACEMENT = {"cloud.google.com/gke-placement-group": "team-a-train"}
 
 def test_policies_are_valid_objects_scoped_to_team_namespaces(objs):
     policies, bindings = objs
-    assert len(policies) == 6 and len(bindings) == 6
+    assert len(policies) == 7 and len(bindings) == 7
     for obj in policies + bindings:
         assert is_validated(obj) and problems(obj) == []  # kubernetes-validate, strict, Kubernetes 1.35
     for binding in bindings:
@@ -138,7 +138,7 @@ def workflow(queue: Optional[str], priority: Optional[str], step: Optional[dict]
             "metadata": {"name": "pipeline", "namespace": "team-a"}, "spec": spec}
 
 
-@pytest.mark.parametrize("obj", [
+ADMITTED = [
     workflow("high", "high"), workflow("low", None),
     # operator.go executeResource / executeData create a pod each (createWorkflowPod): queued like a container.
     workflow("high", "high", {"container": None, "resource": {"action": "get", "manifest": "{}"}}),
@@ -146,12 +146,15 @@ def workflow(queue: Optional[str], priority: Optional[str], step: Optional[dict]
     {**workflow(None, None), "spec": {"workflowTemplateRef": {"name": "pipeline"}, "arguments": {}}},
     workflow(None, None, {"metadata": {"labels": {"kueue.x-k8s.io/queue-name": "high"}}, "priorityClassName": "high"}),
     workflow("low", None, {"metadata": {"labels": {"kueue.x-k8s.io/queue-name": "high"}}, "priorityClassName": "high"}),
-])
+]
+
+
+@pytest.mark.parametrize("obj", ADMITTED)
 def test_workflows_whose_step_pods_name_a_queue_at_its_priority_are_admitted(objs, obj):
     assert admission_review(*objs, obj, TEAM_NS) is None
 
 
-@pytest.mark.parametrize("obj, says", [
+REFUSED = [
     (workflow(None, None), "step template train runs a pod that no queue admits"),
     (workflow("someone-elses-queue", None), "step template train runs a pod"),
     (workflow("high", None), "(queue: priority = high: high, low: low"),
@@ -170,7 +173,10 @@ def test_workflows_whose_step_pods_name_a_queue_at_its_priority_are_admitted(obj
     # completed, component), so no queue label reaches it.
     (workflow("high", "high", {"container": None, "http": {"url": "https://example.com"}}),
      "template train is an http or plugin template"),
-])
+]
+
+
+@pytest.mark.parametrize("obj, says", REFUSED)
 def test_workflows_with_a_step_that_would_bypass_the_queue_are_refused_at_submission(objs, obj, says):
     message = admission_review(*objs, obj, TEAM_NS)
     assert message is not None and says in message, message
@@ -180,17 +186,20 @@ def test_workflows_with_a_step_that_would_bypass_the_queue_are_refused_at_submis
 # serviceAccountName, else the workflow spec's (joined with its WorkflowTemplate's, util/merge.go
 # JoinWorkflowSpec), else the namespace's `default`; `executor.serviceAccountName` mounts that account's
 # token into the executor. Only the team's KSA has Workload Identity and the executor's Role.
-@pytest.mark.parametrize("obj", [
+OWN_ACCOUNT = [
     workflow("high", "high", {"serviceAccountName": "team-a-ksa"}, account=None),
     {**workflow(None, None), "spec": {"workflowTemplateRef": {"name": "pipeline"}}},
     {**workflow(None, None), "spec": {"workflowTemplateRef": {"name": "pipeline"}, "serviceAccountName": "team-a-ksa"}},
     workflow("low", "low", {"executor": {"serviceAccountName": "team-a-ksa"}}),
-])
+]
+
+
+@pytest.mark.parametrize("obj", OWN_ACCOUNT)
 def test_workflows_whose_step_pods_run_as_the_teams_own_account_are_admitted(objs, obj):
     assert admission_review(*objs, obj, TEAM_NS) is None
 
 
-@pytest.mark.parametrize("obj, says", [
+ANOTHER_ACCOUNT = [
     (workflow("high", "high", account=None), "set spec.serviceAccountName: team-a-ksa"),
     (workflow("high", "high", account="default"), "own service account team-a-ksa"),
     (workflow("high", "high", account="team-b-ksa"), "own service account team-a-ksa"),
@@ -201,7 +210,10 @@ def test_workflows_whose_step_pods_run_as_the_teams_own_account_are_admitted(obj
     (workflow("low", "low", kind="WorkflowTemplate", account=None), "set spec.serviceAccountName: team-a-ksa"),
     ({**workflow(None, None), "spec": {"workflowTemplateRef": {"name": "pipeline"}, "serviceAccountName": "default"}},
      "own service account team-a-ksa"),
-])
+]
+
+
+@pytest.mark.parametrize("obj, says", ANOTHER_ACCOUNT)
 def test_workflows_whose_step_pods_would_run_as_another_account_are_refused(objs, obj, says):
     message = admission_review(*objs, obj, TEAM_NS)
     assert message is not None and says in message, message
@@ -216,3 +228,61 @@ def test_a_workflow_update_is_checked_only_when_it_changes_what_its_pods_are_mad
     changed = workflow(None, None, {"activeDeadlineSeconds": 60})
     assert admission_review(*objs, changed, TEAM_NS, "UPDATE", old=legacy) is not None
     assert admission_review(*objs, workflow(None, None), {"kubernetes.io/metadata.name": "argo"}) is None
+
+
+# --- CronWorkflows: Argo v4.0.6 workflow/common/convert.go toWorkflow (workflow/cron/operator.go run) makes
+# each scheduled Workflow's `spec` the CronWorkflow's `spec.workflowSpec`, so that is checked exactly as a
+# Workflow's `spec` is, and refused when submitted, not at 02:00 when the created Workflow would be.
+def cron(wf: dict) -> dict:
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "CronWorkflow", "metadata": wf["metadata"],
+            "spec": {"schedules": ["0 2 * * *"], "concurrencyPolicy": "Forbid", "workflowSpec": wf["spec"]}}
+
+
+@pytest.mark.parametrize("wf", [w for w in ADMITTED + OWN_ACCOUNT if w["kind"] == "Workflow"])
+def test_a_cron_workflow_whose_workflow_would_be_admitted_is_admitted(objs, wf):
+    assert is_validated(cron(wf)) and problems(cron(wf)) == []
+    assert admission_review(*objs, cron(wf), TEAM_NS) is None
+
+
+@pytest.mark.parametrize("wf, says", [(w, says) for w, says in REFUSED + ANOTHER_ACCOUNT if w["kind"] == "Workflow"])
+def test_a_cron_workflow_whose_workflow_would_be_refused_is_refused_naming_the_workflow_spec(objs, wf, says):
+    message = admission_review(*objs, cron(wf), TEAM_NS)
+    assert message is not None and says.replace("spec.", "spec.workflowSpec.") in message, message
+
+
+def test_a_cron_workflow_update_is_checked_only_when_it_changes_what_its_pods_are_made_from(objs):
+    """The cron controller writes status and the schedule annotation into the object: those updates of a
+    CronWorkflow that predates the policy are admitted (it can still be suspended or deleted)."""
+    legacy = cron(workflow(None, None))
+    suspended = {**legacy, "spec": {**legacy["spec"], "suspend": True}, "status": {"active": []}}
+    assert admission_review(*objs, suspended, TEAM_NS, "UPDATE", old=legacy) is None
+    changed = cron(workflow(None, None, {"activeDeadlineSeconds": 60}))
+    assert "spec.workflowSpec.podMetadata.labels" in admission_review(*objs, changed, TEAM_NS, "UPDATE", old=legacy)
+
+
+def test_the_documented_nightly_cron_workflow_around_the_rendered_pipeline_is_admitted(objs):
+    """docs/teams.md "Nightly": the CronWorkflow shown there, with the spec of the Workflow that `workloads
+    --kind pipeline` renders under workflowSpec, validates, is admitted, and never overlaps two nights
+    (Argo v4.0.6 docs/cron-workflows.md, concurrencyPolicy "`Forbid`: do not allow any new while there are old")."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from components.model import parse_platform
+    from components.workloads import render
+    from conftest import load_dev_platform_raw
+
+    teams_md = (Path(__file__).resolve().parents[2] / "docs" / "teams.md").read_text()
+    block = re.search(r"\n( *)```yaml\n((?:\1.*\n)*?)\1```", teams_md[teams_md.index("**Nightly**"):]).group(2)
+    nightly = yaml.safe_load(block)
+    assert nightly["kind"] == "CronWorkflow" and nightly["spec"]["concurrencyPolicy"] == "Forbid"
+    assert nightly["spec"]["workflowSpec"] is None  # the user pastes the Workflow's spec there
+    platform = parse_platform(load_dev_platform_raw())
+    (wf,) = [o for o in render(platform, "team-d", "pipeline") if o["kind"] == "Workflow"]
+    nightly["spec"]["workflowSpec"] = wf["spec"]
+    assert problems(nightly) == []
+    team_d = {**TEAM_NS, "kubernetes.io/metadata.name": "team-d"}
+    assert admission_review(*objs, nightly, team_d) is None
+    wf["spec"]["templates"][-1]["priorityClassName"] = "high"  # one step at another class's priority
+    assert "spec.workflowSpec.podMetadata.labels" in admission_review(*objs, nightly, team_d)

@@ -30,7 +30,7 @@ import yaml
 
 from components.capture import REPO, Capture
 from components.explain.pod_security import violations
-from components.kubernetes import argo
+from components.kubernetes import admission, argo
 from components.kubernetes.manifest_validation import problems
 from components.model import parse_platform
 from components.model.images import admitted, admitted_patterns, catalog
@@ -72,9 +72,10 @@ def test_dev_installs_the_pinned_chart_after_its_crds_and_namespace(dev_capture)
     assert any(d.endswith("pipelines-namespace") for d in chart.dependencies)
     assert any(d.endswith("priorities-platform-services") for d in chart.dependencies)
     # The workflow admission policies wait for the CRDs, so the API server can type-check them.
-    vap = next(r for r in dev_capture.of_type("kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy")
-               if r.inputs["metadata"]["name"] == "queue-priority-workflows")
-    assert set(files) <= set(vap.dependencies)
+    vaps = {r.inputs["metadata"]["name"]: r
+            for r in dev_capture.of_type("kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy")}
+    for resource in admission.WORKFLOW_RESOURCES:
+        assert set(files) <= set(vaps[admission.policy_name(resource)].dependencies)
 
 
 def test_nothing_of_argo_exists_in_a_stack_without_pipelines(stack_capture):
@@ -251,7 +252,10 @@ def test_a_team_with_pipelines_gets_workflows_and_the_executor_role_in_its_own_n
     argo_rules = [r for r in roles[("team-d", "batch-user")]["rules"] if "argoproj.io" in r["apiGroups"]]
     assert argo_rules == argo.MEMBER_RULES
     granted = {res for r in argo_rules for res in r["resources"]}
-    assert granted == {"workflows", "workflowtemplates"}  # never cronworkflows or clusterworkflowtemplates
+    # Exactly the kinds a queue/priority admission policy checks; never clusterworkflowtemplates.
+    assert granted == {"workflows", "workflowtemplates", "cronworkflows"} == set(admission.WORKFLOW_RESOURCES)
+    assert {res: sorted(r["verbs"]) for r in argo_rules for res in r["resources"]}["cronworkflows"] == sorted(
+        ["get", "list", "watch", "create", "update", "patch", "delete"])
     assert roles[("team-d", argo.EXECUTOR_ROLE)]["rules"] == [
         {"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]}]
     (binding,) = [o for o in _objects(dev_capture, T_BINDING) if o["metadata"]["name"] == argo.EXECUTOR_ROLE]

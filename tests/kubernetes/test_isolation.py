@@ -285,8 +285,9 @@ def test_team_role_cannot_escape_its_namespace_or_queue(dev_capture):
     """Reviewed rule by rule (CIS GKE Benchmark v1.6.0 4.1.x): no wildcards (4.1.3), no Secrets (4.1.2), no
     bind/escalate/impersonate (4.1.7), no direct pod creation (pods come from Jobs, which Kueue manages),
     no exec/attach/port-forward, nothing that edits the namespace, its quota, its policies or its queues.
-    A pipelines team (dev's team-d) may also submit Argo workflows and templates, never CronWorkflows or
-    ClusterWorkflowTemplates; its executor Role is tested in test_argo_install.py."""
+    A pipelines team (dev's team-d) may also submit Argo workflows, templates and CronWorkflows (each checked
+    by a queue/priority admission policy), never ClusterWorkflowTemplates; its executor Role is tested in
+    test_argo_install.py."""
     pipelines = {t.name for t in _platform("dev").teams if t.pipelines}
     for r in dev_capture.of_type(ROLE):
         role = kubernetes_object(r)
@@ -301,7 +302,7 @@ def test_team_role_cannot_escape_its_namespace_or_queue(dev_capture):
         assert writes == {("batch", "jobs"), ("jobset.x-k8s.io", "jobsets"), ("", "configmaps"), ("", "services"),
                           ("apps", "deployments"), ("autoscaling", "horizontalpodautoscalers"),
                           ("policy", "poddisruptionbudgets")} | (
-            {("argoproj.io", "workflows"), ("argoproj.io", "workflowtemplates")}
+            {("argoproj.io", "workflows"), ("argoproj.io", "workflowtemplates"), ("argoproj.io", "cronworkflows")}
             if role["metadata"]["namespace"] in pipelines else set())
         resources = {res for _, res, _ in granted}
         assert not resources & {"secrets", "pods/exec", "pods/attach", "pods/portforward", "serviceaccounts",
