@@ -151,7 +151,8 @@ def _workflow(cluster, objs: list[dict], holding: list, namespace: Optional[str]
               executor: Optional[dict], library: list[dict] = ()) -> int:
     """One Argo Workflow per file (else the file's first WorkflowTemplate): its step pods' verdicts
     (components/explain/workflow.py); the file's WorkflowTemplates are what its references resolve to."""
-    flows = [o for o in objs if o.get("kind") == "Workflow"] or [o for o in objs if o.get("kind") == "WorkflowTemplate"][:1]
+    flows = ([o for o in objs if o.get("kind") in ("Workflow", "CronWorkflow")]
+             or [o for o in objs if o.get("kind") == "WorkflowTemplate"][:1])
     others = [o for o in objs if o.get("kind") not in WORKFLOW_KINDS]
     if len(flows) > 1 or others:
         raise BadInput(f"{source}: explain takes one Argo Workflow (or WorkflowTemplate) per file, with the "

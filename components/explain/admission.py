@@ -18,7 +18,8 @@ from ..kubernetes import cel
 from .matching import labels_match
 
 RESOURCES = {("batch", "Job"): "jobs", ("jobset.x-k8s.io", "JobSet"): "jobsets", ("apps", "Deployment"): "deployments",
-             ("argoproj.io", "Workflow"): "workflows", ("argoproj.io", "WorkflowTemplate"): "workflowtemplates"}
+             ("argoproj.io", "Workflow"): "workflows", ("argoproj.io", "WorkflowTemplate"): "workflowtemplates",
+             ("argoproj.io", "CronWorkflow"): "cronworkflows"}
 
 
 def _eval(expression: str, activation: dict):

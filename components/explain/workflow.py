@@ -286,21 +286,41 @@ def workflow_steps(obj: dict, others: tuple[dict, ...] = (), executor: Optional[
     return sorted(walk.steps, key=lambda s: s.stage)
 
 
+def created_workflow(cron: dict) -> dict:
+    """The Workflow a CronWorkflow creates on each schedule (Argo v4.0.6 workflow/cron/operator.go `run` ->
+    workflow/common/convert.go `toWorkflow`: its spec is `spec.workflowSpec` as written, in the CronWorkflow's
+    namespace, with `spec.workflowMetadata`'s labels and annotations)."""
+    spec = _want(cron.get("spec"), dict, "spec", "a mapping (schedules, workflowSpec)") or {}
+    workflow_spec = _want(spec.get("workflowSpec"), dict, "spec.workflowSpec", "a mapping (entrypoint, templates)")
+    if workflow_spec is None:
+        raise WorkloadError("spec.workflowSpec is missing; fix: put the workflow's spec (entrypoint, templates) under it")
+    meta = _want(cron.get("metadata"), dict, "metadata", "a mapping (name, namespace)") or {}
+    extra = _want(spec.get("workflowMetadata"), dict, "spec.workflowMetadata", "a mapping (labels, annotations)") or {}
+    return {"apiVersion": cron.get("apiVersion"), "kind": "Workflow",
+            "metadata": {**{k: meta[k] for k in ("name", "namespace") if k in meta},
+                         **{k: extra[k] for k in ("labels", "annotations") if k in extra}},
+            "spec": workflow_spec}
+
+
 def explain_workflow(cluster: ClusterView, obj: dict, others: tuple[dict, ...], used: list, namespace: Optional[str],
                      now: float, executor: Optional[dict]) -> tuple[str, bool]:
-    """The verdict text for a workflow's step pods and whether every one is admitted."""
+    """The verdict text for a workflow's step pods and whether every one is admitted. A CronWorkflow is admitted
+    as itself, then explained as the Workflow each schedule creates."""
+    submitted = obj
+    if obj.get("kind") == "CronWorkflow":
+        obj = created_workflow(obj)
     meta = obj.get("metadata") or {}
     ns = meta.get("namespace") or namespace
-    label = f"{obj['kind']} {ns}/{meta.get('name')}" if ns else f"{obj['kind']} {meta.get('name')}"
+    label = f"{submitted['kind']} {ns}/{meta.get('name')}" if ns else f"{submitted['kind']} {meta.get('name')}"
     ns_labels = namespace_labels(cluster, ns) if ns else None
     steps = workflow_steps(obj, others, executor)  # a shape the API server cannot decode is bad input first
     # The WorkflowTemplates of the file (what its templateRefs reach) pass the same policies when created.
-    library = [o for o in others if o is not obj and isinstance(o, dict) and o.get("kind") == "WorkflowTemplate"]
-    for target in (obj, *library) if ns_labels is not None else ():
+    library = [o for o in others if o is not submitted and isinstance(o, dict) and o.get("kind") == "WorkflowTemplate"]
+    for target in (submitted, *library) if ns_labels is not None else ():
         denied = rejections(cluster.objects, target, ns_labels)
         if denied:
             split = [_policy_split(d) for d in denied]
-            what = label if target is obj else (f"WorkflowTemplate {(target.get('metadata') or {}).get('name')} "
+            what = label if target is submitted else (f"WorkflowTemplate {(target.get('metadata') or {}).get('name')} "
                                                  f"(in the file, for {label}'s templateRefs)")
             verdict = Verdict(REJECTED, f"{what} is rejected at submission by a ValidatingAdmissionPolicy: no step runs",
                               [r for r, _ in split], [f for _, f in split])
@@ -308,6 +328,9 @@ def explain_workflow(cluster: ClusterView, obj: dict, others: tuple[dict, ...], 
     pods = sum(s.pods for s in steps)
     lines = [f"{label}: {sum(1 for s in steps if s.pods)} pod step(s), {pods} pod(s) queued (Kueue admits each step pod as its own "
              "Workload; each stage is explained with the quota held before the workflow starts)"]
+    if submitted is not obj:
+        lines.append("each schedule creates this Workflow (spec.workflowSpec); what follows is one run, with the "
+                     "quota held before it starts")
     if executor is None:
         lines.append("note: this stack installs no Argo Workflows (no team has pipelines: true); the step pods' "
                      "init/wait containers are taken without the executor's settings")

@@ -40,7 +40,7 @@ BELOW_LIMITRANGE_MIN = "requests must not be below the limitRange min"
 # The kinds `from_object` reads (the platform's Kueue integrations.frameworks: a Deployment's pods through `pod`).
 MANAGED_KINDS = ("Job", "JobSet", "Deployment")
 # Argo Workflows' kinds, whose step pods Kueue admits one by one (explain/workflow.py).
-WORKFLOW_KINDS = ("Workflow", "WorkflowTemplate")
+WORKFLOW_KINDS = ("Workflow", "WorkflowTemplate", "CronWorkflow")
 
 
 class WorkloadError(ValueError):

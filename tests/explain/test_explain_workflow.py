@@ -326,3 +326,32 @@ def test_templates_with_a_job_file_are_refused(tmp_path, capsys):
     job = next(o for o in render(DEV, "team-a", "low") if o["kind"] == "Job")
     assert cli(["explain", "dev", write(tmp_path, job), "--templates", write(tmp_path, library, "lib.yaml")]) == 2
     assert "FILE holds no Argo Workflow or WorkflowTemplate; fix: drop --templates" in capsys.readouterr().err
+
+
+def _nightly(spec: dict) -> dict:
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "CronWorkflow",
+            "metadata": {"name": "train-nightly", "namespace": "team-d"},
+            "spec": {"schedules": ["0 2 * * *"], "concurrencyPolicy": "Forbid", "workflowSpec": spec}}
+
+
+def test_a_cronworkflow_is_admitted_as_itself_and_explained_as_the_workflow_it_creates(argo_installed, tmp_path,
+                                                                                        capsys):
+    """Argo v4.0.6 workflow/cron/operator.go run -> common/convert.go toWorkflow: each schedule creates a Workflow
+    whose spec is spec.workflowSpec; the CronWorkflow itself passes the cronworkflows admission policy."""
+    path = write(tmp_path, _nightly(rendered()["spec"]), "nightly.yaml")
+    assert cli(["explain", "dev", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("CronWorkflow team-d/train-nightly: 4 pod step(s), 6 pod(s) queued")
+    assert "each schedule creates this Workflow (spec.workflowSpec)" in out and "[stage 4] step main/publish" in out
+    wrong = copy.deepcopy(rendered()["spec"])
+    wrong["templates"][1]["priorityClassName"] = "high"  # prep on the low queue at high's priority
+    assert cli(["explain", "dev", str(write(tmp_path, _nightly(wrong), "bad.yaml"))]) == 1
+    out = capsys.readouterr().out
+    assert "REJECTED: CronWorkflow team-d/train-nightly is rejected at submission" in out
+    assert "queue-priority-cronworkflows" in out and "spec.workflowSpec.podPriorityClassName" in out
+
+
+def test_a_cronworkflow_without_its_workflow_spec_is_bad_input(tmp_path, capsys):
+    path = write(tmp_path, {**_nightly({}), "spec": {"schedules": ["0 2 * * *"]}}, "nightly.yaml")
+    assert cli(["explain", "dev", str(path)]) == 2
+    assert "CronWorkflow team-d/train-nightly: spec.workflowSpec is missing; fix:" in capsys.readouterr().err
