@@ -388,9 +388,10 @@ def _fix(reason: str, q: Queue, quotas: Quotas, a: Assignment, workload: Workloa
 
 
 def load_workload_file(text: str, source: str = "job file") -> list[dict]:
-    """The Job/JobSet/Deployment/Workflow/WorkflowTemplate objects of a YAML file, read by the bounded,
-    duplicate-key-refusing reader every CLI input goes through (ConfigError names source:line); objects of other kinds (a ConfigMap or
-    Service next to the Job) are skipped, a file with no Job or JobSet is refused naming what it holds."""
+    """The Job/JobSet/Deployment and Argo Workflow/WorkflowTemplate/CronWorkflow objects of a YAML file, read by
+    the bounded, duplicate-key-refusing reader every CLI input goes through (ConfigError names source:line);
+    objects of other kinds (a ConfigMap or Service next to the Job) are skipped, a file with none of those is
+    refused naming what it holds."""
     docs = [d for d in load_all(text, source, JOB_FILES) if d is not None]
     for i, d in enumerate(docs):
         if not isinstance(d, dict):
@@ -399,8 +400,8 @@ def load_workload_file(text: str, source: str = "job file") -> list[dict]:
     jobs = [d for d in docs if d.get("kind") in MANAGED_KINDS + WORKFLOW_KINDS]
     if not jobs:
         kinds = ", ".join(sorted({str(d.get("kind") or "no kind") for d in docs})) or "nothing"
-        raise WorkloadError(f"{source}: no batch/v1 Job or jobset.x-k8s.io JobSet in it (found {kinds}); "
-                            "write each Job/JobSet as its own YAML document (separated by ---)")
+        raise WorkloadError(f"{source}: no Job, JobSet, Deployment or Argo Workflow, WorkflowTemplate or CronWorkflow "
+                            f"in it (found {kinds}); fix: write each as its own YAML document (separated by ---)")
     return jobs
 
 
