@@ -18,6 +18,7 @@ from components.explain.workflow import explain_workflow
 from components.explain.workload import MANAGED_KINDS, WORKFLOW_KINDS
 from components.explain.quantity import QuantityError
 from components.explain.queue import simulate
+from components.kubernetes import argo
 from components.model import ConfigError
 from components.model.yaml_input import load_all, read_text
 from components.workloads import JOB_KINDS, WorkloadRequestError, render
@@ -143,7 +144,7 @@ def _templates(files: tuple[Path, ...], objs: list[dict]) -> list[dict]:
 def _argo_executor(capture) -> Optional[dict]:
     """The Argo chart's `executor` values as the stack installs them (None: the stack installs no Argo)."""
     chart = next((r.inputs for r in capture.resources if r.type.endswith("helm.sh/v4:Chart")
-                  and r.inputs.get("name") == "argo-workflows"), None)
+                  and r.inputs.get("name") == argo.RELEASE), None)
     return None if chart is None else dict((chart.get("values") or {}).get("executor") or {})
 
 

@@ -161,9 +161,9 @@ OWNED: dict[str, dict[Path_, str]] = {
 # digest filled in yet.
 _PINNED = ("nothing: the platform chooses this image in platform/images.yaml (by digest once one is filled in); "
            "change it there")
+_KEY_OF_CHART = {chart.name: key for key, chart in CHARTS.items()}
 for _image in catalog().values():
-    _key = {"kueue": "kueue", "jobset": "jobset", "kube-prometheus-stack": "monitoring",
-            "argo-workflows": "argoWorkflows"}.get(_image.chart or "")
+    _key = _KEY_OF_CHART.get(_image.chart or "")
     if _key:
         OWNED[_key].update({tuple(path.split(".")): _PINNED for path in _image.pin.values()})
 

@@ -55,7 +55,7 @@ def alertmanager_config(webhook: bool) -> dict:
 
 def chart_values(platform: Platform, webhook: bool = False) -> dict:
     """The chart's values: the model's, then the stack's charts.monitoring.values override merged over them."""
-    return with_overrides("monitoring", pinned("kube-prometheus-stack", _model_values(platform, webhook)),
+    return with_overrides("monitoring", pinned(CHART, _model_values(platform, webhook)),
                           platform.charts.monitoring.values)
 
 
