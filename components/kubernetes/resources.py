@@ -9,42 +9,67 @@ from components.model import Platform
 
 from . import argo, controller_config, render
 
-# Built-in kinds and their typed Pulumi classes; everything else is a CustomResource.
-BUILTIN = {
-    ("v1", "Namespace"): k8s.core.v1.Namespace,
-    ("v1", "ConfigMap"): k8s.core.v1.ConfigMap,
-    ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
-    ("v1", "ResourceQuota"): k8s.core.v1.ResourceQuota,
-    ("v1", "LimitRange"): k8s.core.v1.LimitRange,
-    ("v1", "PersistentVolume"): k8s.core.v1.PersistentVolume,
-    ("v1", "PersistentVolumeClaim"): k8s.core.v1.PersistentVolumeClaim,
-    ("scheduling.k8s.io/v1", "PriorityClass"): k8s.scheduling.v1.PriorityClass,
-    ("rbac.authorization.k8s.io/v1", "Role"): k8s.rbac.v1.Role,
-    ("rbac.authorization.k8s.io/v1", "RoleBinding"): k8s.rbac.v1.RoleBinding,
-    ("rbac.authorization.k8s.io/v1", "ClusterRole"): k8s.rbac.v1.ClusterRole,
-    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): k8s.rbac.v1.ClusterRoleBinding,
-    ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
-    ("storage.k8s.io/v1", "StorageClass"): k8s.storage.v1.StorageClass,
-    ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy"): k8s.admissionregistration.v1.ValidatingAdmissionPolicy,
-    ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding"):
-        k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding,
+# The built-in kinds the platform renders and the aliases their typed classes in pulumi-kubernetes 4.34.2
+# add to every resource (each class's `_internal_init`: older API versions of the same kind).
+BUILTIN_ALIASES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("v1", "Namespace"): (),
+    ("v1", "ConfigMap"): (),
+    ("v1", "ServiceAccount"): (),
+    ("v1", "ResourceQuota"): (),
+    ("v1", "LimitRange"): (),
+    ("v1", "PersistentVolume"): (),
+    ("v1", "PersistentVolumeClaim"): (),
+    ("scheduling.k8s.io/v1", "PriorityClass"): ("scheduling.k8s.io/v1alpha1", "scheduling.k8s.io/v1beta1"),
+    ("rbac.authorization.k8s.io/v1", "Role"): ("rbac.authorization.k8s.io/v1alpha1", "rbac.authorization.k8s.io/v1beta1"),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"): ("rbac.authorization.k8s.io/v1alpha1",
+                                                       "rbac.authorization.k8s.io/v1beta1"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"): ("rbac.authorization.k8s.io/v1alpha1",
+                                                       "rbac.authorization.k8s.io/v1beta1"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): ("rbac.authorization.k8s.io/v1alpha1",
+                                                              "rbac.authorization.k8s.io/v1beta1"),
+    ("networking.k8s.io/v1", "NetworkPolicy"): ("extensions/v1beta1",),
+    ("storage.k8s.io/v1", "StorageClass"): ("storage.k8s.io/v1beta1",),
+    ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy"): ("admissionregistration.k8s.io/v1alpha1",
+                                                                        "admissionregistration.k8s.io/v1beta1"),
+    ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding"): ("admissionregistration.k8s.io/v1alpha1",
+                                                                               "admissionregistration.k8s.io/v1beta1"),
 }
-TOP_LEVEL = {"metadata": "metadata", "spec": "spec", "rules": "rules", "roleRef": "role_ref", "subjects": "subjects",
-             "value": "value", "globalDefault": "global_default", "preemptionPolicy": "preemption_policy",
-             "description": "description", "data": "data", "provisioner": "provisioner", "parameters": "parameters",
-             "reclaimPolicy": "reclaim_policy", "volumeBindingMode": "volume_binding_mode",
-             "allowVolumeExpansion": "allow_volume_expansion"}
+# The manifest fields each registration carries (a custom resource: its metadata and spec, as
+# k8s.apiextensions.CustomResource takes them).
+BUILTIN_FIELDS = frozenset({"metadata", "spec", "rules", "roleRef", "subjects", "value", "globalDefault",
+                            "preemptionPolicy", "description", "data", "provisioner", "parameters", "reclaimPolicy",
+                            "volumeBindingMode", "allowVolumeExpansion"})
+CUSTOM_FIELDS = ("metadata", "spec")
+SDK_VERSION = k8s._utilities.get_version()  # what every pulumi-kubernetes class sends, so the engine picks its plugin
+
+
+def type_token(api_version: str, kind: str) -> str:
+    """Pulumi's type for a Kubernetes kind: kubernetes:<group>/<version>:<kind>, the core group as `core`."""
+    return f"kubernetes:{api_version if '/' in api_version else 'core/' + api_version}:{kind}"
 
 
 def apply(logical_name: str, obj: dict, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
-    """Create the resource for one rendered manifest; Pulumi tracks it like any other."""
-    cls = BUILTIN.get((obj["apiVersion"], obj["kind"]))
-    if cls is None:
-        return k8s.apiextensions.CustomResource(
-            logical_name, api_version=obj["apiVersion"], kind=obj["kind"], metadata=obj["metadata"],
-            spec=obj.get("spec"), opts=opts,
-        )
-    return cls(logical_name, opts=opts, **{TOP_LEVEL[k]: v for k, v in obj.items() if k in TOP_LEVEL})
+    """Create the resource for one rendered manifest; Pulumi tracks it like any other.
+
+    Registered as a generic CustomResource carrying exactly the request the typed pulumi-kubernetes class
+    would send (type, fields, SDK version, the class's aliases and options): the typed classes' input and
+    output translation was a third of a 1000-team plan's program time, and the engine never sees it.
+    tests/kubernetes/test_registration.py compares both requests for every kind the stacks render.
+    """
+    api_version, kind = obj["apiVersion"], obj["kind"]
+    aliases = BUILTIN_ALIASES.get((api_version, kind))
+    if aliases is None:
+        fields, sdk = CUSTOM_FIELDS, pulumi.ResourceOptions(version=SDK_VERSION)
+        opts = pulumi.ResourceOptions.merge(opts, sdk)
+    else:
+        fields, sdk = BUILTIN_FIELDS, pulumi.ResourceOptions(
+            version=SDK_VERSION, plugin_download_url=k8s._utilities.get_plugin_download_url())
+        opts = pulumi.ResourceOptions.merge(sdk, opts)
+        if aliases:
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+                aliases=[pulumi.Alias(type_=type_token(older, kind)) for older in aliases]))
+    props = {"apiVersion": api_version, "kind": kind, **{k: v for k, v in obj.items() if k in fields}}
+    return pulumi.CustomResource(type_token(api_version, kind), logical_name, props, opts)
 
 
 class PriorityClasses(pulumi.ComponentResource):
