@@ -54,7 +54,7 @@ def apply(logical_name: str, obj: dict, opts: pulumi.ResourceOptions) -> pulumi.
     Registered as a generic CustomResource carrying exactly the request the typed pulumi-kubernetes class
     would send (type, fields, SDK version, the class's aliases and options): the typed classes' input and
     output translation was a third of a 1000-team plan's program time, and the engine never sees it.
-    tests/kubernetes/test_registration.py compares both requests for every kind the stacks render.
+    tests/kubernetes/test_kubernetes_registration.py compares both requests for every kind the stacks render.
     """
     api_version, kind = obj["apiVersion"], obj["kind"]
     aliases = BUILTIN_ALIASES.get((api_version, kind))
