@@ -15,6 +15,7 @@ from typing import Callable, Iterator, TypeVar
 
 import yaml
 
+from components import yaml_output
 from components.cost.report import plan_section
 from components.cost.outputs import write_cost_outputs
 from components.kubernetes.manifest_validation import ManifestError
@@ -23,9 +24,6 @@ from components.review.capacity import delete_first_gap
 from components.review.replace import forced_replacements
 from components.capture import REPO, Capture, Stack, load_stack, run_stack
 from components.progress import Progress
-
-# libyaml's emitter (shipped in PyYAML's wheels) writes the manifests: the same YAML, several times faster.
-DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 T = TypeVar("T")
@@ -101,7 +99,7 @@ def write_outputs(capture: Capture, out: Path) -> list[Path]:
         manifests.mkdir(exist_ok=True)
         for kind, objs in sorted(by_kind.items()):
             path = manifests / f"{kind}.yaml"
-            path.write_text(yaml.dump_all(sorted(objs, key=manifest_key), Dumper=DUMPER, sort_keys=False))
+            path.write_text(yaml_output.dump_all(sorted(objs, key=manifest_key)))
             written.append(path)
     return written
 
