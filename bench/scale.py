@@ -8,7 +8,8 @@ kubernetes-sigs/kueue v0.19.2 test/performance/scheduler/configs/large-scale/gen
 - plan: the whole `plan` command (program run, printout, resources.json, manifests, cost files) in a
   fresh process, wall time and peak memory;
 - floor: the plan's import floor (a fresh process importing every module the plan loaded) plus the
-  mock engine replaying the same resources (type, name, inputs, parent) with no program logic;
+  mock engine replaying the same resources (type, name, inputs, parent, provider, dependencies,
+  options: what the engine receives for each) with no program logic;
 - policy: the `policy` command (program run + the pack) in a fresh process, against the plan.
 Targets: plan <= 1.3x its floor, peak <= 1.2 GiB at 1000 teams, policy <= 1.3x the plan.
 `--profile T` prints the top entries (cumulative and own time) of the T-team plan's cProfile instead.
@@ -43,37 +44,71 @@ def as_stack(teams: int) -> str:
 
 
 def _replay(resources_json: str) -> tuple[float, float]:
-    """(wall, CPU) seconds the mock engine takes to register the same resources with no program logic."""
+    """(wall, CPU) seconds the mock engine takes to register the same resources with no program logic: each
+    with its type, name, inputs, parent, provider, dependencies and options as the plan recorded them
+    (resources.json), created after its parent, provider and dependencies; local components register no outputs."""
     import pulumi
 
     from components.capture import run
 
     resources = json.loads(Path(resources_json).read_text())
-    depth = {}
-
-    def level(urn: str) -> int:
-        if urn not in depth:
-            parent = by_urn[urn]["parent"]
-            depth[urn] = level(parent) + 1 if parent in by_urn else 0
-        return depth[urn]
-
     by_urn = {r["urn"]: r for r in resources}
-    ordered = sorted(resources, key=lambda r: level(r["urn"]))
+
+    def provider_urn(r: dict) -> str | None:
+        return r["provider"].rsplit("::", 1)[0] if r["provider"] else None
+
+    ordered: list[dict] = []
+    placed: set[str] = set()
+    for start in resources:  # depth first over parent, provider and dependencies (none is deeper than a few)
+        pending = [(start, False)]
+        while pending:
+            r, ready = pending.pop()
+            if r["urn"] in placed:
+                continue
+            if ready:
+                placed.add(r["urn"])
+                ordered.append(r)
+                continue
+            pending.append((r, True))
+            before = [r["parent"], provider_urn(r), *r["dependencies"]]
+            pending.extend((by_urn[u], False) for u in before if u in by_urn and u not in placed)
+
+    def options(r: dict, made: dict[str, pulumi.Resource]) -> pulumi.ResourceOptions:
+        o = r["options"]
+        return pulumi.ResourceOptions(
+            parent=made.get(r["parent"]), provider=made.get(provider_urn(r) or ""),
+            depends_on=[made[u] for u in r["dependencies"] if u in made],
+            protect=o["protect"], delete_before_replace=o["deleteBeforeReplace"], retain_on_delete=o["retainOnDelete"],
+            replace_on_changes=o["replaceOnChanges"] or None, ignore_changes=o["ignoreChanges"] or None,
+            additional_secret_outputs=o["additionalSecretOutputs"] or None,
+            custom_timeouts=pulumi.CustomTimeouts(**o["customTimeouts"]) if o["customTimeouts"] else None,
+            aliases=[_alias(a) for a in o["aliases"]] or None,
+        )
 
     def program() -> None:
         made: dict[str, pulumi.Resource] = {}
         for r in ordered:
-            opts = pulumi.ResourceOptions(parent=made.get(r["parent"]))
+            opts = options(r, made)
             if r["type"].startswith("pulumi:providers:"):
                 made[r["urn"]] = pulumi.ProviderResource(r["type"].split(":")[2], r["name"], r["inputs"], opts)
             elif r["custom"]:
                 made[r["urn"]] = pulumi.CustomResource(r["type"], r["name"], r["inputs"], opts)
-            else:
-                made[r["urn"]] = pulumi.ComponentResource(r["type"], r["name"], None, opts)
+            else:  # a remote one (helm.v4.Chart) is registered as such, with its inputs
+                made[r["urn"]] = pulumi.ComponentResource(r["type"], r["name"], r["inputs"] or None, opts,
+                                                          remote=r["options"]["remote"])
 
     start, cpu = time.perf_counter(), time.process_time()
     run(program, {}, "replay")
     return time.perf_counter() - start, time.process_time() - cpu
+
+
+def _alias(recorded: dict):
+    """The pulumi.Alias a recorded alias spec (components/capture.py `_alias`) came from."""
+    import pulumi
+
+    keys = {"name": "name", "type": "type_", "stack": "stack", "project": "project", "parentUrn": "parent"}
+    return pulumi.Alias(**{keys[k]: v for k, v in recorded.items() if k in keys},
+                        **({"parent": None} if recorded.get("noParent") else {}))
 
 
 def child(argv: list[str]) -> int:
