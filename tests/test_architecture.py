@@ -44,7 +44,7 @@ LAYERS = {
     "components.kubernetes.fleet_layer": INFRA, "components.monitoring.component": INFRA,
     "components.monitoring.layer": INFRA, "components.cost.component": INFRA,
     "components.capture": TOOLS, "components.stacks": TOOLS, "components.plan": TOOLS, "components.review": TOOLS,
-    "components.progress": TOOLS,
+    "components.progress": TOOLS, "components.yaml_output": TOOLS,
     "components.explain": TOOLS, "components.cli": TOOLS, "policies.runner": TOOLS, "policies": TOOLS,
 }
 PULUMI = {"pulumi", "pulumi_gcp", "pulumi_kubernetes", "pulumi_random"}

@@ -192,3 +192,18 @@ def test_written_manifests_are_the_captured_objects(dev_plan, dev_capture):
     objects += [c for o in objects if o["kind"] == "HelmChart" for c in embedded_configuration(o)]
     written = [o for path in sorted((out / "dev" / "manifests").glob("*.yaml")) for o in yaml.safe_load_all(path.read_text())]
     assert sorted(written, key=manifest_key) == sorted(objects, key=manifest_key)
+
+
+def test_the_mock_run_answers_engine_calls_without_worker_threads():
+    """components/capture.py runs the mock monitor's calls inline: a run starts no thread, and the loop it
+    borrowed gets its own executor back."""
+    import asyncio
+    import threading
+
+    from components.capture import run_stack
+
+    loop = asyncio.get_event_loop()
+    executor, before = loop._default_executor, threading.active_count()
+    capture = run_stack("dev")
+    assert capture.resources and threading.active_count() == before
+    assert loop._default_executor is executor
