@@ -34,6 +34,7 @@ class _Rule:
     program: celpy.Runner
     text: str
     message: str
+    fields: cel.SelfFields | None  # what of `self` the rule can observe (None: all of it)
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,8 @@ _CrdValidator = jsonschema.validators.extend(
 def _collect_rules(schema: dict, location: tuple[str, ...]) -> Iterator[_Rule]:
     for rule in schema.get("x-kubernetes-validations", []):
         if not _OLD_SELF.search(rule["rule"]):  # transition rules run only on update
-            yield _Rule(location, cel.program(rule["rule"]), rule["rule"], rule.get("message") or rule["rule"])
+            yield _Rule(location, cel.program(rule["rule"]), rule["rule"], rule.get("message") or rule["rule"],
+                        cel.self_fields(rule["rule"]))
     for key, sub in schema.get("properties", {}).items():
         yield from _collect_rules(sub, (*location, key))
     if isinstance(schema.get("items"), dict):
@@ -185,10 +187,15 @@ def _collect_rules(schema: dict, location: tuple[str, ...]) -> Iterator[_Rule]:
 def _cel_problems(obj: dict, rules: Iterable[_Rule]) -> Iterator[tuple[FieldPath, str]]:
     for rule in rules:
         for path, value in _locate(obj, rule.location, ()):
+            # Only what the rule can observe: a ClusterQueue's spec rule reads resourceGroups and tests cohortName,
+            # so teams' specs that differ elsewhere (their namespace selector) are evaluated once.
+            value = rule.fields.projection(value) if rule.fields is not None else value
             try:
-                problem = _cached_problem(rule, json.dumps(value, sort_keys=True))
-            except TypeError:  # not plain JSON: evaluated as is
+                key = json.dumps(value, sort_keys=True)
+            except (TypeError, ValueError):  # not plain JSON: evaluated as is
                 problem = _problem(rule, value)
+            else:
+                problem = _cached_problem(rule, key)
             if problem:
                 yield path, problem
 
@@ -205,6 +212,8 @@ def _problem(rule: _Rule, value: Any) -> str | None:
         result = rule.program.evaluate({"self": celpy.json_to_cel(value)})
     except celpy.CELEvalError as error:
         result = error
+    except (TypeError, ValueError) as error:  # cel-python 0.5 raises these for some type mismatches (a macro over an int)
+        result = celpy.CELEvalError("no such overload", type(error), (str(error),))
     if isinstance(result, celpy.CELEvalError):
         return f"{rule.message} (rule {rule.text!r} failed to evaluate: {_error_text(result)})"
     if not (isinstance(result, celpy.celtypes.BoolType) and result):

@@ -115,6 +115,10 @@ BAD_WHAT_IF = [
                                   "spec": {"resourceGroups": [{"coveredResources": [GPU], "flavors": [{"name": "f", "resources": [
                                       {"name": GPU, "nominalQuota": 2, "lendingLimit": 1}]}]}]}},
      "lendingLimit: Invalid value 1: must be nil when cohort is empty"),
+    # cel-python raises TypeError for a macro over an int: a refusal naming the rule, never a traceback.
+    ("lists given as numbers", {"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ClusterQueue", "metadata": {"name": "x"},
+                                "spec": {"cohortName": "c", "resourceGroups": [{"coveredResources": 5, "flavors": 3}]}},
+     "flavors: 3 is not of type 'array'"),
 ]
 
 
