@@ -38,11 +38,10 @@ def register(type_: str, name: str, inputs: dict, opts: pulumi.ResourceOptions,
     sdk = pulumi.ResourceOptions(version=gcp._utilities.get_version(),
                                  plugin_download_url=gcp._utilities.get_plugin_download_url())
     opts = pulumi.ResourceOptions.merge(sdk, opts)
+    # Appended after the caller's, as the class's second merge does (new lists: the merged options are ours).
     if type_ in CLASS_ALIASES:
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-            aliases=[pulumi.Alias(type_=alias) for alias in CLASS_ALIASES[type_]]))
+        opts.aliases = [*(opts.aliases or []), *(pulumi.Alias(type_=alias) for alias in CLASS_ALIASES[type_])]
     if type_ in CLASS_SECRET_OUTPUTS:
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-            additional_secret_outputs=list(CLASS_SECRET_OUTPUTS[type_])))
+        opts.additional_secret_outputs = [*(opts.additional_secret_outputs or []), *CLASS_SECRET_OUTPUTS[type_]]
     # An output read is declared as a None input: serialised as absent, so the request does not change.
     return pulumi.CustomResource(type_, name, {**dict.fromkeys(reads), **inputs}, opts)

@@ -65,9 +65,8 @@ def apply(logical_name: str, obj: dict, opts: pulumi.ResourceOptions) -> pulumi.
         fields, sdk = BUILTIN_FIELDS, pulumi.ResourceOptions(
             version=SDK_VERSION, plugin_download_url=k8s._utilities.get_plugin_download_url())
         opts = pulumi.ResourceOptions.merge(sdk, opts)
-        if aliases:
-            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-                aliases=[pulumi.Alias(type_=type_token(older, kind)) for older in aliases]))
+        if aliases:  # appended after the caller's, as the class's second merge does (a new list: opts is ours)
+            opts.aliases = [*(opts.aliases or []), *(pulumi.Alias(type_=type_token(older, kind)) for older in aliases)]
     props = {"apiVersion": api_version, "kind": kind, **{k: v for k, v in obj.items() if k in fields}}
     return pulumi.CustomResource(type_token(api_version, kind), logical_name, props, opts)
 
