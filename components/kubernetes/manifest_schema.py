@@ -104,6 +104,24 @@ def schema_problems(schema: Schema, instance: dict) -> Iterator[tuple[FieldPath,
             yield path, error.message.replace(repr(error.instance), value_text(error.instance))
 
 
+# What the API server counts as blocking: after a type, required, enum, maxLength, maxItems or maxProperties
+# failure it evaluates none of the object's CEL rules (kubernetes apiextensions-apiserver
+# pkg/registry/customresource/strategy.go `hasBlockingErr`: NotSupported, Required, TooLong, TooMany,
+# TypeInvalid), since the rules were written for the schema's shape.
+_BLOCKING = frozenset({"type", "required", "enum", "maxLength", "maxItems", "maxProperties"})
+CEL_NOT_CHECKED = ("some validation rules were not checked because the object was invalid; correct the existing "
+                   "errors to complete validation")
+
+
+def blocks_rules(schema: Schema, instance: dict) -> bool:
+    """Whether the instance fails the schema in a way that stops the API server from evaluating CEL rules."""
+    if schema.is_surely_valid(instance):
+        return False
+    return any(error.validator in _BLOCKING
+               or (error.validator == "anyOf" and error.schema.get("x-kubernetes-int-or-string"))
+               for error in schema.validator.iter_errors(instance))
+
+
 def value_text(instance: object) -> str:
     shown = repr(instance)
     return shown if len(shown) <= _MAX_VALUE else shown[:_MAX_VALUE] + "...(abbreviated)"

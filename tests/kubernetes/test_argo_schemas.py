@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from components.kubernetes.manifest_schema import CEL_NOT_CHECKED
 from components.kubernetes.manifest_validation import is_validated, problems
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "platform" / "schemas"
@@ -61,7 +62,8 @@ def test_retry_policy_is_one_of_the_four_argo_knows() -> None:
     wf["spec"]["templates"][1]["retryStrategy"]["retryPolicy"] = "OnPreemption"
     assert problems(wf) == [
         "Workflow/train: spec.templates[1].retryStrategy.retryPolicy: 'OnPreemption' is not one of "
-        "['Always', 'OnFailure', 'OnError', 'OnTransientError']"]
+        "['Always', 'OnFailure', 'OnError', 'OnTransientError']",
+        f"Workflow/train: (root): {CEL_NOT_CHECKED}"]  # an enum failure stops the CRD's rules
 
 
 def test_a_workflow_is_namespaced() -> None:

@@ -13,6 +13,7 @@ import json
 import pytest
 
 from components.kubernetes import cel, crd_validation
+from components.kubernetes.manifest_schema import blocks_rules
 from tests.kubernetes.test_fast_schema_check import mutants, rendered_objects
 
 
@@ -50,6 +51,8 @@ def _rule_values(objs):
         if crd is None:
             continue
         defaulted = crd_validation._with_defaults(obj, crd.schema)
+        if blocks_rules(crd.schema_check, defaulted):
+            continue  # the API server evaluates no rule of it (tests/kubernetes/test_manifest_validation.py)
         for rule in crd.rules:
             for _, value in crd_validation._locate(defaulted, rule.location, ()):
                 yield rule, value
@@ -58,7 +61,7 @@ def _rule_values(objs):
 def test_every_rule_gives_the_same_verdict_on_its_projection():
     objs = rendered_objects()
     crd_objs = [o for o in objs if o["apiVersion"].rpartition("/")[0] in crd_validation.CRD_GROUPS]
-    cases = list(_rule_values(objs)) + list(_rule_values(m for o in crd_objs for m in mutants(copy.deepcopy(o), 12)))
+    cases = list(_rule_values(objs)) + list(_rule_values(m for o in crd_objs for m in mutants(copy.deepcopy(o), 6)))
     projected = failing = 0
     for rule, value in cases:
         if rule.fields is None:

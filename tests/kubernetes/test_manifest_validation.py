@@ -6,6 +6,7 @@ import copy
 
 import pytest
 
+from components.kubernetes.manifest_schema import CEL_NOT_CHECKED
 from components.kubernetes.manifest_validation import (
     ManifestError,
     is_validated,
@@ -194,10 +195,35 @@ def test_go_case_insensitive_pattern_is_applied() -> None:
 
 def test_enum_and_required_fields_are_checked() -> None:
     cq = cluster_queue(queueingStrategy="Fifo")
-    assert "spec.queueingStrategy: 'Fifo' is not one of" in only_problem(cq)
+    found = problems(cq)
+    assert "spec.queueingStrategy: 'Fifo' is not one of" in found[0] and found[1:] == [
+        f"ClusterQueue/team-ml: (root): {CEL_NOT_CHECKED}"]
     pr_config = copy.deepcopy(PROVISIONING_REQUEST_CONFIG)
     del pr_config["spec"]["provisioningClassName"]
-    assert "'provisioningClassName' is a required property" in only_problem(pr_config)
+    assert "'provisioningClassName' is a required property" in problems(pr_config)[0]
+
+
+def test_a_blocking_schema_failure_stops_the_cel_rules() -> None:
+    """kubernetes apiextensions-apiserver pkg/registry/customresource/strategy.go `hasBlockingErr`: after a type,
+    required, enum, maxLength, maxItems or maxProperties failure the API server evaluates none of the object's
+    rules and says so; an unknown field or a pattern does not block."""
+    cq = cluster_queue(queueingStrategy="Fifo")
+    cq["spec"].pop("cohortName")  # borrowingLimit without a cohort: a CEL failure, not reported
+    assert [p.split(": ", 2)[1:] for p in problems(cq)][1:] == [["(root)", CEL_NOT_CHECKED]]
+    assert not any("borrowingLimit" in p for p in problems(cq))
+    cq = cluster_queue()
+    cq["spec"].pop("cohortName")
+    cq["spec"]["unknownField"] = 1
+    assert CEL_NOT_CHECKED not in "".join(problems(cq)) and any("borrowingLimit" in p for p in problems(cq))
+
+
+def test_rules_never_run_on_the_wrong_shape() -> None:
+    """cel-python's all() over a string walks its characters and builds an error text that doubles per step
+    (a 300-character string: gigabytes); a type failure stops the rules first, so the answer is immediate."""
+    cq = cluster_queue()
+    cq["spec"]["resourceGroups"][0]["flavors"] = "é" * 300
+    found = problems(cq)
+    assert "is not of type 'array'" in found[0] and found[-1].endswith(CEL_NOT_CHECKED)
 
 
 def test_duplicate_keys_in_a_map_list_are_rejected() -> None:
@@ -224,7 +250,7 @@ def test_job_set_pod_template_is_closed_and_int_or_string_is_typed() -> None:
     js = job_set()
     container = js["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["spec"]["containers"][0]
     container["readinessProbe"] = {"tcpSocket": {"port": 80.5}}
-    assert only_problem(js).endswith(
+    assert problems(js)[0].endswith(
         "readinessProbe.tcpSocket.port: Invalid value 80.5: must be an integer or a string")
 
 
@@ -345,7 +371,7 @@ def test_validate_all_collects_every_problem_of_every_object() -> None:
     bad_pc = {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": "x"}, "value": "x"}
     with pytest.raises(ManifestError) as caught:
         validate_all([*VALID_BUILTINS, bad_cq, resource_flavor(nodeTaints=[{"key": "k", "effect": "Nope"}]), bad_pc])
-    assert len(caught.value.problems) == 3
+    assert len(caught.value.problems) == 4  # the ClusterQueue's enum failure, and its rules not checked
     message = str(caught.value)
     for kind_and_name in ("ClusterQueue/team-ml", "ResourceFlavor/h100-reserved", "PriorityClass/x"):
         assert kind_and_name in message
