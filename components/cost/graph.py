@@ -16,8 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Optional
 
-from components.kubernetes.datasets import stand_in_shares
-from components.kubernetes.render import manifests
+from components.kubernetes.render import planned_manifests
 from components.model import Platform, flavors
 from components.model.ledger import ledger
 from components.model.prices import PriceCatalog, price_catalog
@@ -98,7 +97,7 @@ def _pipeline_tooltip(steps: list[StepRange]) -> str:
 
 def platform_graph(platform: Platform, catalog: Optional[PriceCatalog] = None) -> Graph:
     catalog = catalog or price_catalog()
-    rendered = manifests(platform, {t.name: "" for t in platform.teams}, stand_in_shares(platform))
+    rendered = planned_manifests(platform)
     all_flavors = flavors(platform)
     book = ledger(platform)
     per_gpu = {name: gpu_month(f, platform, catalog).monthly for name, f in all_flavors.items()}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from components.model import Platform, flavors
+from components.model.derived import per_platform
 from components.model.ledger import ledger
 from components.model.prices import PriceCatalog, price_catalog
 
@@ -80,8 +81,17 @@ class TeamCost:
 
 
 def quota_costs(platform: Platform, catalog: Optional[PriceCatalog] = None) -> list[QuotaCost]:
-    """One entry per quota the platform hands out (team queues and the shared DWS queue)."""
-    catalog = catalog or price_catalog()
+    """One entry per quota the platform hands out (team queues and the shared DWS queue). With the shipped
+    catalog, computed once per platform (the report, the picture, cost.json and the budgets all read it)."""
+    return list(_priced_quotas(platform)) if catalog is None else _quota_costs(platform, catalog)
+
+
+@per_platform
+def _priced_quotas(platform: Platform) -> tuple[QuotaCost, ...]:
+    return tuple(_quota_costs(platform, price_catalog()))
+
+
+def _quota_costs(platform: Platform, catalog: PriceCatalog) -> list[QuotaCost]:
     all_flavors = flavors(platform)
     quotas = ledger(platform)
     out = []

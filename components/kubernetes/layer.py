@@ -10,13 +10,12 @@ import pulumi_kubernetes as k8s
 
 from components.gcp.datasets import TeamDatasetShare
 from components.gcp.identity import TeamIdentity
-from components.model.names import team_account_id
 from components.model import Platform
 
 from . import multikueue, render
 from .resources import (BatchControllers, DiskEncryption, KueueCapacity, Pipelines, PriorityClasses,
                          QueuePriorityPolicy, ServiceTypePolicy, TeamQueues, TeamTenancy)
-from .datasets import ShareRef, stand_in_shares
+from .datasets import ShareRef
 from .fleet_layer import FleetLink
 from .manifest_validation import validate_all
 
@@ -27,8 +26,7 @@ def validate_manifests(platform: Platform) -> None:
     The KSA annotations carry the team GSA e-mails, which the cloud computes; they are validated with
     the address GCP derives from the account id, the same string the real output will hold.
     """
-    emails = {t.name: f"{team_account_id(platform, t)}@{platform.project}.iam.gserviceaccount.com" for t in platform.teams}
-    validate_all(render.manifests(platform, emails, stand_in_shares(platform)).all()
+    validate_all(render.planned_manifests(platform).all()
                  + multikueue.fleet_objects(platform, multikueue.stand_in_kubeconfigs(platform)))
 
 

@@ -12,15 +12,16 @@ from typing import Any, Mapping, Optional
 from components.model import Flavor, Platform, flavors, per_gpu
 from components.model import fleet, queue_classes
 from components.model.flavors import GPU_RESOURCE, LABEL_PREFIX
+from components.model.derived import per_platform
 from components.model.ledger import ledger
-from components.model.names import ksa_name
+from components.model.names import ksa_name, team_account_id
 from components.model.priorities import DWS
 from components.model.schema import FlavorQuota, Team
 
 from . import argo, isolation, storage
 from .admission import admission_objects, priority_classes
 from .controllers import JOBSET_WEBHOOK_PORT, KUEUE_VISIBILITY_PORT, KUEUE_WEBHOOK_PORT
-from .datasets import ShareRef, claim, volume
+from .datasets import ShareRef, claim, stand_in_shares, volume
 
 KUEUE_API = "kueue.x-k8s.io/v1beta2"
 KUEUE_NAMESPACE = "kueue-system"
@@ -352,3 +353,12 @@ def manifests(platform: Platform, gsa_emails: Mapping[str, Any], shares: Mapping
         pipelines=argo.namespace_objects(MONITORING_NAMESPACE) if argo.enabled(platform) else [],
         storage=storage.storage_objects(platform, {MANAGED_LABEL: "true"}),
     )
+
+
+@per_platform
+def planned_manifests(platform: Platform) -> Manifests:
+    """The objects before anything exists, built once per platform: each KSA annotated with the e-mail GCP
+    derives from its account id (the same string the real output will hold) and each dataset share at its
+    stand-in address. What the validation checks and the cost picture names; read it, never change it."""
+    emails = {t.name: f"{team_account_id(platform, t)}@{platform.project}.iam.gserviceaccount.com" for t in platform.teams}
+    return manifests(platform, emails, stand_in_shares(platform))
