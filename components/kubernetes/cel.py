@@ -78,7 +78,7 @@ def self_fields(expression: str) -> SelfFields | None:
     a method or macro on it, an index, `self` rebound by a macro)."""
     read: set[str] = set()
     present: set[str] = set()
-    found = _self_references(environment().compile(expression), [], read, present)
+    found = _self_references(program(expression).ast, [], read, present)  # the tree the rule runs from
     return SelfFields(frozenset(read), frozenset(present)) if found else None
 
 
