@@ -19,9 +19,7 @@ import pytest
 
 import test_manifest_validation
 from components.kubernetes import crd_validation, manifest_validation, multikueue, render
-from components.kubernetes.datasets import stand_in_shares
 from components.kubernetes.manifest_schema import Schema, _plain, compile_schema
-from components.model.names import team_account_id
 from components.stacks import load_stack
 from conftest import FLEET_STACKS, STACKS
 
@@ -75,9 +73,7 @@ def rendered_objects() -> list[dict]:
     objs = []
     for stack in STACKS + FLEET_STACKS:
         platform = load_stack(stack).platform
-        emails = {t.name: f"{team_account_id(platform, t)}@{platform.project}.iam.gserviceaccount.com"
-                  for t in platform.teams}
-        objs += render.manifests(platform, emails, stand_in_shares(platform)).all()
+        objs += render.planned_manifests(platform).all()  # what the plan's validation checks
         objs += multikueue.fleet_objects(platform, multikueue.stand_in_kubeconfigs(platform))
     return objs
 
