@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.measure import RECORD, REPO, against_floor, command, load  # noqa: E402
+from bench.measure import RECORD, REPO, against_floor, command, compile_project, load  # noqa: E402
 from components.progress import Progress  # noqa: E402
 
 MIB_TARGET = 1.2 * 1024
@@ -140,6 +140,7 @@ def main() -> None:
     parser.add_argument("--no-policy", action="store_true")
     parser.add_argument("--profile", type=int, default=0, metavar="TEAMS")
     args = parser.parse_args()
+    compile_project()
     with tempfile.TemporaryDirectory() as tmp:
         if args.profile:
             subprocess.run([sys.executable, "-c", RECORD.format(repo=str(REPO)), f"{tmp}/r.json", "bench", "profile",
