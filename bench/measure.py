@@ -5,8 +5,9 @@ shared machine; every figure is a median, and every ratio the median of the per-
 time (what a user waits for) and by CPU time (steadier when others load the machine). Floors:
 - a command's import floor: a fresh process that only imports every module the command ended up
   loading (its own and the libraries'), collector off, then exits the way the CLI does;
-- the mock engine's floor (bench/scale.py): the same resources (type, name, inputs, parent) replayed
-  as bare resources under the same mock runtime, with no program logic;
+- the mock engine's floor (bench/scale.py `_replay`): the same resources replayed as generic resources under
+  the same mock runtime with what the engine receives for each (type, name, inputs, parent, provider,
+  dependencies, options), with no program logic;
 - for `--help` and `cost`: a bare `import pulumi`.
 Every process reads the project's code as compiled bytecode (`compile_project`), as a user's Python does from
 its second run on: the libraries are installed compiled, so a run that compiled our sources each time would

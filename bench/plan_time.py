@@ -6,22 +6,22 @@
 `import pulumi` (bench/measure.py: alternating fresh processes, medians, the machine's load printed).
 Targets: plan <= 1.1x its floor; explain and policy <= 1.2x theirs; --help and cost <= 1.2x pulumi.
 Next to each of the first three: the mock engine alone registering the same resources (bench/scale.py's
-replay of the plan's resources.json, fresh processes, median), as a share of that import floor, and the
+`engine_replay` of the plan's resources.json, fresh processes, median), as a share of that import floor, and the
 command against import floor + engine: the part of the command that is neither imports nor engine.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
+import functools
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.measure import against_code, against_floor, command, compile_project, load  # noqa: E402
+from bench.measure import against_code, against_floor, compile_project, load  # noqa: E402
+from bench.scale import engine_replay  # noqa: E402
 
 COMMANDS = (  # (what, argv, target ratio to its own import floor)
     ("plan dev", ["plan", "dev", "--out", "{out}"], 1.1),
@@ -35,17 +35,6 @@ def verdict(ratio: float, target: float) -> str:
     return "ok" if ratio <= target else "OVER"
 
 
-def engine(resources: Path, runs: int) -> tuple[float, float]:
-    """Median (wall, CPU) seconds of the mock engine replaying `resources` (a plan's resources.json) in a fresh
-    process, no program logic (bench/scale.py `_replay`)."""
-    samples = []
-    for _ in range(runs):
-        command(["bench", "replay", str(resources), str(resources.with_name("replay.json"))], 1)
-        done = json.loads(resources.with_name("replay.json").read_text())
-        samples.append((done["run_s"], done["cpu_s"]))
-    return statistics.median(w for w, _ in samples), statistics.median(c for _, c in samples)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
@@ -53,15 +42,10 @@ def main() -> None:
     compile_project()
     print(f"machine load before: {load()}; medians of {runs} alternating runs")
     with tempfile.TemporaryDirectory() as out:
-        replayed: list[tuple[float, float]] = []  # measured once, after the first plan wrote resources.json
-
-        def engine_once() -> tuple[float, float]:
-            if not replayed:
-                replayed.append(engine(Path(out) / "dev" / "resources.json", runs))
-            return replayed[0]
-
+        # Measured once, after the first plan wrote resources.json; explain and policy register the same resources.
+        engine = functools.cache(lambda: engine_replay(Path(out) / "dev" / "resources.json", runs))
         for what, argv, target in COMMANDS:
-            r = against_floor([a.format(out=out) for a in argv], runs, engine_once)
+            r = against_floor([a.format(out=out) for a in argv], runs, engine)
             print(f"{what}: {r['s']:.2f} s wall, {r['cpu']:.2f} s CPU, peak {r['peak_mb']:.0f} MB | import floor "
                   f"({len(r['modules'])} modules) {r['floor_s']:.2f} s wall, {r['floor_cpu']:.2f} s CPU | ratio "
                   f"{r['ratio_imports']:.2f} wall (target <= {target}) {verdict(r['ratio_imports'], target)} | "
