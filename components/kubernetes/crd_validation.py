@@ -20,8 +20,8 @@ from jsonschema.protocols import Validator
 
 from . import cel
 from .kueue_webhooks import cluster_queue_webhook_problems, quota_webhook_problems
-from .manifest_schema import (CEL_NOT_CHECKED, FieldPath, Schema, blocks_rules, compile_schema, object_metadata,
-                              schema_problems)
+from .manifest_schema import (CEL_NOT_CHECKED, FieldPath, Schema, blocks_rules, compile_schema, error_problems,
+                              object_metadata, schema_errors)
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "platform" / "schemas"
 CRD_GROUPS = frozenset({"kueue.x-k8s.io", "jobset.x-k8s.io", "monitoring.coreos.com", "argoproj.io"})
@@ -59,8 +59,9 @@ def custom_resource_problems(obj: dict, group: str, version: str) -> Iterator[tu
         return
     yield from _scope_problems(obj, crd.namespaced)
     defaulted = _with_defaults(obj, crd.schema)
-    yield from schema_problems(crd.schema_check, defaulted)
-    if blocks_rules(crd.schema_check, defaulted):
+    errors = schema_errors(crd.schema_check, defaulted)
+    yield from error_problems(errors)
+    if blocks_rules(errors):
         # The API server stops here, and so do we: a rule run on the wrong shape can cost without bound
         # (cel-python's all() over a 300-character string built error texts of gigabytes).
         yield (), CEL_NOT_CHECKED

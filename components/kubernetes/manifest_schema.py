@@ -88,10 +88,17 @@ def _plain(value: Any) -> bool:
     return kind in _PLAIN_SCALARS
 
 
+def schema_errors(schema: Schema, instance: dict) -> list[jsonschema.ValidationError]:
+    """jsonschema's errors for instance; jsonschema is not asked when the compiled check passes it."""
+    return [] if schema.is_surely_valid(instance) else list(schema.validator.iter_errors(instance))
+
+
 def schema_problems(schema: Schema, instance: dict) -> Iterator[tuple[FieldPath, str]]:
-    if schema.is_surely_valid(instance):
-        return
-    for error in schema.validator.iter_errors(instance):
+    return error_problems(schema_errors(schema, instance))
+
+
+def error_problems(errors: list[jsonschema.ValidationError]) -> Iterator[tuple[FieldPath, str]]:
+    for error in errors:
         path = tuple(error.absolute_path)
         if error.validator == "additionalProperties" and error.validator_value is False:
             known = error.schema.get("properties", {})
@@ -113,13 +120,11 @@ CEL_NOT_CHECKED = ("some validation rules were not checked because the object wa
                    "errors to complete validation")
 
 
-def blocks_rules(schema: Schema, instance: dict) -> bool:
-    """Whether the instance fails the schema in a way that stops the API server from evaluating CEL rules."""
-    if schema.is_surely_valid(instance):
-        return False
+def blocks_rules(errors: list[jsonschema.ValidationError]) -> bool:
+    """Whether an object with these schema errors (`schema_errors`) is one the API server evaluates no CEL rule of."""
     return any(error.validator in _BLOCKING
                or (error.validator == "anyOf" and error.schema.get("x-kubernetes-int-or-string"))
-               for error in schema.validator.iter_errors(instance))
+               for error in errors)
 
 
 def value_text(instance: object) -> str:
